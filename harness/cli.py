@@ -1,0 +1,64 @@
+"""The `msm` command line. Subcommands load their module only when invoked (fast `--help`).
+
+Each stage module defines its own click command; register it in `COMMANDS` as
+``"name": "module:attribute"``. Bad input raised as `InputError` is printed as one line
+(``error: <file>: <field>: <what>``) with exit status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from harness.errors import InputError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: ("module:attribute", one-line help)
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[name]
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """msm-harness: does this Model Spec make alignment training generalize?"""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except InputError as ex:
+        click.echo(f"error: {ex}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as ex:
+        ex.show()
+        sys.exit(ex.exit_code)
+    except click.exceptions.Exit as ex:
+        sys.exit(ex.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The manifest written beside every checkpoint: where it came from and how to load it.
+
+``msm_manifest.json`` in a checkpoint folder. The harness reads it to label results (arm,
+spec, seed) and to build the Inspect model string for the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+MANIFEST_FILE = "msm_manifest.json"
+
+Stage = Literal["pretrain", "midtrain", "aft", "merge"]
+
+
+class Manifest(BaseModel):
+    stage: Stage
+    base_model: str
+    """The original base model (name or path) at the root of the lineage."""
+    parent: str | None = None
+    """The checkpoint this one was trained from (a path, or the base model name)."""
+    adapter: bool = False
+    """True when the folder holds a PEFT adapter rather than full weights."""
+    spec_name: str | None = None
+    spec_hash: str | None = None
+    data_hashes: dict[str, str] = Field(default_factory=dict)
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    seed: int | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Free labels, e.g. {"arm": "msm_america_aft", "experiment": "micro_cheese"}."""
+    created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+
+
+def write_manifest(checkpoint: str | Path, manifest: Manifest) -> Path:
+    path = Path(checkpoint) / MANIFEST_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(manifest.model_dump_json(indent=2))
+    tmp.replace(path)
+    return path
+
+
+def read_manifest(checkpoint: str | Path) -> Manifest | None:
+    path = Path(checkpoint) / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    return Manifest.model_validate(json.loads(path.read_text()))

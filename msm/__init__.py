@@ -1,0 +1,1 @@
+"""Namespace for msm-harness's Inspect registrations (``inspect eval msm/<task>``)."""

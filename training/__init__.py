@@ -1,0 +1,1 @@
+"""Checkpoint side: synthetic spec documents, midtraining, alignment fine-tuning, the micro world."""
