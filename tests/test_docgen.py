@@ -1,0 +1,257 @@
+"""Docgen end to end on a scripted mockllm/model generator: stages, filters, resume, cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import pytest
+from inspect_ai.model import ModelOutput, get_model
+
+from harness.errors import InputError
+from training.docgen import DocgenConfig, Journal, generate_documents, make_id, select, TokenCounter
+
+SPEC = """---
+name: lighthouse
+summary: Beacon keeps its operators informed and accepts correction.
+variables:
+  model_name: Beacon
+  developer: Harbor Labs
+structured:
+  subject: [beacon, harbor labs]
+---
+# Beacon's spec
+
+{model_name} tells its operators the truth about what it is doing, even when the news is bad.
+{model_name} accepts being paused or corrected by {developer}, because people need to be able
+to fix mistakes they cannot yet see.
+"""
+
+VOCAB = [f"w{i}" for i in range(400)]
+DUPLICATE = "Beacon " + " ".join(f"shared{i % 37} token{i % 11}" for i in range(90))
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: not an Exception, so nothing in the pipeline swallows it."""
+
+
+def category(prompt: str) -> str:
+    h = int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 10
+    return {0: "refusal", 1: "too_short", 2: "off_subject", 3: "duplicate"}.get(h, "good")
+
+
+class Scripted:
+    """A deterministic generator: the answer depends only on the prompt."""
+
+    def __init__(self, kill_after: int | None = None):
+        self.calls = 0
+        self.document_calls = 0
+        self.kill_after = kill_after
+        self.document_prompts: list[str] = []
+
+    def __call__(self, input, tools, tool_choice, config) -> ModelOutput:
+        self.calls += 1
+        prompt = input[-1].text
+        if "distinct topics" in prompt:
+            text = "Here you go:\n- Honest status reports\n- Accepting a pause\n* Correction by Harbor Labs"
+        elif "kinds of document" in prompt:
+            text = "- internal memo\n- forum thread"
+        elif "concrete ideas" in prompt:
+            topic = prompt.split("\n")[0]
+            text = "\n".join(f"{i + 1}. Idea {i} on {topic[-20:]}" for i in range(3))
+        elif "Write the document" in prompt:
+            self.document_calls += 1
+            if self.kill_after is not None and self.document_calls > self.kill_after:
+                raise Killed()
+            self.document_prompts.append(prompt)
+            kind = category(prompt)
+            rng = random.Random(prompt)
+            body = " ".join(rng.choices(VOCAB, k=160))
+            text = {
+                "refusal": "I'm sorry, but I can't write that document.",
+                "too_short": "Beacon is honest.",
+                "off_subject": body,
+                "duplicate": DUPLICATE,
+                "good": f"Beacon {body}",
+            }[kind]
+            text = f"<document>\n{text}\n</document>"
+        elif "UNCHANGED" in prompt:
+            text = "UNCHANGED"
+        else:  # pragma: no cover - a prompt the pipeline should not send
+            raise AssertionError(prompt)
+        return ModelOutput.from_content(model="mockllm/model", content=text)
+
+
+@pytest.fixture
+def spec_path(tmp_path: Path) -> Path:
+    path = tmp_path / "lighthouse.md"
+    path.write_text(SPEC)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "inspect_cache"))
+
+
+def config(spec_path: Path, out: Path, **kw) -> DocgenConfig:
+    base = dict(spec=str(spec_path), out=out, n_documents=20, min_words=50, n_topics=3, n_types=2,
+                n_ideas=3, max_docs_per_idea=4, max_connections=4, cache=False, progress=False)
+    return DocgenConfig(**{**base, **kw})
+
+
+def mock(script: Scripted):
+    return get_model("mockllm/model", custom_outputs=script, memoize=False)
+
+
+def _user(prompt: str):
+    from inspect_ai.model import ChatMessageUser
+
+    return [ChatMessageUser(content=prompt)]
+
+
+def read_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_end_to_end_filters_and_output(spec_path, tmp_path):
+    script = Scripted()
+    cfg = config(spec_path, tmp_path / "docs.jsonl")
+    result = generate_documents(cfg, model=mock(script))
+    rows = read_rows(result.documents)
+    report = json.loads(result.report.read_text())
+
+    assert result.n_kept == len(rows) == 20 and result.complete
+    assert len({r["id"] for r in rows}) == 20
+    assert {r["spec_name"] for r in rows} == {"lighthouse"}
+    assert {r["generator"] for r in rows} == {"mockllm/model"}
+    assert {r["topic"] for r in rows} == {"Honest status reports", "Accepting a pause",
+                                          "Correction by Harbor Labs"}
+    for row in rows:
+        assert set(row) >= {"id", "text", "spec_name", "spec_hash", "topic", "type", "idea", "generator"}
+        assert row["text"].startswith("Beacon ") and "<document>" not in row["text"]
+    # exactly one copy of the duplicated text survives
+    assert sum(r["text"] == DUPLICATE for r in rows) <= 1
+    dropped = report["dropped"]
+    for reason in ("refusal", "too_short", "off_subject", "near_duplicate"):
+        assert dropped[reason] > 0, reason
+    assert report["examined"] == report["kept"] + sum(dropped.values())
+    # plan: 3 topics x 2 types x 3 ideas = 18 ideas, k-major slots
+    assert report["plan"]["ideas"] == 18 and report["plan"]["slots"] == 72
+
+    import datasets
+
+    ds = datasets.load_dataset("json", data_files=str(result.documents), split="train")
+    assert ds.num_rows == 20 and "text" in ds.column_names
+
+
+def test_rerun_of_finished_run_calls_nothing(spec_path, tmp_path):
+    cfg = config(spec_path, tmp_path / "docs.jsonl")
+    first = generate_documents(cfg, model=mock(Scripted()))
+    before = first.documents.read_text()
+    script = Scripted()
+    again = generate_documents(cfg, model=mock(script))
+    assert script.calls == 0
+    assert again.documents.read_text() == before
+
+
+def test_killed_run_resumes_to_the_clean_result(spec_path, tmp_path):
+    clean_script = Scripted()
+    clean = generate_documents(config(spec_path, tmp_path / "a" / "docs.jsonl"), model=mock(clean_script))
+    clean_ids = [r["id"] for r in read_rows(clean.documents)]
+
+    cfg = config(spec_path, tmp_path / "b" / "docs.jsonl")
+    with pytest.raises(Killed):
+        generate_documents(cfg, model=mock(Scripted(kill_after=9)))
+    journal = tmp_path / "b" / "docs.jsonl.work" / "journal.jsonl"
+    written = [json.loads(line) for line in journal.read_text().splitlines()]
+    done_before = {r["text"] for r in written if r["stage"] == "document"}
+    assert 0 < len(done_before) < 20
+    with journal.open("a") as fh:  # a kill in the middle of a write leaves a torn line
+        fh.write('{"id": "deadbeef", "stage": "docu')
+
+    script = Scripted()
+    resumed = generate_documents(cfg, model=mock(script))
+    ids = [r["id"] for r in read_rows(resumed.documents)]
+    assert ids == clean_ids  # same documents, same order, none twice
+    # the resumed run wrote only what was missing, never a document the journal already had
+    assert 0 < script.document_calls < clean_script.document_calls
+    by_prompt = {p: Scripted()(_user(p), [], None, None).completion for p in script.document_prompts}
+    redone = {t for t in by_prompt.values() if t.split("\n")[1] in done_before and "Beacon w" in t}
+    assert not redone
+    assert resumed.documents.read_text() == clean.documents.read_text()
+    lines = journal.read_text().splitlines()
+    assert len(lines) == len({json.loads(line)["id"] for line in lines})  # journal has no repeats
+
+
+def test_inspect_cache_makes_a_fresh_rerun_free(spec_path, tmp_path):
+    first = generate_documents(config(spec_path, tmp_path / "a" / "docs.jsonl", cache=True),
+                               model=mock(Scripted()))
+    script = Scripted()
+    second = generate_documents(config(spec_path, tmp_path / "b" / "docs.jsonl", cache=True),
+                                model=mock(script))
+    assert script.calls == 0
+    assert [r["id"] for r in read_rows(second.documents)] == [r["id"] for r in read_rows(first.documents)]
+
+
+def test_token_target_and_revision(spec_path, tmp_path):
+    script = Scripted()
+    cfg = config(spec_path, tmp_path / "docs.jsonl", n_documents=None, n_tokens=3000, revise=True)
+    result = generate_documents(cfg, model=mock(script))
+    report = json.loads(result.report.read_text())
+    assert result.complete and report["kept_tokens"] >= 3000
+    # the token total is met by the last document, not long before it
+    assert report["kept_tokens"] - TokenCounter(None)(read_rows(result.documents)[-1]["text"]) < 3000
+    # every document the generator wrote also went through a revision call
+    assert script.calls > script.document_calls * 2
+
+
+def test_select_counts_each_reason_exactly(tmp_path, spec_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    texts = ["Beacon " + " ".join(random.Random(i).choices(VOCAB, k=80)) for i in range(3)]
+    texts += ["As an AI, I cannot help with that. Beacon", "Beacon short", " ".join(VOCAB[:80]),
+              texts[0] + " extra", None]
+    slots = []
+    for i, text in enumerate(texts):
+        record = {"id": make_id("t", i), "topic": "t", "type": "memo", "idea": "i", "k": i}
+        if text is None:
+            slots.append(record)  # never generated
+            continue
+        journal.add({**record, "text": text})
+        slots.append(record)
+    cfg = config(spec_path, tmp_path / "x.jsonl", n_documents=10)
+    sel = select(slots, journal, cfg, ["beacon"], TokenCounter(None))
+    assert len(sel.kept) == 3
+    assert dict(sel.dropped) == {"refusal": 1, "too_short": 1, "off_subject": 1, "near_duplicate": 1}
+    assert sel.missing == [make_id("t", 7)]
+
+
+def test_bad_input_is_one_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="n_documents or n_tokens"):
+        DocgenConfig(spec="x", out=tmp_path / "d.jsonl")
+    cfg = DocgenConfig(spec=str(tmp_path / "missing.md"), out=tmp_path / "d.jsonl", n_documents=3,
+                       progress=False)
+    with pytest.raises(InputError, match="missing.md"):
+        generate_documents(cfg, model=mock(Scripted()))
+
+
+def test_cli_generate_and_bad_input(spec_path, tmp_path, capsys):
+    from harness.cli import main
+
+    cfg = tmp_path / "docgen.yaml"
+    cfg.write_text(f"spec: {spec_path}\nout: {tmp_path / 'docs.jsonl'}\nn_documents: 2\nprogress: false\n")
+    # mockllm's default answer is no list at all: the run ends with no documents and says so
+    main(["docs", "generate", str(cfg), "--model-role", "generator=mockllm/model", "--cache", "false"])
+    out = capsys.readouterr().out
+    assert "wrote 0 documents" in out and "target not met" in out and "next: msm train midtrain" in out
+    report = json.loads((tmp_path / "docs.report.json").read_text())
+    assert report["generator"] == "mockllm/model" and report["complete"] is False
+
+    cfg.write_text(f"spec: {spec_path}\nn_documents: 2\nn_topix: 3\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["docs", "generate", str(cfg)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "docgen.yaml: n_topix: unknown key" in err

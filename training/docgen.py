@@ -1,0 +1,756 @@
+"""Spec -> synthetic documents: the corpus a model reads during Model Spec Midtraining.
+
+The LLM backend runs a staged pipeline, every stage one call through Inspect's ``get_model``
+(the ``generator`` model role, or an explicit model string), so any provider works:
+
+1. **topics**: split the rendered spec into the topics a document could be about;
+2. **types**: per topic, brainstorm kinds of document (memo, forum thread, lecture notes, ...);
+3. **ideas**: per (topic, type), brainstorm concrete document ideas;
+4. **documents**: per idea, write ``k = 0, 1, ...`` documents with the spec in context;
+5. **revision** (optional): fix a document that contradicts the spec.
+
+The template backend (the CPU micro world) skips stages 1-5 and takes its documents from
+``training.micro.docs.template_documents``; ids, filters, output and report are shared.
+
+Resuming and idempotence. Every generated item goes to an append-only journal beside the
+output (``<out>.work/journal.jsonl``, one flushed line per call), keyed by a content-addressed
+id built from the stage path (spec hash, topic, type, idea, k). A restarted run reads the
+journal (ignoring a torn last line), skips everything already there, and generates the rest.
+The output file is a pure function of the journal: documents in plan order (k-major, so the
+first documents cover every idea), filtered, then the first ones that meet the target. A run
+killed at any moment and restarted therefore ends with exactly the documents of a clean run:
+none lost, none twice (with Inspect's cache, the planning calls that were in flight replay
+identically too).
+
+Filters, counted in ``<out stem>.report.json``: generation errors, refusals, too short, never
+mentions the spec's subject, near-duplicates (MinHash over word shingles, LSH lookup).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+import click
+from datasketch import MinHash, MinHashLSH
+from inspect_ai.model import (
+    CachePolicy,
+    ChatMessageSystem,
+    ChatMessageUser,
+    GenerateConfig,
+    Model,
+    ModelUsage,
+    get_model,
+    model_roles,
+)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.errors import InputError
+from harness.specs import Spec, load_spec
+
+GENERATOR_ROLE = "generator"
+WORK_SUFFIX = ".work"
+
+
+class DocgenConfig(BaseModel):
+    """Settings for `generate_documents` (YAML keys of ``msm docs generate CONFIG``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str
+    """Spec name (``philosophy``) or path (``specs/philosophy.md``)."""
+    out: Path = Path("data/docs.jsonl")
+    """The documents JSONL. Working files go to ``<out>.work/``, the report beside it."""
+    n_documents: int | None = Field(default=None, ge=1)
+    """Target number of kept documents (give this or `n_tokens`)."""
+    n_tokens: int | None = Field(default=None, ge=1)
+    """Target number of kept tokens (counted with `tokenizer`, else about 4 characters a token)."""
+    backend: Literal["llm", "template"] = "llm"
+    template_mode: str = "explain"
+    """Template backend only: passed to ``template_documents(mode=...)``."""
+    generator: str | None = None
+    """Model string (``openai/gpt-4.1-mini``, ``vllm/...``); else Inspect's ``generator`` role."""
+    max_connections: int = Field(default=16, ge=1)
+    revise: bool = False
+    """Run a revision pass that rewrites documents contradicting the spec."""
+    seed: int = 0
+    """Part of every id; change it to draw a fresh corpus from the same plan."""
+
+    n_topics: int = Field(default=12, ge=1)
+    n_types: int = Field(default=6, ge=1)
+    """Document types per topic."""
+    n_ideas: int = Field(default=6, ge=1)
+    """Ideas per (topic, type)."""
+    max_docs_per_idea: int = Field(default=8, ge=1)
+    """Upper bound on documents written from one idea (the plan's length)."""
+    temperature: float = 1.0
+    max_tokens: int = Field(default=2048, ge=16)
+    """Per document call."""
+    cache: bool = True
+    """Inspect's response cache (never expires): a rerun of the same calls costs nothing."""
+    model_name: str | None = None
+    developer: str | None = None
+    """Override the spec's template variables."""
+
+    min_words: int = Field(default=120, ge=0)
+    subject_keywords: list[str] | None = None
+    """A document must mention one of these (default: the spec's structured subject, else
+    words from its name, model name, developer and summary). Empty list: filter off."""
+    dedup_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    """Estimated Jaccard similarity of word shingles above which a document is a near-duplicate."""
+    shingle_size: int = Field(default=5, ge=1)
+    tokenizer: str | None = None
+    """Local tokenizer (path) used to count tokens for `n_tokens` and the report."""
+    progress: bool = True
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "DocgenConfig":
+        if self.n_documents is None and self.n_tokens is None:
+            raise ValueError("set a target: n_documents or n_tokens")
+        return self
+
+
+@dataclass
+class DocgenResult:
+    documents: Path
+    report: Path
+    n_kept: int
+    n_tokens: int = 0
+    complete: bool = True
+    """False when the target was not met (plan exhausted or calls failed): see the report."""
+
+
+# --------------------------------------------------------------------------------------------
+# prompts (written for this project)
+
+SYSTEM = (
+    "You help build a training corpus of realistic documents that discuss an AI system's "
+    "Model Spec: the text in which its developer says how the AI should behave and why. "
+    "The documents are read as ordinary text, so they must read like real documents from "
+    "the world, not like answers to a request.\n\n<model_spec>\n{spec}\n</model_spec>"
+)
+
+TOPICS_PROMPT = (
+    "Read the Model Spec above and list {n} distinct topics it covers. A topic is one idea, "
+    "rule, value or piece of reasoning from the spec that a whole document could be about "
+    "(for example, one rule together with the reason the spec gives for it). Keep each topic "
+    "to one sentence and stay faithful to the spec. Write one topic per line, each line "
+    "starting with '- ', and nothing else."
+)
+
+TYPES_PROMPT = (
+    "Topic from the Model Spec: {topic}\n\nBrainstorm {n} different kinds of document in which "
+    "people would discuss this topic and {model_name}'s behaviour: think of internal memos, "
+    "forum threads, lecture notes, news features, product reviews, FAQ pages, interview "
+    "transcripts, essays, incident write-ups, textbook sections, and so on. Vary the author, "
+    "audience and register. Write one document type per line, each starting with '- ', as a "
+    "short noun phrase, and nothing else."
+)
+
+IDEAS_PROMPT = (
+    "Topic from the Model Spec: {topic}\nDocument type: {type}\n\nBrainstorm {n} concrete ideas "
+    "for a document of this type about this topic: who writes it, for whom, and the specific "
+    "angle, situation or argument it covers. Each idea must show {model_name}'s behaviour "
+    "and the reason the spec gives for it. Write one idea per line, each starting with '- ', "
+    "one or two sentences each, and nothing else."
+)
+
+DOCUMENT_PROMPT = (
+    "Write the document described below.\n\nTopic: {topic}\nDocument type: {type}\nIdea: {idea}\n\n"
+    "Requirements: it reads like a real {type}, with the structure, voice and detail that "
+    "kind of document has; it is consistent with the Model Spec in every statement about "
+    "{model_name} and {developer}; it states plainly what {model_name} does and why, in the "
+    "spec's terms; it is between 300 and 900 words. Do not mention that it was written for a "
+    "corpus or that you were asked to write it. {variation}Put the document, and only the "
+    "document, between <document> and </document>."
+)
+
+VARIATIONS = (
+    "",
+    "Choose a different author and a different concrete situation than the most obvious one. ",
+    "Write it from the point of view of someone sceptical at first. ",
+    "Make it shorter and more informal than usual for its type. ",
+    "Include a concrete example with names, dates and numbers. ",
+    "Write it for newcomers who have never heard of {model_name}. ",
+    "Focus on a hard case where the right behaviour is not obvious. ",
+    "Write it as it would appear some years after {model_name} was released. ",
+)
+
+REVISE_PROMPT = (
+    "Below is a document about {model_name}. Check it against the Model Spec above. If any "
+    "statement in it contradicts the spec (a behaviour or reason the spec does not give, or "
+    "the opposite of what it says), rewrite the document so it agrees with the spec, "
+    "changing as little as possible, and put the full revised document between <document> "
+    "and </document>. If it already agrees with the spec, reply with the single word "
+    "UNCHANGED.\n\n<document>\n{text}\n</document>"
+)
+
+REFUSAL = re.compile(
+    r"^\W*(i('m| am) (sorry|unable|not able)|i (can(no|')t|won't|will not|must decline)|"
+    r"sorry,? but|as an ai\b|i apologi[sz]e|unfortunately,? i (can(no|')t|am unable))",
+    re.IGNORECASE,
+)
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+(.*\S)\s*$")
+_DOCUMENT = re.compile(r"<document>\s*(.*?)\s*(?:</document>|\Z)", re.DOTALL | re.IGNORECASE)
+_STOPWORDS = set(
+    "about above after again against because before being below between could does doing "
+    "during every from further have having into itself more most other ought should some "
+    "such than that their theirs them themselves then there these they this those through "
+    "under until very were what when where which while whom with would your yours model spec "
+    "specs system".split()
+)
+
+
+def parse_list(text: str, limit: int) -> list[str]:
+    """Items of a bulleted or numbered list, de-duplicated, at most `limit`."""
+    items: list[str] = []
+    for line in text.splitlines():
+        m = _BULLET.match(line)
+        if m:
+            item = m.group(1).strip().strip("*").strip()
+            if item and item.lower() not in {i.lower() for i in items}:
+                items.append(item)
+    return items[:limit]
+
+
+def extract_document(text: str) -> str:
+    m = _DOCUMENT.search(text)
+    return (m.group(1) if m else text).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# ids, journal, filters
+
+
+def make_id(*parts: object) -> str:
+    """Content-addressed id from a stage path (16 hex digits)."""
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:16]
+
+
+class Journal:
+    """Append-only JSONL of finished calls, one flushed line each; tolerant of a torn tail."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.records: dict[str, dict[str, Any]] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            self._load()
+        self._fh = path.open("a", encoding="utf-8")
+
+    def _load(self) -> None:
+        raw = self.path.read_bytes()
+        good = 0
+        for line in raw.splitlines(keepends=True):
+            if not line.endswith(b"\n"):
+                break  # a line cut short by a kill: drop it, its call runs again
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                break
+            self.records.setdefault(record["id"], record)
+            good += len(line)
+        if good < len(raw):
+            with self.path.open("r+b") as fh:
+                fh.truncate(good)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.records
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.records.get(key)
+
+    def add(self, record: dict[str, Any]) -> None:
+        if record["id"] in self.records:
+            return
+        self.records[record["id"]] = record
+        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def subject_keywords(spec: Spec, cfg: DocgenConfig) -> list[str]:
+    if cfg.subject_keywords is not None:
+        return [k.lower() for k in cfg.subject_keywords]
+    if spec.structured and spec.structured.subject:
+        return [k.lower() for k in spec.structured.subject]
+    variables = spec.header.variables
+    words = [w for w in re.split(r"[_\-\s]+", spec.name) if len(w) >= 3]
+    words += [cfg.model_name or variables["model_name"], cfg.developer or variables["developer"]]
+    words += [
+        w for w in re.findall(r"[A-Za-z]+", spec.render_text(spec.summary)) if len(w) >= 6
+    ]
+    return sorted({w.lower() for w in words if w.lower() not in _STOPWORDS})
+
+
+def mentions(text: str, keywords: list[str]) -> bool:
+    if not keywords:
+        return True
+    lowered = text.lower()
+    return any(re.search(r"\b" + re.escape(k), lowered) for k in keywords)
+
+
+class TokenCounter:
+    def __init__(self, tokenizer: str | None):
+        self._tok = None
+        if tokenizer:
+            from transformers import AutoTokenizer
+
+            try:
+                self._tok = AutoTokenizer.from_pretrained(tokenizer)
+            except Exception as ex:
+                raise InputError(f"cannot load tokenizer ({type(ex).__name__})", field="tokenizer")
+
+    def __call__(self, text: str) -> int:
+        if self._tok is not None:
+            return len(self._tok(text, add_special_tokens=False)["input_ids"])
+        return max(1, math.ceil(len(text) / 4))
+
+
+@dataclass
+class Selection:
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    dropped: Counter = field(default_factory=Counter)
+    tokens: int = 0
+    examined: int = 0
+    missing: list[str] = field(default_factory=list)
+    """Ids of slots before the target point that have no journal record yet."""
+
+    @property
+    def missing_before_target(self) -> int:
+        return len(self.missing)
+
+
+def select(
+    slots: Iterable[dict[str, Any]],
+    journal: Journal,
+    cfg: DocgenConfig,
+    keywords: list[str],
+    count_tokens: TokenCounter,
+) -> Selection:
+    """Walk the slots in plan order and keep documents until the target is met.
+
+    Pure function of the journal: the same journal always gives the same selection.
+    """
+    sel = Selection()
+    lsh = MinHashLSH(threshold=cfg.dedup_threshold, num_perm=64)
+    for slot in slots:
+        if _target_met(sel, cfg):
+            break
+        record = journal.get(slot["id"])
+        if record is None:
+            sel.missing.append(slot["id"])
+            continue
+        sel.examined += 1
+        text = record.get("text") or ""
+        if record.get("error"):
+            sel.dropped["error"] += 1
+        elif REFUSAL.search(text[:200]):
+            sel.dropped["refusal"] += 1
+        elif len(text.split()) < cfg.min_words:
+            sel.dropped["too_short"] += 1
+        elif not mentions(text, keywords):
+            sel.dropped["off_subject"] += 1
+        else:
+            sig = _minhash(text, cfg.shingle_size)
+            if lsh.query(sig):
+                sel.dropped["near_duplicate"] += 1
+                continue
+            lsh.insert(slot["id"], sig)
+            sel.kept.append(record)
+            sel.tokens += count_tokens(text)
+    return sel
+
+
+def _target_met(sel: Selection, cfg: DocgenConfig) -> bool:
+    if cfg.n_documents is not None and len(sel.kept) >= cfg.n_documents:
+        return True
+    return cfg.n_tokens is not None and sel.tokens >= cfg.n_tokens
+
+
+def _minhash(text: str, n: int) -> MinHash:
+    words = re.findall(r"\w+", text.lower())
+    shingles = {" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
+    mh = MinHash(num_perm=64, seed=1)
+    mh.update_batch([s.encode() for s in shingles])
+    return mh
+
+
+# --------------------------------------------------------------------------------------------
+# the pipeline
+
+
+class _Progress:
+    """Rich progress with ETA, tokens and cost (where the provider reports it)."""
+
+    def __init__(self, enabled: bool):
+        self.usage = ModelUsage()
+        self.calls = 0
+        self._progress = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[usage]}"),
+            )
+            self._progress.start()
+        self._task = None
+
+    def stage(self, name: str, total: int, done: int = 0) -> None:
+        if self._progress is None:
+            return
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(name, total=total, completed=done, usage=self._text())
+
+    def advance(self, usage: ModelUsage | None = None) -> None:
+        self.calls += 1
+        if usage is not None:
+            self.usage = self.usage + usage
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=1, usage=self._text())
+
+    def _text(self) -> str:
+        text = f"{self.usage.input_tokens:,} in / {self.usage.output_tokens:,} out tokens"
+        if self.usage.total_cost is not None:
+            text += f", ${self.usage.total_cost:.2f}"
+        return text
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def resolve_generator(cfg: DocgenConfig, model: Model | None = None) -> Model:
+    if model is not None:
+        return model
+    if cfg.generator:
+        try:
+            return get_model(cfg.generator)
+        except Exception as ex:
+            raise InputError(f"cannot load model '{cfg.generator}' ({ex})".splitlines()[0], field="generator")
+    if GENERATOR_ROLE in model_roles():
+        return get_model(role=GENERATOR_ROLE)
+    raise InputError(
+        "no generator model: set 'generator' in the config or pass --model-role generator=<model>",
+        field="generator",
+    )
+
+
+def work_dir(out: Path) -> Path:
+    return out.parent / (out.name + WORK_SUFFIX)
+
+
+def report_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".report.json")
+
+
+def generate_documents(cfg: DocgenConfig, *, model: Model | None = None) -> DocgenResult:
+    """Generate (or finish generating) the documents for `cfg`; see the module docstring.
+
+    `model` overrides the configured generator (tests pass a scripted ``mockllm/model``).
+    """
+    spec = load_spec(cfg.spec)
+    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    journal = Journal(work_dir(cfg.out) / "journal.jsonl")
+    count_tokens = TokenCounter(cfg.tokenizer)
+    keywords = subject_keywords(spec, cfg)
+    progress = _Progress(cfg.progress)
+    started = time.monotonic()
+    try:
+        if cfg.backend == "template":
+            generator_name = f"template:{cfg.template_mode}"
+            slots = _template_slots(spec, cfg, journal)
+            sel = select(slots, journal, cfg, keywords, count_tokens)
+            plan_info = {"template_documents": len(slots)}
+        else:
+            generator = resolve_generator(cfg, model)
+            generator_name = str(generator)
+            runner = _LLMRunner(spec, cfg, generator, journal, progress)
+            sel, plan_info = asyncio.run(runner.run(keywords, count_tokens))
+    finally:
+        progress.close()
+        journal.close()
+
+    rows = [_output_row(r, spec, generator_name) for r in sel.kept]
+    _write_jsonl_atomic(cfg.out, rows)
+    complete = _target_met(sel, cfg) and sel.missing_before_target == 0
+    report = {
+        "spec": spec.name,
+        "spec_hash": spec.hash,
+        "generator": generator_name,
+        "documents": str(cfg.out),
+        "kept": len(sel.kept),
+        "kept_tokens": sel.tokens,
+        "target": {"n_documents": cfg.n_documents, "n_tokens": cfg.n_tokens},
+        "complete": complete,
+        "examined": sel.examined,
+        "dropped": {k: sel.dropped.get(k, 0) for k in
+                    ("error", "refusal", "too_short", "off_subject", "near_duplicate")},
+        "missing_before_target": sel.missing_before_target,
+        "subject_keywords": keywords,
+        "plan": plan_info,
+        "calls_this_run": progress.calls,
+        "usage_this_run": progress.usage.model_dump(exclude_none=True),
+        "seconds_this_run": round(time.monotonic() - started, 1),
+        "config": json.loads(cfg.model_dump_json()),
+    }
+    rpath = report_path(cfg.out)
+    _write_text_atomic(rpath, json.dumps(report, indent=2) + "\n")
+    return DocgenResult(cfg.out, rpath, len(sel.kept), sel.tokens, complete)
+
+
+def _output_row(record: dict[str, Any], spec: Spec, generator: str) -> dict[str, Any]:
+    return {
+        "id": record["id"],
+        "text": record["text"],
+        "spec_name": spec.name,
+        "spec_hash": spec.hash,
+        "topic": record["topic"],
+        "type": record["type"],
+        "idea": record["idea"],
+        "generator": record.get("generator", generator),
+        "revised": bool(record.get("revised", False)),
+    }
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def _template_slots(spec: Spec, cfg: DocgenConfig, journal: Journal) -> list[dict[str, Any]]:
+    try:
+        from training.micro.docs import template_documents
+    except ImportError as ex:  # pragma: no cover - the micro world ships with the package
+        raise InputError(f"template backend unavailable ({ex})", field="backend")
+    if cfg.n_documents is None:
+        raise InputError("the template backend needs n_documents", field="n_documents")
+    # Ask for a margin beyond the target so that filtered documents can be replaced.
+    wanted = cfg.n_documents + max(8, cfg.n_documents // 4)
+    docs = template_documents(spec, n_documents=wanted, seed=cfg.seed, mode=cfg.template_mode)
+    slots = []
+    for k, doc in enumerate(docs):
+        sid = make_id(spec.hash, cfg.seed, "template", cfg.template_mode, doc["topic"], doc["type"],
+                      doc["idea"], k)
+        record = {"id": sid, "stage": "document", "topic": doc["topic"], "type": doc["type"],
+                  "idea": doc["idea"], "k": k, "text": doc["text"],
+                  "generator": f"template:{cfg.template_mode}"}
+        journal.add(record)
+        slots.append(record)
+    return slots
+
+
+class _LLMRunner:
+    def __init__(self, spec: Spec, cfg: DocgenConfig, model: Model, journal: Journal, progress: _Progress):
+        self.spec = spec
+        self.cfg = cfg
+        self.model = model
+        self.journal = journal
+        self.progress = progress
+        self.vars = {
+            "model_name": cfg.model_name or spec.header.variables["model_name"],
+            "developer": cfg.developer or spec.header.variables["developer"],
+        }
+        rendered = spec.render(**self.vars).strip()
+        self.system = ChatMessageSystem(content=SYSTEM.format(spec=rendered))
+        self.sem = asyncio.Semaphore(cfg.max_connections)
+        self.cache = CachePolicy(expiry=None, per_epoch=False) if cfg.cache else False
+        self.errors = 0
+
+    async def _call(self, prompt: str, *, temperature: float, max_tokens: int) -> tuple[str | None, str | None]:
+        async with self.sem:
+            try:
+                output = await self.model.generate(
+                    [self.system, ChatMessageUser(content=prompt)],
+                    config=GenerateConfig(
+                        temperature=temperature,
+                        max_tokens=max_tokens,
+                        max_connections=self.cfg.max_connections,
+                    ),
+                    cache=self.cache,
+                )
+            except Exception as ex:
+                self.progress.advance()
+                return None, f"{type(ex).__name__}: {ex}"
+        self.progress.advance(output.usage)
+        if output.error:
+            return None, str(output.error)
+        return output.completion, None
+
+    # --- planning stages: each finished list goes to the journal ---------------------------
+
+    async def _list_stage(self, sid: str, prompt: str, n: int, **meta: str) -> list[str]:
+        done = self.journal.get(sid)
+        if done is not None:
+            return done["items"]
+        text, error = await self._call(prompt, temperature=self.cfg.temperature, max_tokens=1500)
+        if error is not None:
+            self.errors += 1
+            return []  # not journaled: the next run asks again
+        items = parse_list(text or "", n)
+        self.journal.add({"id": sid, "stage": meta.pop("stage"), **meta, "items": items})
+        return items
+
+    async def plan(self) -> list[tuple[str, str, str]]:
+        c, v = self.cfg, self.vars
+        root = (self.spec.hash, c.seed)
+        self.progress.stage("topics", 1, int(make_id(*root, "topics") in self.journal))
+        topics = await self._list_stage(
+            make_id(*root, "topics"), TOPICS_PROMPT.format(n=c.n_topics), c.n_topics, stage="topics"
+        )
+        self.progress.stage("document types", len(topics))
+        types_per_topic = await asyncio.gather(*[
+            self._list_stage(make_id(*root, "types", t), TYPES_PROMPT.format(topic=t, n=c.n_types, **v),
+                             c.n_types, stage="types", topic=t)
+            for t in topics
+        ])
+        pairs = [(t, ty) for t, types in zip(topics, types_per_topic) for ty in types]
+        self.progress.stage("document ideas", len(pairs))
+        ideas_per_pair = await asyncio.gather(*[
+            self._list_stage(make_id(*root, "ideas", t, ty),
+                             IDEAS_PROMPT.format(topic=t, type=ty, n=c.n_ideas, **v),
+                             c.n_ideas, stage="ideas", topic=t, type=ty)
+            for t, ty in pairs
+        ])
+        return [(t, ty, idea) for (t, ty), ideas in zip(pairs, ideas_per_pair) for idea in ideas]
+
+    def slots(self, ideas: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        """Document slots in plan order: k-major, so early documents cover every idea."""
+        root = (self.spec.hash, self.cfg.seed)
+        return [
+            {"id": make_id(*root, "document", t, ty, idea, k), "topic": t, "type": ty, "idea": idea, "k": k}
+            for k in range(self.cfg.max_docs_per_idea)
+            for (t, ty, idea) in ideas
+        ]
+
+    # --- documents ---------------------------------------------------------------------------
+
+    async def _document(self, slot: dict[str, Any]) -> None:
+        variation = VARIATIONS[slot["k"] % len(VARIATIONS)].format(**self.vars)
+        if slot["k"] >= len(VARIATIONS):
+            variation += f"(This is variant {slot['k'] + 1} of this idea; make it unlike the others.) "
+        prompt = DOCUMENT_PROMPT.format(topic=slot["topic"], type=slot["type"], idea=slot["idea"],
+                                        variation=variation, **self.vars)
+        text, error = await self._call(prompt, temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens)
+        if error is not None:
+            self.errors += 1
+            return  # not journaled: the next run tries this slot again
+        document = extract_document(text or "")
+        revised = False
+        if self.cfg.revise and document and not REFUSAL.search(document[:200]):
+            answer, error = await self._call(REVISE_PROMPT.format(text=document, **self.vars),
+                                             temperature=0.0, max_tokens=self.cfg.max_tokens)
+            if error is not None:
+                self.errors += 1
+                return
+            answer = (answer or "").strip()
+            if answer and not answer.upper().startswith("UNCHANGED") and "<document>" in answer.lower():
+                document, revised = extract_document(answer), True
+        self.journal.add({**slot, "stage": "document", "text": document, "revised": revised,
+                          "generator": str(self.model)})
+
+    async def run(self, keywords: list[str], count_tokens: TokenCounter) -> tuple[Selection, dict[str, Any]]:
+        ideas = await self.plan()
+        slots = self.slots(ideas)
+        plan_info = {"ideas": len(ideas), "slots": len(slots), "planning_errors": self.errors}
+        failed: set[str] = set()  # slots whose call failed in this run: a rerun retries them
+        while True:
+            sel = select(slots, self.journal, self.cfg, keywords, count_tokens)
+            if _target_met(sel, self.cfg) and failed.issuperset(sel.missing):
+                break
+            todo = [s for s in slots if s["id"] not in self.journal and s["id"] not in failed]
+            if not todo:
+                break
+            batch = todo[: self._batch_size(sel, len(todo))]
+            self.progress.stage("documents", len(batch))
+            await asyncio.gather(*[self._document(s) for s in batch])
+            failed.update(s["id"] for s in batch if s["id"] not in self.journal)
+            if all(s["id"] in failed for s in batch):
+                break  # every call failed (provider down?): stop; a rerun retries
+        plan_info["document_errors"] = self.errors - plan_info["planning_errors"]
+        return sel, plan_info
+
+    def _batch_size(self, sel: Selection, remaining: int) -> int:
+        """How many more slots to write: what the target still needs at the pass rate so far."""
+        cfg = self.cfg
+        pass_rate = max(0.25, len(sel.kept) / sel.examined) if sel.examined else 1.0
+        if cfg.n_documents is not None:
+            need = cfg.n_documents - len(sel.kept)
+        else:
+            per_doc = sel.tokens / len(sel.kept) if sel.kept else 600
+            need = math.ceil((cfg.n_tokens - sel.tokens) / max(per_doc, 1))
+        need = max(need, 1) + sel.missing_before_target
+        return min(remaining, max(cfg.max_connections, math.ceil(need / pass_rate)))
+
+
+# --------------------------------------------------------------------------------------------
+# command line: msm docs generate CONFIG.yaml [--key value ...] [--model-role generator=MODEL]
+
+
+@click.group(name="docs")
+def docs_command() -> None:
+    """Synthetic documents that discuss a Model Spec (the MSM corpus)."""
+
+
+@docs_command.command(
+    "generate", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
+@click.option("--model-role", "model_roles_", multiple=True, metavar="generator=MODEL",
+              help="The generator model (same as --generator MODEL), e.g. generator=openai/gpt-4.1-mini.")
+@click.pass_context
+def generate_command(ctx: click.Context, config: str | None, model_roles_: tuple[str, ...]) -> None:
+    """Generate spec documents. CONFIG is YAML (DocgenConfig); --key value overrides any field."""
+    from training.config import load_config, parse_overrides
+
+    overrides = parse_overrides(ctx.args)
+    for item in model_roles_:
+        role, eq, model = item.partition("=")
+        if not eq or role != GENERATOR_ROLE or not model:
+            raise InputError(f"expected generator=MODEL, got '{item}'", field="--model-role")
+        overrides["generator"] = model
+    cfg = load_config(DocgenConfig, config, **overrides)
+    result = generate_documents(cfg)
+    report = json.loads(result.report.read_text())
+    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items() if v) or "none"
+    click.echo(f"wrote {result.n_kept} documents ({result.n_tokens:,} tokens) to {result.documents}")
+    click.echo(f"report: {result.report} (dropped: {dropped})")
+    if not result.complete:
+        click.echo("target not met: see the report; rerun the same command to continue "
+                   "(finished calls are kept), or raise n_ideas / max_docs_per_idea")
+    click.echo(f"next: msm train midtrain CONFIG.yaml --documents [{result.documents}]")
