@@ -18,6 +18,7 @@ from harness.errors import InputError
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help)
     "data": ("harness.cheese:data_command", "Build fine-tuning datasets (cheese AFT demonstrations)."),
+    "train": ("training.train_cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
 }
 
 

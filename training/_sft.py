@@ -1,0 +1,311 @@
+"""What midtraining and AFT share: reading data, loading the model, TRL's SFTTrainer run,
+resume, adapter merge and the manifest. Each stage module builds its dataset and calls
+`run_sft`; nothing here knows which stage it serves beyond the manifest's ``stage``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.manifest import Manifest, Stage, read_manifest, write_manifest
+from training.config import TrainingConfig
+
+log = logging.getLogger(__name__)
+
+ADAPTER_SUBDIR = "adapter"
+LOG_HISTORY_FILE = "log_history.json"
+
+
+# ---------------------------------------------------------------- data files
+
+
+def file_hash(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def read_jsonl(path: str | Path, *, field: str, config_field: str) -> list[dict[str, Any]]:
+    """Rows of a JSONL file; every row must be an object with a non-empty ``field``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=path, field=config_field)
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as ex:
+                raise InputError(f"line {n} is not valid JSON ({ex.msg})", file=path) from ex
+            if not isinstance(row, dict) or field not in row:
+                raise InputError(f"line {n} has no '{field}'", file=path, field=field)
+            if not row[field]:
+                raise InputError(f"line {n} has an empty '{field}'", file=path, field=field)
+            rows.append(row)
+    if not rows:
+        raise InputError("no rows (the file is empty)", file=path, field=config_field)
+    return rows
+
+
+def read_texts(path: str | Path, *, config_field: str) -> list[str]:
+    """Generic text: JSONL with "text", or a plain text file split at blank lines."""
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        return [str(r["text"]) for r in read_jsonl(path, field="text", config_field=config_field)]
+    if not path.is_file():
+        raise InputError("file not found", file=path, field=config_field)
+    texts = [t.strip() for t in path.read_text(encoding="utf-8").split("\n\n") if t.strip()]
+    if not texts:
+        raise InputError("no text (the file is empty)", file=path, field=config_field)
+    return texts
+
+
+def replay_texts(cfg: TrainingConfig, n_main: int) -> list[str]:
+    """Replay examples so they make up ``replay_fraction`` of the mix (sampled with the seed)."""
+    if cfg.replay_fraction == 0 or not cfg.replay:
+        return []
+    pool = [t for p in cfg.replay for t in read_texts(p, config_field="replay")]
+    n = round(n_main * cfg.replay_fraction / (1 - cfg.replay_fraction))
+    rng = random.Random(cfg.seed)
+    if n <= len(pool):
+        return rng.sample(pool, n)
+    return [pool[i % len(pool)] for i in range(n)]  # cycle when the pool is small
+
+
+# ---------------------------------------------------------------- model loading
+
+
+@dataclass
+class Loaded:
+    model: Any
+    tokenizer: Any
+    root_base: str
+    """The original base model at the root of the lineage."""
+    adapter_base: str
+    """Full weights the new adapter (if any) applies to."""
+    parent_manifest: Manifest | None
+    continue_adapter: bool = False
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith(("/", ".", "~")) or Path(name).exists() or name.count("/") > 1
+
+
+def _as_recorded(name: str) -> str:
+    """Local paths are recorded absolute (a manifest is read from other folders); hub names as is."""
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.exists() else name
+
+
+def load_model(cfg: TrainingConfig) -> Loaded:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    name = cfg.base_model
+    path = Path(name).expanduser()
+    if _looks_like_path(name) and not path.is_dir():
+        raise InputError(f"no checkpoint folder at '{name}'", field="base_model")
+    parent = read_manifest(path) if path.is_dir() else None
+    root = parent.base_model if parent else _as_recorded(name)
+    use_bf16 = _bf16(cfg)
+    dtype = torch.bfloat16 if (use_bf16 and cfg.lora) else torch.float32
+    is_adapter = path.is_dir() and (path / "adapter_config.json").is_file()
+    try:
+        if is_adapter:
+            from peft import PeftModel
+
+            base = (parent.adapter_base if parent else None) or json.loads(
+                (path / "adapter_config.json").read_text()
+            ).get("base_model_name_or_path")
+            model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+            model = PeftModel.from_pretrained(model, str(path), is_trainable=cfg.lora)
+            if not cfg.lora:
+                model = model.merge_and_unload()
+            adapter_base = base
+        else:
+            model = AutoModelForCausalLM.from_pretrained(str(path) if path.is_dir() else name, dtype=dtype)
+            adapter_base = str(path.resolve()) if path.is_dir() else name
+        tokenizer = AutoTokenizer.from_pretrained(str(path) if path.is_dir() else name)
+    except (OSError, ValueError) as ex:
+        raise InputError(f"cannot load '{name}': {str(ex).splitlines()[0]}", field="base_model") from ex
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return Loaded(model, tokenizer, root, adapter_base, parent, continue_adapter=is_adapter and cfg.lora)
+
+
+def check_lora_targets(model: Any, targets: list[str] | str) -> None:
+    """Raise one clear line when a LoRA target names a module the model does not have."""
+    import torch
+
+    if targets == "all-linear":
+        return
+    names = [n for n, _ in model.named_modules()]
+    linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+    for target in targets:
+        if not any(n == target or n.endswith("." + target) for n in names):
+            raise InputError(
+                f"the model has no module '{target}' (its linear layers: {', '.join(linear)})",
+                field="lora_target_modules",
+            )
+
+
+def _bf16(cfg: TrainingConfig) -> bool:
+    if cfg.bf16 is not None:
+        return cfg.bf16
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+# ---------------------------------------------------------------- training
+
+
+@dataclass
+class Provenance:
+    stage: Stage
+    data: list[Path]
+    spec_name: str | None = None
+    spec_hash: str | None = None
+    extra_hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+def is_complete(output_dir: Path) -> bool:
+    return read_manifest(output_dir) is not None
+
+
+def run_sft(
+    cfg: TrainingConfig,
+    loaded: Loaded,
+    dataset: Any,
+    provenance: Provenance,
+    *,
+    callbacks: list[Any] | None = None,
+    **sft_kwargs: Any,
+) -> Path:
+    """Train with TRL's SFTTrainer, resuming from the last checkpoint-*, then save the final
+    weights (adapter, and merged weights with ``merge``), the tokenizer and the manifest."""
+    from peft import LoraConfig
+    from transformers import set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTConfig, SFTTrainer
+
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    set_seed(cfg.seed)
+    peft_config = None
+    if cfg.lora and not loaded.continue_adapter:
+        check_lora_targets(loaded.model, cfg.lora_target_modules)
+        peft_config = LoraConfig(
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=cfg.lora_dropout,
+            target_modules=cfg.lora_target_modules,
+            task_type="CAUSAL_LM",
+        )
+    args = SFTConfig(
+        output_dir=str(out),
+        max_steps=cfg.max_steps or -1,
+        num_train_epochs=cfg.num_train_epochs,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        warmup_steps=cfg.warmup_steps,
+        weight_decay=cfg.weight_decay,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        max_length=cfg.max_length,
+        packing=cfg.packing,
+        packing_strategy=cfg.packing_strategy,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        bf16=_bf16(cfg),
+        fp16=False,
+        save_strategy="steps" if cfg.save_steps else "epoch",
+        save_steps=cfg.save_steps or 500,
+        save_total_limit=cfg.save_total_limit,
+        logging_steps=cfg.logging_steps,
+        report_to=cfg.report_to or "none",
+        eval_strategy="no",
+        dataloader_num_workers=0,
+        dataset_num_proc=None,
+        **sft_kwargs,
+    )
+    trainer = SFTTrainer(
+        model=loaded.model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=loaded.tokenizer,
+        peft_config=peft_config,
+        callbacks=callbacks,
+    )
+    resume = get_last_checkpoint(str(out)) if out.is_dir() else None
+    if resume:
+        log.warning("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+
+    is_peft = cfg.lora
+    adapter_dir = out / ADAPTER_SUBDIR if (is_peft and cfg.merge) else out
+    trainer.save_model(str(adapter_dir))
+    if trainer.is_world_process_zero():
+        loaded.tokenizer.save_pretrained(str(adapter_dir))
+        parent = loaded.parent_manifest
+        hyper = cfg.model_dump(mode="json", exclude={"labels", "output_dir", "base_model"})
+        hyper.update(provenance.extra_hyperparameters)
+        manifest = Manifest(
+            stage=provenance.stage,
+            base_model=loaded.root_base,
+            parent=_as_recorded(cfg.base_model),
+            adapter=is_peft,
+            adapter_base=loaded.adapter_base if is_peft else None,
+            spec_name=provenance.spec_name or (parent.spec_name if parent else None),
+            spec_hash=provenance.spec_hash or (parent.spec_hash if parent else None),
+            data_hashes={_as_recorded(str(p)): file_hash(p) for p in provenance.data},
+            hyperparameters=hyper,
+            seed=cfg.seed,
+            labels={**(parent.labels if parent else {}), **cfg.labels},
+        )
+        (out / LOG_HISTORY_FILE).write_text(json.dumps(trainer.state.log_history, indent=1))
+        if is_peft and cfg.merge:
+            write_manifest(adapter_dir, manifest)
+            merge_adapter(adapter_dir, out, manifest=manifest)
+        else:
+            write_manifest(out, manifest)  # written last: its presence marks the run complete
+        if not cfg.keep_checkpoints:
+            for ckpt in out.glob("checkpoint-*"):
+                shutil.rmtree(ckpt, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    return out
+
+
+def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, *, manifest: Manifest | None = None) -> Path:
+    """Fold a LoRA adapter into its base weights (PEFT ``merge_and_unload``) and save the full
+    checkpoint, tokenizer and manifest to ``out_dir`` (loadable as ``hf/<out_dir>``)."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
+    manifest = manifest or read_manifest(adapter_dir)
+    if manifest is None or not manifest.adapter:
+        raise InputError("not an adapter written by msm train (no adapter manifest)", file=adapter_dir)
+    base = AutoModelForCausalLM.from_pretrained(manifest.adapter_base, dtype="auto")
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    merged.save_pretrained(str(out_dir))
+    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(out_dir))
+    merged_manifest = manifest.model_copy(
+        update={"adapter": False, "adapter_base": None, "parent": manifest.parent}
+    )
+    merged_manifest.hyperparameters = {**manifest.hyperparameters, "merged_from": str(adapter_dir)}
+    write_manifest(out_dir, merged_manifest)
+    return out_dir

@@ -1,0 +1,148 @@
+"""Typed stage configs loaded from YAML, and the fields that midtraining and AFT share.
+
+Every stage config is a pydantic model with ``extra="forbid"``: `load_config` reads a YAML
+file, applies overrides (from the command line, say) and validates; an unknown key or a bad
+value raises `InputError` naming the file and the field. Relative paths are taken relative to
+the working directory, the way the CLI is run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import InputError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_config(
+    model_cls: type[M], path: str | Path | None = None, overrides: dict[str, Any] | None = None, **kw: Any
+) -> M:
+    """Read ``path`` (YAML mapping; optional), apply ``overrides``, validate as ``model_cls``."""
+    data: dict[str, Any] = {}
+    source = str(path) if path is not None else "<overrides>"
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("config file not found", file=path)
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as ex:
+            raise InputError(f"not valid YAML ({str(ex).splitlines()[0]})", file=path) from ex
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise InputError("expected a mapping of config keys", file=path)
+        data.update(loaded)
+    data.update(overrides or {})
+    data.update(kw)
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as ex:
+        err = ex.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        more = f" (and {len(ex.errors()) - 1} more)" if len(ex.errors()) > 1 else ""
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(sorted(model_cls.model_fields))
+            message = f"unknown key (known keys: {known})"
+        raise InputError(message + more, file=source, field=field) from ex
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """``["--max-steps", "10", "--lora=false"]`` -> ``{"max_steps": 10, "lora": False}``.
+
+    Values are parsed as YAML scalars/lists, so ``[q_proj,v_proj]`` gives a list.
+    """
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) <= 2:
+            raise InputError(f"expected --key value, got '{arg}'", field="overrides")
+        key, eq, value = arg[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args) or args[i + 1].startswith("--"):
+                raise InputError(f"--{key} needs a value", field="overrides")
+            value = args[i + 1]
+            i += 1
+        i += 1
+        try:
+            out[key.replace("-", "_")] = yaml.safe_load(value) if value != "" else ""
+        except yaml.YAMLError:
+            out[key.replace("-", "_")] = value
+    return out
+
+
+def split_config_args(args: tuple[str, ...] | list[str]) -> tuple[str | None, dict[str, Any]]:
+    """Command-line ``[CONFIG.yaml] [--key value ...]`` -> (config path or None, overrides)."""
+    args = list(args)
+    config = args.pop(0) if args and not args[0].startswith("--") else None
+    return config, parse_overrides(args)
+
+
+class TrainingConfig(BaseModel):
+    """Fields shared by `MidtrainConfig` and `AFTConfig`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str
+    """Path of a local checkpoint (full weights or a PEFT adapter) or a hub name."""
+    output_dir: Path
+    replay: list[Path] = Field(default_factory=list)
+    """Generic text mixed in: JSONL with a "text" field, or plain .txt split at blank lines."""
+    replay_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)
+    """Fraction of the training examples drawn from `replay` (0 = none)."""
+
+    lora: bool = True
+    lora_r: int = Field(default=16, gt=0)
+    lora_alpha: int = Field(default=32, gt=0)
+    lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    lora_target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    merge: bool = False
+    """With `lora`: also write the merged full weights to `output_dir` (adapter in adapter/)."""
+
+    max_steps: int | None = Field(default=None, gt=0)
+    num_train_epochs: float = Field(default=1.0, gt=0)
+    learning_rate: float = Field(default=1e-4, gt=0)
+    lr_scheduler_type: str = "linear"
+    warmup_steps: float = Field(default=0, ge=0)
+    """Linear warmup: a step count, or a fraction of all steps when below 1."""
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    per_device_train_batch_size: int = Field(default=4, gt=0)
+    gradient_accumulation_steps: int = Field(default=1, gt=0)
+    max_length: int = Field(default=1024, gt=0)
+    packing: bool = False
+    packing_strategy: Literal["bfd", "wrapped"] = "bfd"
+    """"bfd": whole documents packed without crossing attention (padding-free, position ids);
+    "wrapped": documents concatenated and cut into blocks, classic pretraining style."""
+    gradient_checkpointing: bool = False
+    seed: int = 0
+    bf16: bool | None = None
+    """None: bf16 when a CUDA device supports it, else fp32."""
+    save_steps: int | None = Field(default=None, gt=0)
+    """Save a resumable checkpoint-* every N steps; None saves once per epoch."""
+    save_total_limit: int | None = 2
+    keep_checkpoints: bool = False
+    """Keep the intermediate checkpoint-* folders after the run completes."""
+    logging_steps: int = Field(default=10, gt=0)
+    report_to: list[str] = Field(default_factory=list)
+    """Trainer loggers, e.g. ["wandb"] (none by default)."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Free labels copied to the manifest, e.g. {arm: msm_america, experiment: cheese}."""
+
+    @field_validator("replay", "report_to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, Path)) else value
+
+    @field_validator("lora_target_modules", mode="before")
+    @classmethod
+    def _targets(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "all-linear":
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
