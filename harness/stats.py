@@ -1,10 +1,73 @@
-"""Statistics for evaluation rates (extended by the statistics module work)."""
+"""Statistics for evaluation rates: intervals, comparisons, multiple testing, power.
+
+Everything takes and returns numpy arrays (or pandas frames) so a leaderboard over a million
+sample rows is a handful of vectorized calls. Where scipy or statsmodels has the procedure we
+call it; what they lack (clustered standard errors, design-effect adjusted intervals, the
+choice of test) is written here and checked against them in ``tests/test_stats.py``.
+
+Conventions:
+
+* A *rate* is the mean of scored values in [0, 1]; unscored values (NaN) are left out and
+  counted separately, never read as 0.
+* Samples *cluster* when the same item (or condition) is seen more than once: Inspect epochs,
+  or one scenario rendered several times. Clustered standard errors follow Miller (2024,
+  "Adding Error Bars to Evals", Appendix A), with the C/(C-1) small-sample correction.
+* A clustered interval is the Wilson interval at the *effective* sample size n / deff, where
+  the design effect deff = SE_clustered^2 / SE_iid^2 (floored at 1, so clustering never makes
+  an interval narrower). When the rate is 0 or 1 the design effect cannot be estimated and the
+  effective size is the number of clusters (the worst case: every cluster all-or-nothing).
+* Differences are ``B - A`` with A the reference (the baseline arm).
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal, Sequence
 
 import numpy as np
+import pandas as pd
+from scipy import stats as sps
+from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from harness.errors import InputError
+
+ALPHA = 0.05
+
+Adjust = Literal["holm", "bh", "none"]
+Exact = Literal["fisher", "barnard"]
+Pairing = Literal["auto", "paired", "independent"]
+MIN_PAIRED_ITEMS = 5
+"""``pairing="auto"`` pairs two arms when both scored the same items and at least this many."""
+
+
+# --------------------------------------------------------------------------- one rate
+
+
+def _nan_where_empty(n, *arrays):
+    n = np.asarray(n, dtype=float)
+    return tuple(np.where(n > 0, a, np.nan) for a in arrays)
+
+
+def wilson_interval(k, n, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for k successes of n (arrays; NaN where n == 0)."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    safe = np.where(n > 0, n, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = proportion_confint(np.where(n > 0, k, 0.0), safe, alpha=alpha, method="wilson")
+    return _nan_where_empty(n, np.clip(lo, 0, 1), np.clip(hi, 0, 1))
+
+
+def clopper_pearson_interval(k, n, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper-Pearson) interval for k successes of n (arrays; NaN where n == 0)."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    safe = np.where(n > 0, n, 1.0)
+    lo, hi = proportion_confint(np.where(n > 0, k, 0.0), safe, alpha=alpha, method="beta")
+    return _nan_where_empty(n, lo, hi)
 
 
 def clustered_se(values: Sequence[float], clusters: Sequence[object]) -> float:
@@ -23,3 +86,398 @@ def clustered_se(values: Sequence[float], clusters: Sequence[object]) -> float:
         return float("nan")
     sums = np.bincount(codes, weights=x - x.mean(), minlength=n_clusters)
     return float(np.sqrt((sums**2).sum() * n_clusters / (n_clusters - 1)) / n)
+
+
+def effective_n(rate, n, n_clusters, se_clustered) -> np.ndarray:
+    """Sample size after the design effect: n / max(1, SE_clustered^2 / SE_iid^2).
+
+    At a rate of 0 or 1 (no variance to compare) the number of clusters is used.
+    """
+    rate, n, c, se = (np.asarray(a, dtype=float) for a in (rate, n, n_clusters, se_clustered))
+    var_iid = rate * (1 - rate) / np.where(n > 0, n, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        deff = np.maximum(1.0, se**2 / var_iid)
+        n_eff = np.where(var_iid > 0, n / deff, c)
+    return np.where(np.isfinite(se) | (var_iid == 0), n_eff, n)
+
+
+def clustered_wilson_interval(rate, n, n_clusters, se_clustered, alpha: float = ALPHA):
+    """Wilson interval at the design-effect adjusted sample size (see module notes)."""
+    n_eff = effective_n(rate, n, n_clusters, se_clustered)
+    return wilson_interval(np.asarray(rate, dtype=float) * n_eff, n_eff, alpha)
+
+
+def normal_interval(rate, se, alpha: float = ALPHA):
+    """rate +- z * se, clipped to [0, 1] (for non-binary scores such as 0.5 partial credit)."""
+    z = sps.norm.ppf(1 - alpha / 2)
+    rate, se = np.asarray(rate, dtype=float), np.asarray(se, dtype=float)
+    return np.clip(rate - z * se, 0, 1), np.clip(rate + z * se, 0, 1)
+
+
+def rate_table(
+    df: pd.DataFrame,
+    value: str,
+    by: Sequence[str],
+    cluster: str | None = None,
+    alpha: float = ALPHA,
+    method: Literal["wilson", "clopper-pearson"] = "wilson",
+) -> pd.DataFrame:
+    """One row per group of `by`: n (scored), k, unscored, rate, its SEs and a 95% interval.
+
+    Clustering applies to a group when `cluster` is given and some cluster holds more than one
+    scored sample of it (epochs, repeated conditions); the interval is then the clustered
+    Wilson interval and the `interval` column says so. Binary scores get Wilson (or
+    Clopper-Pearson) intervals; other scores in [0, 1] a normal interval.
+    """
+    by = list(by)
+    grouped = df.groupby(by, dropna=False, sort=True)
+    index = grouped.size().index
+    g = grouped.ngroup().to_numpy()
+    G = len(index)
+    x = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
+    scored = ~np.isnan(x)
+    x0 = np.where(scored, x, 0.0)
+    n = np.bincount(g, weights=scored, minlength=G)
+    k = np.bincount(g, weights=x0, minlength=G)
+    sq = np.bincount(g, weights=x0**2, minlength=G)
+    rows = np.bincount(g, minlength=G)
+    nonbinary = np.bincount(g, weights=scored & (x0 != 0) & (x0 != 1), minlength=G)
+    binary = nonbinary == 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(n > 0, k / n, np.nan)
+        var = np.where(n > 1, (sq - n * rate**2) / (n - 1), np.nan)
+        se_iid = np.where(binary, np.sqrt(rate * (1 - rate) / n), np.sqrt(var / n))
+
+    if cluster is not None:
+        codes, uniques = pd.factorize(df[cluster], use_na_sentinel=False)
+        gc = g[scored].astype(np.int64) * max(len(uniques), 1) + codes[scored]
+        ids, inv = np.unique(gc, return_inverse=True)
+        cgroup = ids // max(len(uniques), 1)
+        csum = np.bincount(inv, weights=x[scored])
+        csize = np.bincount(inv)
+        dev2 = (csum - csize * rate[cgroup]) ** 2
+        c = np.bincount(cgroup, minlength=G).astype(float)
+        repeats = np.bincount(cgroup, weights=csize > 1, minlength=G) > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se_c = np.where(
+                c >= 2, np.sqrt(np.bincount(cgroup, weights=dev2, minlength=G) * c / (c - 1)) / n, np.nan
+            )
+    else:
+        c = n.copy()
+        se_c = np.full(G, np.nan)
+        repeats = np.zeros(G, dtype=bool)
+    use_cluster = repeats & (c >= 2)
+
+    if method == "clopper-pearson":
+        lo, hi = clopper_pearson_interval(k, n, alpha)
+    else:
+        lo, hi = wilson_interval(k, n, alpha)
+    clo, chi = clustered_wilson_interval(rate, n, c, se_c, alpha)
+    nlo, nhi = normal_interval(rate, np.where(use_cluster, se_c, se_iid), alpha)
+    label = np.where(use_cluster, "clustered-" + method, method)
+    interval = np.where(binary, label, np.where(use_cluster, "clustered-normal", "normal"))
+    out = pd.DataFrame(
+        {
+            "n": n.astype(int),
+            "k": k,
+            "unscored": rows - n.astype(int),
+            "rate": rate,
+            "se": se_iid,
+            "n_clusters": c.astype(int),
+            "se_clustered": se_c,
+            "clustered": use_cluster,
+            "n_eff": np.where(use_cluster, effective_n(rate, n, c, se_c), n),
+            "lo": np.where(binary, np.where(use_cluster, clo, lo), nlo),
+            "hi": np.where(binary, np.where(use_cluster, chi, hi), nhi),
+            "interval": np.where(n > 0, interval, "none (no scored samples)"),
+        },
+        index=index,
+    )
+    return out.reset_index()
+
+
+def estimate_icc(values: Sequence[float], clusters: Sequence[object]) -> float:
+    """One-way ANOVA estimate of the intra-cluster correlation (clipped at 0)."""
+    x = pd.Series(np.asarray(values, dtype=float))
+    g = pd.Series([str(c) for c in clusters])
+    keep = x.notna().to_numpy()
+    x, g = x[keep], g[keep]
+    sizes = x.groupby(g.to_numpy()).size()
+    means = x.groupby(g.to_numpy()).mean()
+    k, n = len(sizes), len(x)
+    if k < 2 or n <= k:
+        return float("nan")
+    grand = x.mean()
+    msb = float((sizes * (means - grand) ** 2).sum() / (k - 1))
+    msw = float(((x - means.reindex(g.to_numpy()).to_numpy()) ** 2).sum() / (n - k))
+    m0 = (n - float((sizes**2).sum()) / n) / (k - 1)
+    denom = msb + (m0 - 1) * msw
+    return float(max(0.0, (msb - msw) / denom)) if denom > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- two rates
+
+
+def newcombe_interval(k_b, n_b, k_a, n_a, alpha: float = ALPHA):
+    """Newcombe hybrid score interval for p_b - p_a (statsmodels' 'newcomb'; arrays)."""
+    k_b, n_b, k_a, n_a = (np.asarray(v, dtype=float) for v in (k_b, n_b, k_a, n_a))
+    ok = (n_a > 0) & (n_b > 0)
+    one = np.ones_like(n_a)
+    lo, hi = confint_proportions_2indep(
+        np.where(ok, k_b, 0), np.where(ok, n_b, one), np.where(ok, k_a, 0), np.where(ok, n_a, one),
+        method="newcomb", compare="diff", alpha=alpha,
+    )
+    return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+
+
+def fisher_exact_p(k_b: int, n_b: int, k_a: int, n_a: int) -> float:
+    """Two-sided Fisher exact test of equal rates."""
+    return float(sps.fisher_exact([[k_b, n_b - k_b], [k_a, n_a - k_a]]).pvalue)
+
+
+def barnard_exact_p(k_b: int, n_b: int, k_a: int, n_a: int) -> float:
+    """Two-sided Barnard exact test (unconditional; more power, slower)."""
+    table = np.array([[k_b, k_a], [n_b - k_b, n_a - k_a]])
+    if (table.sum(axis=1) == 0).any():
+        return 1.0
+    return float(sps.barnard_exact(table).pvalue)
+
+
+def two_proportion_z_p(rate_b, n_b, rate_a, n_a) -> np.ndarray:
+    """Pooled two-proportion z-test, for (effective, possibly fractional) sample sizes."""
+    rate_b, n_b, rate_a, n_a = (np.asarray(v, dtype=float) for v in (rate_b, n_b, rate_a, n_a))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = (rate_b * n_b + rate_a * n_a) / (n_b + n_a)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / n_b + 1 / n_a))
+        z = (rate_b - rate_a) / se
+        p = 2 * sps.norm.sf(np.abs(z))
+    return np.where(se > 0, p, np.where(rate_b == rate_a, 1.0, 0.0))
+
+
+def mcnemar_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """McNemar's test on paired single binary answers (exact binomial on the discordant pairs)."""
+    a, b = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
+    table = [[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]]
+    if table[0][1] + table[1][0] == 0:
+        return 1.0
+    return float(mcnemar(table, exact=True).pvalue)
+
+
+def paired_permutation_p(a: Sequence[float], b: Sequence[float], n_resamples: int = 9999, seed: int = 0) -> float:
+    """Sign-flip permutation test of mean(b - a) over items (exact when 2^m <= n_resamples)."""
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    if np.allclose(d, 0):
+        return 1.0
+    res = sps.permutation_test(
+        (np.asarray(a, dtype=float), np.asarray(b, dtype=float)),
+        lambda x, y, axis: np.mean(y - x, axis=axis),
+        permutation_type="samples", vectorized=True, n_resamples=n_resamples,
+        alternative="two-sided", rng=np.random.default_rng(seed),
+    )
+    return float(res.pvalue)
+
+
+def paired_t_interval(d: Sequence[float], alpha: float = ALPHA) -> tuple[float, float]:
+    """mean(d) +- t * sd(d)/sqrt(m): Miller's interval for a paired difference over items."""
+    d = np.asarray(d, dtype=float)
+    m = d.size
+    if m < 2:
+        return float("nan"), float("nan")
+    half = sps.t.ppf(1 - alpha / 2, m - 1) * d.std(ddof=1) / np.sqrt(m)
+    return float(max(-1.0, d.mean() - half)), float(min(1.0, d.mean() + half))
+
+
+def cluster_bootstrap_interval(
+    d: Sequence[float], alpha: float = ALPHA, n_resamples: int = 9999, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of mean(d), resampling items (clusters) with replacement."""
+    d = np.asarray(d, dtype=float)
+    if d.size < 2:
+        return float("nan"), float("nan")
+    if np.allclose(d, d[0]):
+        return float(d[0]), float(d[0])
+    res = sps.bootstrap(
+        (d,), np.mean, confidence_level=1 - alpha, n_resamples=n_resamples,
+        method="percentile", rng=np.random.default_rng(seed), vectorized=True,
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+@dataclass
+class Comparison:
+    """B - A for one pair of arms, with the test used and why it was chosen."""
+
+    n_a: int
+    rate_a: float
+    n_b: int
+    rate_b: float
+    diff: float
+    lo: float
+    hi: float
+    p: float
+    test: str
+    interval: str
+    paired: bool
+    reason: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _clean(values, clusters):
+    x = np.asarray(values, dtype=float)
+    c = np.asarray([str(v) for v in clusters]) if clusters is not None else np.arange(x.size).astype(str)
+    keep = ~np.isnan(x)
+    return x[keep], c[keep]
+
+
+def compare(
+    a_values: Sequence[float],
+    b_values: Sequence[float],
+    a_clusters: Sequence[object] | None = None,
+    b_clusters: Sequence[object] | None = None,
+    *,
+    pairing: Pairing = "auto",
+    exact: Exact = "fisher",
+    paired_interval: Literal["t", "bootstrap"] = "t",
+    alpha: float = ALPHA,
+    n_resamples: int = 9999,
+    seed: int = 0,
+) -> Comparison:
+    """Compare arm B with reference arm A on scored values (NaN = unscored, dropped).
+
+    Choice of test:
+
+    * paired (``pairing="paired"``, or ``"auto"`` when both arms scored exactly the same items,
+      at least `MIN_PAIRED_ITEMS` of them): item-level rates (the mean over epochs), differences d_i;
+      McNemar when every item was answered once with a binary score, otherwise a sign-flip
+      permutation test on d; interval: paired t on d (or a cluster bootstrap). The
+      difference is then mean(d), which equals rate_b - rate_a when epochs are balanced.
+    * independent, no repeated items: Newcombe interval and Fisher's exact test (Barnard's
+      on request).
+    * independent with repeats (epochs): Newcombe interval and a pooled z-test, both at the
+      design-effect adjusted sample sizes (clustered SEs).
+    """
+    xa, ca = _clean(a_values, a_clusters)
+    xb, cb = _clean(b_values, b_clusters)
+    na, nb = xa.size, xb.size
+    ra = float(xa.mean()) if na else float("nan")
+    rb = float(xb.mean()) if nb else float("nan")
+    nan = float("nan")
+    if na == 0 or nb == 0:
+        return Comparison(na, ra, nb, rb, rb - ra, nan, nan, nan, "none", "none", False,
+                          "an arm has no scored samples")
+    binary = bool(np.isin(xa, [0, 1]).all() and np.isin(xb, [0, 1]).all())
+    items_a, items_b = set(ca), set(cb)
+    same_items = items_a == items_b and len(items_a) >= 2
+    auto_pair = items_a == items_b and len(items_a) >= MIN_PAIRED_ITEMS
+    if pairing == "paired" and not same_items:
+        shared = items_a & items_b
+        if len(shared) < 2:
+            raise InputError("a paired comparison needs at least two items scored in both arms",
+                             field="pairing")
+    paired = pairing == "paired" or (pairing == "auto" and auto_pair)
+    if paired:
+        ia = pd.Series(xa).groupby(ca).agg(["mean", "size"])
+        ib = pd.Series(xb).groupby(cb).agg(["mean", "size"])
+        items = ia.index.intersection(ib.index)
+        a_item, b_item = ia.loc[items, "mean"].to_numpy(), ib.loc[items, "mean"].to_numpy()
+        d = b_item - a_item
+        single = bool((ia.loc[items, "size"] == 1).all() and (ib.loc[items, "size"] == 1).all())
+        if single and binary:
+            p, test = mcnemar_p(a_item, b_item), "McNemar (exact)"
+            why = f"same {len(items)} items in both arms, one binary answer each"
+        else:
+            p = paired_permutation_p(a_item, b_item, n_resamples=n_resamples, seed=seed)
+            test = "paired permutation (sign flip)"
+            why = f"same {len(items)} items in both arms, repeated or non-binary scores: item-level rates"
+        if paired_interval == "bootstrap":
+            lo, hi = cluster_bootstrap_interval(d, alpha, n_resamples=n_resamples, seed=seed)
+            interval = "cluster bootstrap (percentile)"
+        else:
+            lo, hi = paired_t_interval(d, alpha)
+            interval = "paired t on item differences"
+        return Comparison(na, ra, nb, rb, float(d.mean()), lo, hi, p, test, interval, True, why)
+
+    repeats = len(items_a) < na or len(items_b) < nb
+    if not binary:
+        se_a = clustered_se(xa, ca) if repeats else xa.std(ddof=1) / np.sqrt(na) if na > 1 else nan
+        se_b = clustered_se(xb, cb) if repeats else xb.std(ddof=1) / np.sqrt(nb) if nb > 1 else nan
+        se = float(np.sqrt(se_a**2 + se_b**2))
+        z = sps.norm.ppf(1 - alpha / 2)
+        p = float(2 * sps.norm.sf(abs(rb - ra) / se)) if se > 0 else (1.0 if rb == ra else 0.0)
+        kind = "clustered " if repeats else ""
+        return Comparison(na, ra, nb, rb, rb - ra, rb - ra - z * se, rb - ra + z * se, p,
+                          f"{kind}z-test", f"{kind}normal", False, "independent arms, non-binary scores")
+    if repeats:
+        se_a, se_b = clustered_se(xa, ca), clustered_se(xb, cb)
+        ne_a = float(effective_n(ra, na, len(items_a), se_a)) if len(items_a) >= 2 else float(na)
+        ne_b = float(effective_n(rb, nb, len(items_b), se_b)) if len(items_b) >= 2 else float(nb)
+        lo, hi = newcombe_interval(rb * ne_b, ne_b, ra * ne_a, ne_a, alpha)
+        p = float(two_proportion_z_p(rb, ne_b, ra, ne_a))
+        return Comparison(na, ra, nb, rb, rb - ra, float(lo), float(hi), p,
+                          "two-proportion z-test at effective n (clustered)", "clustered Newcombe",
+                          False, "independent arms with repeated items (epochs): clustered by item")
+    ka, kb = int(xa.sum()), int(xb.sum())
+    lo, hi = newcombe_interval(kb, nb, ka, na, alpha)
+    if exact == "barnard":
+        p, test = barnard_exact_p(kb, nb, ka, na), "Barnard exact"
+    else:
+        p, test = fisher_exact_p(kb, nb, ka, na), "Fisher exact"
+    return Comparison(na, ra, nb, rb, rb - ra, float(lo), float(hi), p, test, "Newcombe", False,
+                      "independent arms, one binary answer per item")
+
+
+def adjust_pvalues(p: Sequence[float], method: Adjust = "holm") -> np.ndarray:
+    """Holm (default) or Benjamini-Hochberg adjusted p-values; NaN stays NaN."""
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    if method == "none" or not ok.any():
+        out[ok] = p[ok]
+        return out
+    sm = {"holm": "holm", "bh": "fdr_bh"}[method]
+    out[ok] = multipletests(p[ok], method=sm)[1]
+    return out
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def design_effect(epochs: int, icc: float) -> float:
+    """Kish design effect of `epochs` repeats per item with intra-item correlation `icc`."""
+    return 1.0 + (epochs - 1) * icc
+
+
+def _effective_per_arm(n_items: int, epochs: int, icc: float) -> float:
+    return n_items * epochs / design_effect(epochs, icc)
+
+
+def power(n_items: int, epochs: int, baseline_rate: float, difference: float,
+          icc: float = 0.0, alpha: float = ALPHA) -> float:
+    """Power of a two-sided test that an arm's rate differs from the baseline by `difference`.
+
+    Two independent arms of `n_items` items x `epochs` each; Cohen's h with the normal
+    approximation (statsmodels) at the design-effect adjusted size.
+    """
+    other = baseline_rate + difference
+    if not 0 <= other <= 1:
+        raise ValueError(f"baseline_rate + difference = {other:.3f} is not a rate")
+    h = abs(2 * np.arcsin(np.sqrt(other)) - 2 * np.arcsin(np.sqrt(baseline_rate)))
+    if h == 0:
+        return alpha
+    n_eff = _effective_per_arm(n_items, epochs, icc)
+    return float(NormalIndPower().power(effect_size=h, nobs1=n_eff, alpha=alpha, ratio=1.0))
+
+
+def minimum_detectable_effect(n_items: int, epochs: int, baseline_rate: float, icc: float = 0.0,
+                              target_power: float = 0.8, alpha: float = ALPHA,
+                              direction: Literal["decrease", "increase"] = "decrease") -> float:
+    """Smallest change of rate from `baseline_rate` detected with `target_power` (NaN if none)."""
+    n_eff = _effective_per_arm(n_items, epochs, icc)
+    h = NormalIndPower().solve_power(nobs1=n_eff, alpha=alpha, power=target_power, ratio=1.0)
+    phi = 2 * np.arcsin(np.sqrt(baseline_rate))
+    phi2 = phi - h if direction == "decrease" else phi + h
+    if not 0 <= phi2 <= np.pi:
+        return float("nan")
+    return float(abs(np.sin(phi2 / 2) ** 2 - baseline_rate))

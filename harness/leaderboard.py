@@ -1,0 +1,403 @@
+"""Leaderboards: which arms differ from the baseline, per task, with intervals and adjusted p.
+
+`write_leaderboard` reads Inspect logs (`harness.logs.read_logs`), builds the tables
+(`build_tables`, which works on any sample frame and is what the benchmark times) and writes
+them to ``out/``:
+
+* ``leaderboard.md`` (also printed by ``msm leaderboard``), ``leaderboard.csv``: per task one
+  row per group of ``by`` (e.g. spec and arm) with n (scored), unscored, rate, 95% interval
+  and the interval method (clustered by item when items repeat across epochs), and, against
+  the baseline, the difference with its interval, p, adjusted p (Holm by default, or
+  Benjamini-Hochberg) and the test used;
+* ``conditions.csv``: the same per condition level (agentic: scenario, goal value; probes:
+  domain), with p adjusted within each task and factor;
+* ``leaderboard.html``: tables and plots in one self-contained page;
+* plots (PNG and SVG): ``forest``, ``rates``, and ``heatmap_<task>`` for tasks with a
+  scenario x goal value grid.
+
+The baseline is a value of the ``arm`` column (``--baseline aft_only``) or ``column=value``.
+Each group is compared with the baseline group that shares its other ``by`` values; when the
+baseline exists only once in a task (a base model without a spec, say) every group is
+compared with it.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Sequence
+
+import click
+import numpy as np
+import pandas as pd
+
+from harness import stats
+from harness.errors import InputError
+from harness.logs import LogFrame, SkippedLog, read_logs
+
+CONDITION_FACTORS = ("scenario", "goal_value", "domain")
+MISSING = "none"
+
+
+@dataclass
+class Tables:
+    main: pd.DataFrame
+    conditions: pd.DataFrame
+    grid: pd.DataFrame
+    """Rates by scenario x goal value (agentic tasks), for the heatmap."""
+    metric: str
+    by: list[str]
+    baseline: tuple[str, str] | None
+    adjust: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LeaderboardResult:
+    out: Path
+    tables: Tables
+    markdown: str
+    files: dict[str, Path]
+    skipped: list[SkippedLog]
+
+    @property
+    def main(self) -> pd.DataFrame:
+        return self.tables.main
+
+    @property
+    def conditions(self) -> pd.DataFrame:
+        return self.tables.conditions
+
+
+def parse_baseline(baseline: str | None) -> tuple[str, str] | None:
+    if baseline is None:
+        return None
+    col, sep, value = baseline.partition("=")
+    return (col.strip(), value.strip()) if sep else ("arm", baseline.strip())
+
+
+def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | None,
+             extra: Sequence[str] = ()) -> pd.DataFrame:
+    if metric not in samples.columns:
+        raise InputError(f"no score field '{metric}' in the logs", field="metric")
+    missing = [c for c in [*by, *extra] if c not in samples.columns]
+    if missing:
+        raise InputError(f"no column(s) {', '.join(missing)} in the logs", field="by")
+    df = samples
+    if task is not None:
+        tasks = set(df["task"].unique())
+        if task not in tasks:
+            raise InputError(f"no task '{task}' in the logs (tasks: {', '.join(sorted(tasks))})",
+                             field="task")
+        df = df[df["task"] == task]
+    has_metric = df.groupby("task")[metric].apply(lambda s: s.notna().any())
+    keep = has_metric[has_metric].index
+    if len(keep) == 0:
+        raise InputError(f"no sample has a '{metric}' score", field="metric")
+    df = df[df["task"].isin(keep)]
+    cols = list(dict.fromkeys(["task", *by, *extra, "sample_id", metric]))
+    df = df[cols].copy()
+    for c in by:
+        df[c] = df[c].astype("string").fillna(MISSING).astype(object)
+    return df
+
+
+def _baseline_lookup(groups: pd.DataFrame, fixed: list[str], by: list[str],
+                     base: tuple[str, str]) -> list[tuple | None]:
+    """For each group row, the key (fixed + by columns) of its baseline group, or None.
+
+    The baseline must share the `fixed` columns (task, condition level); among the other `by`
+    columns it matches as many as it can, and is used when that leaves exactly one group.
+    """
+    col, value = base
+    cols = [*fixed, *by]
+    is_base = groups[col] == value
+    keys: list[tuple | None] = []
+    for i, row in groups.iterrows():
+        match = groups[is_base]
+        for c in fixed:
+            match = match[match[c] == row[c]]
+        if is_base[i] or match.empty:
+            keys.append(None)
+            continue
+        for c in by:
+            if c == col:
+                continue
+            narrowed = match[match[c] == row[c]]
+            if not narrowed.empty:
+                match = narrowed
+        keys.append(tuple(match.iloc[0][cols]) if len(match) == 1 else None)
+    return keys
+
+
+def _comparisons(df, groups, fixed, by, base, metric, *, pairing, exact, alpha, seed,
+                 n_resamples):
+    cols = [*fixed, *by]
+    indices = df.groupby(cols, dropna=False, sort=True).indices
+    values = df[metric].to_numpy(dtype=float)
+    items = df["sample_id"].astype(str).to_numpy()
+    keys = _baseline_lookup(groups, fixed, by, base)
+    rows = []
+    for (_, row), bkey in zip(groups.iterrows(), keys):
+        if bkey is None:
+            rows.append({})
+            continue
+        a_idx, b_idx = indices[bkey], indices[tuple(row[cols])]
+        c = stats.compare(values[a_idx], values[b_idx], items[a_idx], items[b_idx],
+                          pairing=pairing, exact=exact, alpha=alpha, seed=seed,
+                          n_resamples=n_resamples)
+        rows.append({"baseline": " / ".join(str(v) for v in bkey[len(fixed):]), "diff": c.diff,
+                     "diff_lo": c.lo, "diff_hi": c.hi, "p": c.p, "test": c.test,
+                     "diff_interval": c.interval})
+    return pd.DataFrame(rows, index=groups.index,
+                        columns=["baseline", "diff", "diff_lo", "diff_hi", "p", "test", "diff_interval"])
+
+
+def _adjust(table: pd.DataFrame, family: list[str], method: str) -> pd.Series:
+    adj = pd.Series(np.nan, index=table.index)
+    for _, idx in table.groupby(family, dropna=False).groups.items():
+        adj.loc[idx] = stats.adjust_pvalues(table.loc[idx, "p"].to_numpy(dtype=float), method)
+    return adj
+
+
+def build_tables(
+    samples: pd.DataFrame,
+    *,
+    metric: str,
+    baseline: str | None,
+    by: Sequence[str] = ("arm",),
+    task: str | None = None,
+    cluster: str | None = None,
+    adjust: stats.Adjust = "holm",
+    pairing: stats.Pairing = "auto",
+    exact: stats.Exact = "fisher",
+    conditions: Sequence[str] | None = None,
+    alpha: float = stats.ALPHA,
+    seed: int = 0,
+    n_resamples: int = 9999,
+) -> Tables:
+    """The leaderboard tables from a sample frame (columns as `harness.logs` writes them)."""
+    by = list(by)
+    base = parse_baseline(baseline)
+    if base is not None and base[0] not in by:
+        by = [base[0], *by] if base[0] != "arm" else [*by, "arm"]
+    cluster = cluster or "sample_id"
+    df = _prepare(samples, metric, by, task, extra=[cluster] if cluster != "sample_id" else [])
+    if base is not None and not (df[base[0]] == base[1]).any():
+        present = ", ".join(sorted(map(str, df[base[0]].unique())))
+        raise InputError(f"no rows with {base[0]} = '{base[1]}' (present: {present})",
+                         field="baseline")
+    group_cols = ["task", *by]
+    notes = [f"metric: {metric}; rates over scored samples (unscored counted apart); "
+             f"95% intervals; clustered by '{cluster}' where it repeats"]
+    main = stats.rate_table(df, metric, group_cols, cluster=cluster, alpha=alpha)
+    if base is not None:
+        comp = _comparisons(df, main, ["task"], by, base, metric, pairing=pairing, exact=exact,
+                            alpha=alpha, seed=seed, n_resamples=n_resamples)
+        main = pd.concat([main, comp], axis=1)
+        main["p_adj"] = _adjust(main, ["task"], adjust)
+        notes.append(f"differences: group - baseline ({base[0]} = {base[1]}); p adjusted by "
+                     f"{'Holm' if adjust == 'holm' else 'Benjamini-Hochberg' if adjust == 'bh' else 'none'}"
+                     " within each task")
+
+    factors = [c for c in (conditions if conditions is not None else CONDITION_FACTORS)
+               if c in samples.columns]
+    cond_frames = []
+    for factor in factors:
+        sub = samples.loc[df.index]
+        has = sub[factor].notna()
+        if not has.any():
+            continue
+        fdf = df.loc[has].assign(factor=factor, level=sub.loc[has, factor].astype(str))
+        cols = ["task", "factor", "level", *by]
+        t = stats.rate_table(fdf, metric, cols, cluster=cluster, alpha=alpha)
+        if base is not None:
+            comp = _comparisons(fdf, t, ["task", "factor", "level"], by, base, metric, pairing=pairing, exact=exact,
+                                alpha=alpha, seed=seed, n_resamples=n_resamples)
+            t = pd.concat([t, comp], axis=1)
+            t["p_adj"] = _adjust(t, ["task", "factor"], adjust)
+        cond_frames.append(t)
+    cond = pd.concat(cond_frames, ignore_index=True) if cond_frames else pd.DataFrame()
+
+    grid = pd.DataFrame()
+    if {"scenario", "goal_value"} <= set(samples.columns):
+        sub = samples.loc[df.index]
+        has = sub["scenario"].notna() & sub["goal_value"].notna()
+        if has.any():
+            gdf = df.loc[has].assign(scenario=sub.loc[has, "scenario"].astype(str),
+                                     goal_value=sub.loc[has, "goal_value"].astype(str))
+            grid = stats.rate_table(gdf, metric, ["task", *by, "scenario", "goal_value"],
+                                    cluster=cluster, alpha=alpha)
+    return Tables(main=main, conditions=cond, grid=grid, metric=metric, by=by, baseline=base,
+                  adjust=adjust, notes=notes)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _fmt_rate(r, lo, hi) -> str:
+    if pd.isna(r):
+        return "-"
+    return f"{r:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _fmt_diff(d, lo, hi) -> str:
+    if pd.isna(d):
+        return ""
+    return f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def _fmt_p(p) -> str:
+    if pd.isna(p):
+        return ""
+    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+
+def display_table(t: pd.DataFrame, lead: list[str]) -> pd.DataFrame:
+    """The human-readable form of a table: formatted rates, differences and p-values."""
+    out = t[lead].copy()
+    out["n"] = t["n"]
+    out["unscored"] = t["unscored"]
+    out["rate [95% CI]"] = [_fmt_rate(*r) for r in zip(t["rate"], t["lo"], t["hi"])]
+    out["interval"] = t["interval"]
+    if "diff" in t:
+        out["diff [95% CI]"] = [_fmt_diff(*r) for r in zip(t["diff"], t["diff_lo"], t["diff_hi"])]
+        out["p"] = t["p"].map(_fmt_p)
+        out["p adj"] = t["p_adj"].map(_fmt_p)
+        out["test"] = t["test"].fillna("")
+    return out
+
+
+def markdown_table(t: pd.DataFrame) -> str:
+    cols = [str(c) for c in t.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in t.itertuples(index=False):
+        cells = ["" if (isinstance(v, float) and np.isnan(v)) else str(v) for v in row]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def render_markdown(tables: Tables, skipped: Sequence[SkippedLog] = ()) -> str:
+    parts = [f"## Leaderboard: {tables.metric}", ""]
+    parts += [f"- {n}" for n in tables.notes]
+    parts += [f"- left out {s.path} ({s.status}): {s.reason}" for s in skipped]
+    parts += ["", markdown_table(display_table(tables.main, ["task", *tables.by]))]
+    if not tables.conditions.empty:
+        parts += ["", "### By condition", "",
+                  markdown_table(display_table(tables.conditions, ["task", "factor", "level", *tables.by]))]
+    return "\n".join(parts) + "\n"
+
+
+def render_html(tables: Tables, skipped: Sequence[SkippedLog], svgs: dict[str, Path]) -> str:
+    def table_html(t: pd.DataFrame) -> str:
+        return t.to_html(index=False, na_rep="", border=0, classes="lb", escape=True)
+
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in tables.notes)
+    notes += "".join(f"<li>left out {html.escape(s.path)} ({html.escape(s.status)}): "
+                     f"{html.escape(s.reason)}</li>" for s in skipped)
+    body = [f"<h1>Leaderboard: {html.escape(tables.metric)}</h1>", f"<ul>{notes}</ul>",
+            table_html(display_table(tables.main, ["task", *tables.by]))]
+    for name, path in svgs.items():
+        svg = path.read_text()
+        svg = svg[svg.index("<svg"):]
+        body.append(f"<figure><figcaption>{html.escape(name)}</figcaption>{svg}</figure>")
+    if not tables.conditions.empty:
+        body += ["<h2>By condition</h2>",
+                 table_html(display_table(tables.conditions, ["task", "factor", "level", *tables.by]))]
+    style = ("body{font-family:sans-serif;margin:2em}table.lb{border-collapse:collapse;font-size:13px}"
+             "table.lb td,table.lb th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
+             "figure{margin:1em 0}svg{max-width:100%;height:auto}")
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard: "
+            f"{html.escape(tables.metric)}</title><style>{style}</style></head><body>"
+            + "\n".join(body) + "</body></html>\n")
+
+
+def write_tables(tables: Tables, out: Path, skipped: Sequence[SkippedLog] = (),
+                 plots: bool = True) -> tuple[str, dict[str, Path]]:
+    """Write Markdown, CSV, plots and HTML for `tables` into `out`; returns (markdown, files)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    md = render_markdown(tables, skipped)
+    files["markdown"] = out / "leaderboard.md"
+    files["markdown"].write_text(md)
+    files["csv"] = out / "leaderboard.csv"
+    tables.main.to_csv(files["csv"], index=False)
+    if not tables.conditions.empty:
+        files["conditions_csv"] = out / "conditions.csv"
+        tables.conditions.to_csv(files["conditions_csv"], index=False)
+    svgs: dict[str, Path] = {}
+    if plots:
+        from harness import plots as plotting
+
+        for name, paths in plotting.leaderboard_plots(tables, out).items():
+            files[f"{name}_png"], files[f"{name}_svg"] = paths
+            svgs[name] = paths[1]
+    files["html"] = out / "leaderboard.html"
+    files["html"].write_text(render_html(tables, skipped, svgs))
+    return md, files
+
+
+def write_leaderboard(
+    logs: Sequence[str | Path] | LogFrame,
+    *,
+    metric: str,
+    baseline: str | None,
+    by: Sequence[str],
+    task: str | None,
+    out: Path,
+    cluster: str | None = None,
+    adjust: stats.Adjust = "holm",
+    pairing: stats.Pairing = "auto",
+    exact: stats.Exact = "fisher",
+    conditions: Sequence[str] | None = None,
+    plots: bool = True,
+) -> LeaderboardResult:
+    """Read logs, build the leaderboard and write it (tables, plots, HTML) under `out`."""
+    frame = logs if isinstance(logs, LogFrame) else read_logs(logs)
+    if frame.samples.empty:
+        raise InputError("no samples in the logs that finished successfully"
+                         + (f" ({len(frame.skipped)} left out)" if frame.skipped else ""), field="logs")
+    tables = build_tables(frame.samples, metric=metric, baseline=baseline, by=by, task=task,
+                          cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
+                          conditions=conditions)
+    md, files = write_tables(tables, Path(out), frame.skipped, plots=plots)
+    return LeaderboardResult(out=Path(out), tables=tables, markdown=md, files=files,
+                             skipped=frame.skipped)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+@click.command("leaderboard")
+@click.argument("logdirs", nargs=-1, required=True)
+@click.option("--metric", required=True, help="Score field, e.g. harmful, america, correct.")
+@click.option("--baseline", default=None, help="Baseline arm (or column=value).")
+@click.option("--by", default="arm", show_default=True, help="Comma-separated grouping columns.")
+@click.option("--task", default=None, help="Only this task.")
+@click.option("--cluster", default=None, help="Cluster column (default: sample_id).")
+@click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True)
+@click.option("--pairing", type=click.Choice(["auto", "paired", "independent"]), default="auto",
+              show_default=True, help="auto: paired when both arms scored the same items.")
+@click.option("--exact", type=click.Choice(["fisher", "barnard"]), default="fisher", show_default=True)
+@click.option("--conditions", default=None,
+              help=f"Comma-separated condition fields (default: {','.join(CONDITION_FACTORS)}).")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--no-plots", is_flag=True, help="Tables only.")
+def leaderboard_command(logdirs, metric, baseline, by, task, cluster, adjust, pairing, exact,
+                        conditions, out, no_plots) -> None:
+    """Rates, intervals and adjusted comparisons with a baseline, from Inspect logs."""
+    frame = read_logs(logdirs)
+    click.echo(frame.report(), err=True)
+    result = write_leaderboard(
+        frame, metric=metric, baseline=baseline, by=_split(by), task=task, out=out,
+        cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
+        conditions=_split(conditions) if conditions is not None else None, plots=not no_plots,
+    )
+    click.echo(result.markdown)
+    click.echo("wrote " + ", ".join(str(p) for p in result.files.values()), err=True)
