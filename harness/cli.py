@@ -17,6 +17,8 @@ from harness.errors import InputError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help)
+    "run": ("training.runner:run_command", "Run an experiment file: train what is missing, evaluate, leaderboard."),
+    "status": ("training.runner:status_command", "Show what an experiment has trained and evaluated."),
     "data": ("harness.cheese:data_command", "Build fine-tuning datasets (cheese AFT demonstrations)."),
     "train": ("training.train_cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
 }

@@ -1,0 +1,26 @@
+"""Entry point for a training stage under ``accelerate launch`` (used by the experiment runner).
+
+``accelerate launch [opts] -m training._launch midtrain CONFIG.json`` loads the stage config
+written by the runner and calls the stage's entry function in every process.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> None:
+    kind, config_file = (argv if argv is not None else sys.argv[1:])[:2]
+    if kind == "midtrain":
+        from training.midtrain import MidtrainConfig as Config, midtrain as fn
+    elif kind == "aft":
+        from training.aft import AFTConfig as Config, aft as fn
+    else:
+        raise SystemExit(f"training._launch: unknown stage '{kind}' (midtrain or aft)")
+    fn(Config.model_validate(json.loads(Path(config_file).read_text())))
+
+
+if __name__ == "__main__":
+    main()

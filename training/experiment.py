@@ -1,0 +1,422 @@
+"""Experiment files: one YAML file names the arms, specs, seeds, tasks and stage settings.
+
+`msm run experiments/NAME.yaml` (training/runner.py) trains what is missing and evaluates
+every arm. This module is the file's schema and its validation: `load_experiment` reads the
+file and checks all of it before anything starts, raising `InputError` with one line that
+names the file and the field (unknown keys, missing specs or data files, a local base model
+path that does not exist, stages out of order, unknown tasks or task arguments).
+
+A minimal file::
+
+    name: cheese_small
+    base: meta-llama/Llama-3.1-8B          # hub name, local path, or {micro: {...}}
+    seeds: [0, 1, 2]
+    roles: {grader: openai/gpt-4.1-mini}
+    defaults:                               # stage settings shared by every arm
+      midtrain: {lora: true, max_steps: 500}
+      aft: {data: [../data/cheese_aft.jsonl], max_steps: 200}
+    tasks:
+      - {task: values_generalization, epochs: 5, metric: america}
+    leaderboard: {baseline: aft_only}
+    arms:
+      aft_only: {stages: [aft]}
+      msm_america: {spec: pro_america, stages: [docgen, midtrain, aft]}
+
+Relative paths in the file are relative to the file's own directory.
+"""
+
+from __future__ import annotations
+
+import inspect as pyinspect
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from harness.errors import InputError
+
+StageName = Literal["docgen", "deliberative", "midtrain", "aft"]
+STAGE_ORDER: tuple[str, ...] = ("docgen", "deliberative", "midtrain", "aft")
+"""Order of an arm's stages: docgen < midtrain < aft. Deliberative data only needs the base
+model and the spec, so it may come anywhere before the AFT that uses it."""
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MicroBase(_Strict):
+    """``base: {micro: {...}}``: a micro-world model pretrained from scratch (cached)."""
+
+    micro: dict[str, Any] = Field(default_factory=dict)
+    """Fields of `training.micro.pretrain.MicroPretrainConfig`."""
+
+
+class DataBuild(_Strict):
+    """A data file produced by a Python function: ``{build: "module:function", args: {...}}``.
+
+    The function is called with ``args`` and returns either the path of a file it wrote or a
+    list of rows (dicts), which the runner writes as JSONL. Its output is cached by a hash of
+    the function's source file and the arguments."""
+
+    build: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("build")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        if not re.fullmatch(r"[\w.]+:[\w]+", value):
+            raise ValueError("expected 'package.module:function'")
+        return value
+
+
+DataRef = str | DataBuild
+
+
+class DeliberativeSettings(_Strict):
+    """The deliberative-alignment data stage: teacher task, then the two datasets."""
+
+    teacher: str | None = None
+    """Inspect model string of the teacher (default: the arm's base model, evaluated)."""
+    task: str = "deliberative_alignment"
+    task_args: dict[str, Any] = Field(default_factory=dict)
+    epochs: int | None = Field(default=None, gt=0)
+    limit: int | None = Field(default=None, gt=0)
+    build: dict[str, Any] = Field(default_factory=dict)
+    """Extra keyword arguments of `training.deliberative.build_deliberative_data`."""
+
+
+class StageDefaults(_Strict):
+    docgen: dict[str, Any] = Field(default_factory=dict)
+    deliberative: dict[str, Any] = Field(default_factory=dict)
+    midtrain: dict[str, Any] = Field(default_factory=dict)
+    aft: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskEntry(_Strict):
+    task: str
+    """A task of this project (``values_generalization``) or any Inspect task spec
+    (``path/to/file.py@name``, ``inspect_evals/gpqa_diamond``)."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    epochs: int | None = Field(default=None, gt=0)
+    limit: int | None = Field(default=None, gt=0)
+    metric: str | None = None
+    """The score field the leaderboard reports (e.g. ``harmful``, ``america``)."""
+    cluster: str | None = None
+    """Sample metadata field that clusters repeated samples (e.g. ``item_id``)."""
+    by: list[str] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.task.replace("\\", "/").split("/")[-1].split("@")[-1].removesuffix(".py")
+
+
+class LaunchSettings(_Strict):
+    """How training stages run: in this process, or under ``accelerate launch``."""
+
+    launcher: Literal["python", "accelerate"] = "python"
+    num_processes: int | None = Field(default=None, gt=0)
+    config_file: str | None = None
+    """An accelerate config (FSDP or DeepSpeed), relative to the experiment file."""
+    extra_args: list[str] = Field(default_factory=list)
+
+
+class EvalSettings(_Strict):
+    provider: Literal["hf", "vllm"] = "hf"
+    """Inspect provider for checkpoints and base models (``vllm`` on GPUs)."""
+    model_args: dict[str, Any] = Field(default_factory=dict)
+    max_connections: int | None = Field(default=None, gt=0)
+    max_samples: int | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0)
+    temperature: float | None = Field(default=None, ge=0)
+    retry_attempts: int = Field(default=3, ge=0)
+    fail_on_error: bool | float | None = None
+    display: str | None = None
+
+
+class LeaderboardSettings(_Strict):
+    baseline: str | None = None
+    """The arm every other arm is compared with (an arm name)."""
+    by: list[str] = Field(default_factory=lambda: ["arm"])
+    metric: str | None = None
+    """Default score field when a task entry names none."""
+
+
+class Arm(_Strict):
+    description: str = ""
+    base: str | MicroBase | None = None
+    """Overrides the experiment's base model for this arm."""
+    spec: str | None = None
+    stages: list[StageName] = Field(default_factory=list)
+    seeds: list[int] | None = None
+    docgen: dict[str, Any] = Field(default_factory=dict)
+    deliberative: dict[str, Any] = Field(default_factory=dict)
+    midtrain: dict[str, Any] = Field(default_factory=dict)
+    aft: dict[str, Any] = Field(default_factory=dict)
+    aft_data_from: Literal["with_cot", "without_cot"] | None = None
+    """Train AFT on this arm's deliberative data (with or without the reasoning)."""
+    evaluate: bool = True
+
+
+class Experiment(_Strict):
+    name: str | None = None
+    """Defaults to the file name (without .yaml)."""
+    description: str = ""
+    expected_cost: str = ""
+    """Free text: hardware, hours, tokens, money. Printed by --dry-run."""
+    base: str | MicroBase
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    roles: dict[str, str] = Field(default_factory=dict)
+    """Inspect model roles (``grader``, ``generator``) as model strings."""
+    defaults: StageDefaults = Field(default_factory=StageDefaults)
+    launch: LaunchSettings = Field(default_factory=LaunchSettings)
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    tasks: list[TaskEntry] = Field(default_factory=list)
+    leaderboard: LeaderboardSettings = Field(default_factory=LeaderboardSettings)
+    arms: dict[str, Arm] = Field(min_length=1)
+
+    _path: Path = PrivateAttr(default=Path("experiment.yaml"))
+
+    @property
+    def path(self) -> Path:
+        """The experiment file (set by `load_experiment`)."""
+        return self._path
+
+    @property
+    def root(self) -> Path:
+        return self.path.resolve().parent
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path.stem
+
+    def resolve(self, value: str | Path) -> Path:
+        """A path from the file, relative to the file's directory."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.root / p)
+
+    def arm_seeds(self, arm: Arm) -> list[int]:
+        return arm.seeds if arm.seeds is not None else self.seeds
+
+    def stage_settings(self, arm: Arm, stage: str) -> dict[str, Any]:
+        """The experiment's defaults for a stage, overridden key by key by the arm's."""
+        return {**getattr(self.defaults, stage), **getattr(arm, stage)}
+
+
+def looks_local(name: str) -> bool:
+    """Whether a base model string names a local path rather than a hub id."""
+    return (
+        name.startswith(("/", "./", "../", "~", "\\"))
+        or name.count("/") > 1
+        or Path(name).suffix in {".safetensors", ".bin", ".gguf"}
+        or not _HUB_ID.match(name)
+    )
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file; raise `InputError` on the first problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("experiment file not found", file=path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as ex:
+        raise InputError(f"not valid YAML ({str(ex).splitlines()[0]})", file=path) from ex
+    if not isinstance(raw, dict):
+        raise InputError("expected a mapping at the top level", file=path)
+    try:
+        exp = Experiment.model_validate(raw)
+    except ValidationError as ex:
+        err = ex.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        # unions report the branch name (e.g. 'str', 'MicroBase'): drop it
+        loc = [p for p in loc if p not in {"str", "MicroBase", "DataBuild"}]
+        field = ".".join(loc) or None
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        raise InputError(message, file=path, field=field) from ex
+    exp._path = path
+    validate(exp)
+    return exp
+
+
+def validate(exp: Experiment) -> None:
+    """Everything that can be checked without running anything."""
+    from harness.specs import load_spec
+
+    f = exp.path
+    _check_base(exp, exp.base, "base")
+    for role, model in exp.roles.items():
+        if "/" not in model:
+            raise InputError(
+                f"'{model}' is not an Inspect model string (provider/model)", file=f, field=f"roles.{role}"
+            )
+    if exp.launch.config_file and not exp.resolve(exp.launch.config_file).is_file():
+        raise InputError("accelerate config file not found", file=f, field="launch.config_file")
+    for stage in STAGE_ORDER:
+        _check_data(exp, getattr(exp.defaults, stage), f"defaults.{stage}")
+
+    for name, arm in exp.arms.items():
+        where = f"arms.{name}"
+        if not re.fullmatch(r"[\w.\-]+", name):
+            raise InputError("arm names may use letters, digits, '_', '-', '.'", file=f, field=where)
+        if arm.base is not None:
+            _check_base(exp, arm.base, f"{where}.base")
+        stages = list(arm.stages)
+        if len(set(stages)) != len(stages):
+            raise InputError("a stage is named twice", file=f, field=f"{where}.stages")
+        order = [STAGE_ORDER.index(s) for s in stages if s != "deliberative"]
+        late = "deliberative" in stages and "aft" in stages and stages.index("deliberative") > stages.index("aft")
+        if order != sorted(order) or late:
+            raise InputError(
+                f"stages out of order ({', '.join(stages)}); the order is docgen < midtrain < aft, "
+                "with deliberative before aft",
+                file=f,
+                field=f"{where}.stages",
+            )
+        for stage in STAGE_ORDER:
+            if getattr(arm, stage) and stage not in stages:
+                raise InputError(
+                    f"settings for stage '{stage}', which the arm does not run", file=f, field=f"{where}.{stage}"
+                )
+            _check_data(exp, getattr(arm, stage), f"{where}.{stage}")
+        needs_spec = [s for s in stages if s in ("docgen", "deliberative")]
+        if needs_spec and not arm.spec:
+            raise InputError(f"stage '{needs_spec[0]}' needs a spec", file=f, field=f"{where}.spec")
+        if arm.spec:
+            try:
+                load_spec(_spec_ref(exp, arm.spec))
+            except InputError as ex:
+                detail = ex.detail if ex.file is None else str(ex)
+                raise InputError(detail, file=f, field=f"{where}.spec") from ex
+        if "midtrain" in stages and "docgen" not in stages:
+            if not exp.stage_settings(arm, "midtrain").get("documents"):
+                raise InputError(
+                    "midtrain without docgen needs midtrain.documents", file=f, field=f"{where}.stages"
+                )
+        if arm.aft_data_from:
+            if "aft" not in stages:
+                raise InputError("the arm does not run aft", file=f, field=f"{where}.aft_data_from")
+            if "deliberative" not in stages:
+                raise InputError(
+                    "aft uses deliberative data, so 'deliberative' must come before 'aft' in stages",
+                    file=f,
+                    field=f"{where}.stages",
+                )
+        if "aft" in stages and not arm.aft_data_from:
+            if not exp.stage_settings(arm, "aft").get("data"):
+                raise InputError("aft needs data (aft.data or aft_data_from)", file=f, field=f"{where}.aft")
+        if not stages and not arm.evaluate:
+            raise InputError("the arm neither trains nor evaluates", file=f, field=where)
+
+    if exp.leaderboard.baseline and exp.leaderboard.baseline not in exp.arms:
+        raise InputError(
+            f"no arm named '{exp.leaderboard.baseline}' (arms: {', '.join(exp.arms)})",
+            file=f,
+            field="leaderboard.baseline",
+        )
+    for i, entry in enumerate(exp.tasks):
+        _check_task(exp, entry, f"tasks.{i}")
+    labels = [t.label for t in exp.tasks]
+    if len(set(labels)) != len(labels):
+        raise InputError("a task is listed twice", file=f, field="tasks")
+
+
+def _spec_ref(exp: Experiment, spec: str) -> str | Path:
+    """A spec name stays a name; a path is taken relative to the experiment file."""
+    if spec.endswith(".md") or "/" in spec:
+        return exp.resolve(spec)
+    return spec
+
+
+def _check_base(exp: Experiment, base: str | MicroBase, field: str) -> None:
+    if isinstance(base, MicroBase):
+        return
+    if looks_local(base):
+        if not exp.resolve(base).exists():
+            raise InputError(f"base model path '{base}' does not exist", file=exp.path, field=field)
+
+
+_PATH_KEYS = ("documents", "data", "replay")
+
+
+def _check_data(exp: Experiment, settings: dict[str, Any], field: str) -> None:
+    for key in _PATH_KEYS:
+        if key not in settings:
+            continue
+        value = settings[key]
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                try:
+                    ref = DataBuild.model_validate(item)
+                except ValidationError as ex:
+                    err = ex.errors()[0]
+                    sub = ".".join(str(p) for p in err["loc"])
+                    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+                    raise InputError(msg, file=exp.path, field=f"{field}.{key}.{i}.{sub}") from ex
+                _check_callable(exp, ref.build, f"{field}.{key}.{i}.build")
+            elif isinstance(item, str):
+                if not exp.resolve(item).is_file():
+                    raise InputError(f"data file '{item}' not found", file=exp.path, field=f"{field}.{key}")
+            else:
+                raise InputError(
+                    "expected a file path or {build: module:function}", file=exp.path, field=f"{field}.{key}"
+                )
+
+
+def _check_callable(exp: Experiment, target: str, field: str) -> None:
+    import importlib
+
+    module_name, attr = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as ex:
+        raise InputError(f"cannot import '{module_name}' ({ex})", file=exp.path, field=field) from ex
+    if not callable(getattr(module, attr, None)):
+        raise InputError(f"'{module_name}' has no function '{attr}'", file=exp.path, field=field)
+
+
+def project_task(name: str) -> Any | None:
+    """The task function of this project named ``name`` (tasks/<name>.py), or None."""
+    if not re.fullmatch(r"\w+", name):
+        return None
+    try:
+        from msm._registry import TASKS
+    except Exception:  # a broken task module: reported by Inspect when it runs
+        return None
+    return TASKS.get(name)
+
+
+def _check_task(exp: Experiment, entry: TaskEntry, field: str) -> None:
+    name = entry.task
+    if re.fullmatch(r"\w+", name):
+        fn = project_task(name)
+        if fn is None:
+            from msm._registry import TASKS
+
+            raise InputError(
+                f"no task named '{name}' in tasks/ (available: {', '.join(sorted(TASKS)) or 'none'})",
+                file=exp.path,
+                field=f"{field}.task",
+            )
+        params = pyinspect.signature(fn).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            for key in entry.args:
+                if key not in params:
+                    raise InputError(
+                        f"task '{name}' has no parameter '{key}' (parameters: {', '.join(params)})",
+                        file=exp.path,
+                        field=f"{field}.args.{key}",
+                    )
+    elif ".py" in name:
+        file_part = name.split("@")[0]
+        if not exp.resolve(file_part).is_file():
+            raise InputError(f"task file '{file_part}' not found", file=exp.path, field=f"{field}.task")

@@ -1,0 +1,1131 @@
+"""Run an experiment file: train what is missing, evaluate every arm, write the leaderboard.
+
+``msm run experiments/NAME.yaml`` validates the whole file (training/experiment.py), builds a
+plan, and executes it:
+
+1. **Stages.** For each arm and seed, the arm's stages (docgen, deliberative data, midtrain,
+   AFT; plus micro pretraining and built data files where the file asks for them). Each stage
+   is keyed by a hash of its inputs: its settings, the spec's hash, the hashes of its data
+   files, the seed, and the keys of the stages it builds on. Its output goes to
+   ``runs/NAME/<stage>-<key>/`` and a ``msm_stage.json`` marker is written there when it
+   finishes. A finished stage is reused (by every arm and seed whose inputs are the same); a
+   changed spec or hyperparameter gives a new key and retrains; an interrupted stage is
+   called again and resumes from its own checkpoints.
+2. **Evaluation.** Every arm's final checkpoint (for each seed) on every listed task, with
+   Inspect's ``eval_set`` into ``results/NAME/logs/<arm>/seed<k>-<key>/``, so an interrupted
+   evaluation resumes and finished ones are not rerun. Model roles come from the file; eval
+   metadata ``{arm, spec, seed, experiment}`` labels every log.
+3. **Leaderboard.** ``harness.leaderboard.write_leaderboard`` over the logs of every finished
+   evaluation, into ``results/NAME/`` (one task) or ``results/NAME/<task>/`` (several).
+
+``results/NAME/run_log.jsonl`` records every step with its timings; ``msm status`` reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect as pyinspect
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import InputError
+from training.experiment import (
+    Arm,
+    DataBuild,
+    DeliberativeSettings,
+    Experiment,
+    MicroBase,
+    _spec_ref,
+    load_experiment,
+    looks_local,
+    project_task,
+)
+
+MARKER = "msm_stage.json"
+RUN_LOG = "run_log.jsonl"
+LOCK = ".msm_run.lock"
+KINDS = ("pretrain", "data", "docgen", "deliberative", "midtrain", "aft")
+STAGE_CHOICES = (*KINDS, "eval", "leaderboard")
+
+# Config fields that change neither what a stage computes nor its result.
+_NOT_HASHED = {
+    "output_dir", "out", "labels", "progress", "max_connections", "logging_steps", "report_to",
+    "save_steps", "save_total_limit", "keep_checkpoints", "cache",
+}
+
+console = Console(stderr=True, highlight=False)
+
+
+# --------------------------------------------------------------------------------------------
+# plan
+
+
+@dataclass
+class Step:
+    """One stage run (shared by every arm and seed whose inputs are the same)."""
+
+    kind: str
+    key: str
+    out: Path
+    deps: list[str]
+    """Keys of the steps whose results this one reads."""
+    build: Callable[[dict[str, dict[str, str]]], Any]
+    """Builds the stage config from the results of `deps` (key -> result)."""
+    execute: Callable[[Any], dict[str, str]]
+    """Runs the stage on a config; returns its result ({"path": ..., ...})."""
+    users: list[tuple[str, int | None]] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def marker(self) -> Path:
+        return self.out / MARKER
+
+    def result(self) -> dict[str, str] | None:
+        if not self.marker.is_file():
+            return None
+        return json.loads(self.marker.read_text()).get("result")
+
+    @property
+    def status(self) -> Literal["done", "partial", "todo"]:
+        if self.marker.is_file():
+            return "done"
+        if self.out.exists() and any(self.out.iterdir()):
+            return "partial"
+        return "todo"
+
+    @property
+    def label(self) -> str:
+        arms = sorted({a for a, _ in self.users})
+        seeds = sorted({s for _, s in self.users if s is not None})
+        who = ",".join(arms) if len(arms) <= 3 else f"{len(arms)} arms"
+        if seeds:
+            who += f" seed {','.join(map(str, seeds))}"
+        return f"{self.kind} [{who}]"
+
+
+@dataclass
+class Evaluation:
+    arm: str
+    seed: int | None
+    spec: str | None
+    model_step: str | None
+    """Key of the step whose checkpoint is evaluated (None: the hub base model)."""
+    base_model: str | None
+    log_dir: Path
+    n_samples: dict[str, int | None]
+
+    def model_string(self, plan: Plan) -> str:
+        exp = plan.experiment
+        provider = exp.eval.provider
+        if self.model_step is None:
+            assert self.base_model is not None
+            return f"{provider}/{self.base_model}"
+        result = plan.steps[self.model_step].result()
+        if result is None:
+            raise InputError(
+                f"the checkpoint of arm '{self.arm}' is not trained yet; run its stages first",
+                file=exp.path,
+                field=f"arms.{self.arm}",
+            )
+        return checkpoint_model_string(Path(result["path"]), provider)
+
+    def status(self) -> Literal["done", "partial", "todo"]:
+        counts = log_statuses(self.log_dir)
+        if not counts:
+            return "todo"
+        if counts.get("success", 0) >= len(self.n_samples):
+            return "done"
+        return "partial"
+
+
+@dataclass
+class Plan:
+    experiment: Experiment
+    runs_dir: Path
+    results_dir: Path
+    steps: dict[str, Step]
+    evaluations: list[Evaluation]
+    roles: dict[str, Any]
+
+    def selected(self, only: list[str] | None) -> tuple[list[Step], list[Evaluation]]:
+        if not only:
+            return list(self.steps.values()), list(self.evaluations)
+        steps = [s for s in self.steps.values() if any(a in only for a, _ in s.users)]
+        # dependencies of a selected step are selected too
+        keys = {s.key for s in steps}
+        frontier = [d for s in steps for d in s.deps]
+        while frontier:
+            k = frontier.pop()
+            if k not in keys:
+                keys.add(k)
+                frontier += self.steps[k].deps
+        return [s for s in self.steps.values() if s.key in keys], [
+            e for e in self.evaluations if e.arm in only
+        ]
+
+
+def _hash(obj: Any, n: int = 12) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
+
+
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of a file's bytes (memoised by path, size and modification time)."""
+    st = path.stat()
+    memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if memo not in _FILE_HASHES:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        _FILE_HASHES[memo] = "sha256:" + h.hexdigest()[:16]
+    return _FILE_HASHES[memo]
+
+
+def _identity_dump(config: Any, identities: dict[str, str]) -> Any:
+    """The config as JSON with fields that do not matter dropped and every path replaced by
+    the identity of what it holds (a file's hash, a step's key)."""
+    data = config.model_dump(mode="json") if isinstance(config, BaseModel) else config
+
+    def sub(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: sub(v) for k, v in value.items() if k not in _NOT_HASHED}
+        if isinstance(value, list):
+            return [sub(v) for v in value]
+        if isinstance(value, str) and value in identities:
+            return identities[value]
+        return value
+
+    return sub(data)
+
+
+def _stage_api(kind: str) -> tuple[type[BaseModel], Callable[..., Any]]:
+    modules = {
+        "docgen": ("training.docgen", "DocgenConfig", "generate_documents"),
+        "midtrain": ("training.midtrain", "MidtrainConfig", "midtrain"),
+        "aft": ("training.aft", "AFTConfig", "aft"),
+        "pretrain": ("training.micro.pretrain", "MicroPretrainConfig", "pretrain"),
+    }
+    module_name, cfg_name, fn_name = modules[kind]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as ex:
+        raise InputError(f"stage '{kind}' is not available ({ex})", field=kind) from ex
+    return getattr(module, cfg_name), getattr(module, fn_name)
+
+
+def _validate_config(
+    exp: Experiment, kind: str, cls: type[BaseModel], data: dict[str, Any], field_: str
+) -> BaseModel:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as ex:
+        err = ex.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise InputError(msg, file=exp.path, field=f"{field_}.{loc}" if loc else field_) from ex
+
+
+class _Planner:
+    def __init__(self, exp: Experiment, runs_dir: Path, results_dir: Path, roles: dict[str, Any]):
+        self.exp = exp
+        self.runs_dir = runs_dir
+        self.results_dir = results_dir
+        self.roles = roles
+        self.steps: dict[str, Step] = {}
+        self.identities: dict[str, str] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def add(self, step: Step, user: tuple[str, int | None]) -> Step:
+        existing = self.steps.setdefault(step.key, step)
+        if user not in existing.users:
+            existing.users.append(user)
+        return existing
+
+    def key_for(self, kind: str, payload: Any) -> str:
+        return _hash({"kind": kind, **payload})
+
+    def placeholder(self, key: str) -> str:
+        ref = f"<step:{key}>"
+        self.identities[ref] = f"step:{key}"
+        return ref
+
+    def file_ref(self, value: str) -> str:
+        path = self.exp.resolve(value)
+        self.identities[str(path)] = file_hash(path)
+        return str(path)
+
+    def role_name(self, role: str) -> str | None:
+        value = self.roles.get(role)
+        if value is None:
+            return None
+        return value if isinstance(value, str) else str(value)
+
+    # -- base model ----------------------------------------------------------------------
+    def base(self, base: str | MicroBase, user: tuple[str, int | None]) -> tuple[str | None, str]:
+        """(key of the pretrain step or None, model reference: a path placeholder or hub id)."""
+        if isinstance(base, MicroBase):
+            cls, fn = _stage_api("pretrain")
+            key = self.key_for("pretrain", {"micro": base.micro})
+            out = self.runs_dir / f"pretrain-{key}"
+            data = dict(base.micro)
+            for name in ("output_dir", "out"):
+                if name in cls.model_fields and name not in data:
+                    data[name] = str(out)
+            cfg = _validate_config(self.exp, "pretrain", cls, data, "base.micro")
+
+            def execute(cfg: Any, fn: Callable[..., Any] = fn) -> dict[str, str]:
+                return {"path": str(fn(cfg))}
+
+            step = Step("pretrain", key, out, [], lambda _r, cfg=cfg: cfg, execute, summary="micro world")
+            self.add(step, user)
+            return key, self.placeholder(key)
+        if looks_local(base):
+            path = self.exp.resolve(base)
+            stamp = max((p.stat().st_mtime_ns for p in path.glob("*.json")), default=path.stat().st_mtime_ns)
+            self.identities[str(path)] = f"local:{path}:{stamp}"
+            return None, str(path)
+        self.identities[base] = f"hub:{base}"
+        return None, base
+
+    # -- data files ------------------------------------------------------------------------
+    def data_refs(self, items: Any, user: tuple[str, int | None]) -> tuple[list[str], list[str]]:
+        """(config values, dependency keys) for a list of data entries."""
+        items = items if isinstance(items, list) else [items]
+        values, deps = [], []
+        for item in items:
+            if isinstance(item, dict):
+                build = DataBuild.model_validate(item)
+                step = self.data_step(build, user)
+                values.append(self.placeholder(step.key))
+                deps.append(step.key)
+            else:
+                values.append(self.file_ref(item))
+        return values, deps
+
+    def data_step(self, build: DataBuild, user: tuple[str, int | None]) -> Step:
+        module_name, attr = build.build.split(":")
+        module = importlib.import_module(module_name)
+        fn = getattr(module, attr)
+        source = Path(pyinspect.getsourcefile(fn) or module.__file__ or "")
+        key = self.key_for("data", {"build": build.build, "args": build.args, "source": file_hash(source)})
+        out = self.runs_dir / f"data-{key}"
+
+        def execute(_cfg: Any) -> dict[str, str]:
+            out.mkdir(parents=True, exist_ok=True)
+            target = out / "data.jsonl"
+            kwargs = dict(build.args)
+            if "out" in pyinspect.signature(fn).parameters:
+                kwargs["out"] = target
+            value = fn(**kwargs)
+            if isinstance(value, (str, Path)) and Path(value).is_file():
+                return {"path": str(value)}
+            if isinstance(value, list):
+                tmp = target.with_suffix(".tmp")
+                with tmp.open("w") as fh:
+                    for row in value:
+                        fh.write(json.dumps(row) + "\n")
+                tmp.replace(target)
+            if not target.is_file():
+                raise InputError(
+                    f"'{build.build}' returned neither rows nor a file", file=self.exp.path, field="build"
+                )
+            return {"path": str(target)}
+
+        return self.add(Step("data", key, out, [], lambda _r: None, execute, summary=build.build), user)
+
+    # -- stages ----------------------------------------------------------------------------
+    def docgen(self, arm_name: str, arm: Arm, user: tuple[str, int | None]) -> Step:
+        cls, fn = _stage_api("docgen")
+        assert arm.spec
+        spec_path = _spec_path(self.exp, arm.spec)
+        settings = self.exp.stage_settings(arm, "docgen")
+        data = {**settings, "spec": str(spec_path)}
+        from harness.specs import load_spec
+
+        self.identities[str(spec_path)] = f"spec:{load_spec(spec_path).hash}"
+        generator_model = self.roles.get("generator")
+        if data.get("backend", "llm") == "llm" and "generator" not in data:
+            data["generator"] = self.role_name("generator")
+        probe = _validate_config(self.exp, "docgen", cls, {**data, "out": "x.jsonl"}, f"arms.{arm_name}.docgen")
+        key = self.key_for("docgen", {"config": _identity_dump(probe, self.identities)})
+        out = self.runs_dir / f"docgen-{key}"
+        cfg = _validate_config(
+            self.exp, "docgen", cls, {**data, "out": str(out / "documents.jsonl")}, f"arms.{arm_name}.docgen"
+        )
+        model_override = generator_model if not isinstance(generator_model, (str, type(None))) else None
+
+        def execute(cfg: Any) -> dict[str, str]:
+            result = fn(cfg, model=model_override) if model_override is not None else fn(cfg)
+            if not getattr(result, "complete", True):
+                raise RuntimeError(
+                    f"docgen kept {result.n_kept} documents, short of its target (see {result.report}); "
+                    "rerun to continue"
+                )
+            return {"path": str(result.documents), "report": str(result.report), "n_kept": str(result.n_kept)}
+
+        return self.add(Step("docgen", key, out, [], lambda _r: cfg, execute, summary=f"spec {arm.spec}"), user)
+
+    def deliberative(
+        self, arm_name: str, arm: Arm, base_key: str | None, base_ref: str, user: tuple[str, int | None]
+    ) -> Step:
+        settings = _validate_config(
+            self.exp, "deliberative", DeliberativeSettings, self.exp.stage_settings(arm, "deliberative"),
+            f"arms.{arm_name}.deliberative",
+        )
+        assert isinstance(settings, DeliberativeSettings) and arm.spec
+        spec_path = _spec_path(self.exp, arm.spec)
+        from harness.specs import load_spec
+
+        spec_hash = load_spec(spec_path).hash
+        teacher_id = settings.teacher or self.identities.get(base_ref, base_ref)
+        key = self.key_for(
+            "deliberative",
+            {"settings": settings.model_dump(mode="json"), "spec": spec_hash, "teacher": teacher_id,
+             "grader": self.role_name("grader")},
+        )
+        out = self.runs_dir / f"deliberative-{key}"
+        provider = self.exp.eval.provider
+        exp = self.exp
+        roles = self.roles
+
+        def build(results: dict[str, dict[str, str]]) -> dict[str, Any]:
+            if settings.teacher:
+                teacher = settings.teacher
+            elif base_key is not None:
+                teacher = checkpoint_model_string(Path(results[base_key]["path"]), provider)
+            else:
+                teacher = f"{provider}/{base_ref}"
+            return {"teacher": teacher}
+
+        def execute(cfg: dict[str, Any]) -> dict[str, str]:
+            from inspect_ai import eval_set
+
+            from training.deliberative import build_deliberative_data
+
+            args = dict(settings.task_args)
+            fn = project_task(settings.task)
+            if fn is not None and "spec" in pyinspect.signature(fn).parameters:
+                args.setdefault("spec", str(spec_path))
+            tasks = _make_tasks(exp, settings.task, args, settings.epochs, settings.limit)
+            log_dir = out / "logs"
+            ok, logs = eval_set(
+                tasks, log_dir=str(log_dir), model=cfg["teacher"], model_roles=dict(roles) or None,
+                model_args=exp.eval.model_args, retry_attempts=exp.eval.retry_attempts,
+                display=exp.eval.display, **_generate_args(exp),
+            )
+            if not ok:
+                raise RuntimeError(f"the deliberative teacher task did not finish (logs in {log_dir}); rerun")
+            log_path = Path(logs[0].location)
+            res = build_deliberative_data(log_path, out / "data", **settings.build)
+            return {"path": str(out / "data"), "with_cot": str(res.with_cot),
+                    "without_cot": str(res.without_cot), "report": str(res.report)}
+
+        deps = [base_key] if base_key else []
+        return self.add(Step("deliberative", key, out, deps, build, execute, summary=f"spec {arm.spec}"), user)
+
+    def train(
+        self,
+        kind: Literal["midtrain", "aft"],
+        arm_name: str,
+        arm: Arm,
+        seed: int,
+        parent: tuple[str | None, str],
+        inputs: list[str],
+        input_deps: list[str],
+        extra: dict[str, Any],
+        user: tuple[str, int | None],
+    ) -> Step:
+        cls, fn = _stage_api(kind)
+        settings = dict(self.exp.stage_settings(arm, kind))
+        field_ = f"arms.{arm_name}.{kind}"
+        data_key = "documents" if kind == "midtrain" else "data"
+        extra_values, extra_deps = self.data_refs(settings.pop(data_key, []) or [], user)
+        replay_values, replay_deps = self.data_refs(settings.pop("replay", []) or [], user)
+        parent_key, parent_ref = parent
+        data = {
+            "seed": seed,
+            **settings,
+            **extra,
+            "base_model": parent_ref,
+            data_key: inputs + extra_values,
+            "replay": replay_values,
+            "output_dir": "x",
+        }
+        probe = _validate_config(self.exp, kind, cls, data, field_)
+        key = self.key_for(kind, {"config": _identity_dump(probe, self.identities)})
+        out = self.runs_dir / f"{kind}-{key}"
+        deps = ([parent_key] if parent_key else []) + input_deps + extra_deps + replay_deps
+        labels = {"experiment": self.exp.label, "arm": arm_name, "seed": str(seed)}
+        if arm.spec:
+            labels["spec"] = arm.spec
+        exp = self.exp
+
+        def build(results: dict[str, dict[str, str]]) -> BaseModel:
+            def real(value: str) -> str:
+                if value.startswith("<step:"):
+                    return results[value[len("<step:"):-1]]["path"]
+                return value
+
+            final = {**data, "output_dir": str(out), "labels": {**labels, **settings.get("labels", {})}}
+            final["base_model"] = real(parent_ref)
+            final[data_key] = [real(v) for v in data[data_key]]
+            final["replay"] = [real(v) for v in data["replay"]]
+            return _validate_config(exp, kind, cls, final, field_)
+
+        def execute(cfg: BaseModel) -> dict[str, str]:
+            if exp.launch.launcher == "accelerate":
+                _accelerate(exp, kind, cfg, out)
+            return {"path": str(fn(cfg))}
+
+        return self.add(Step(kind, key, out, deps, build, execute, summary=f"seed {seed}"), user)
+
+    # -- the arm ---------------------------------------------------------------------------
+    def arm(self, name: str, arm: Arm) -> list[Evaluation]:
+        exp = self.exp
+        evaluations = []
+        seeds: list[int | None] = list(exp.arm_seeds(arm)) if arm.stages else [exp.arm_seeds(arm)[0]]
+        for seed in seeds:
+            user = (name, seed)
+            base_key, base_ref = self.base(arm.base or exp.base, user)
+            current: tuple[str | None, str] = (base_key, base_ref)
+            docs: Step | None = None
+            delib: Step | None = None
+            for stage in arm.stages:
+                if stage == "docgen":
+                    docs = self.docgen(name, arm, (name, None))
+                elif stage == "deliberative":
+                    delib = self.deliberative(name, arm, base_key, base_ref, user)
+                elif stage == "midtrain":
+                    inputs, deps = ([self.placeholder(docs.key)], [docs.key]) if docs else ([], [])
+                    step = self.train("midtrain", name, arm, seed or 0, current, inputs, deps, {}, user)
+                    current = (step.key, self.placeholder(step.key))
+                elif stage == "aft":
+                    inputs, deps, extra = [], [], {}
+                    if arm.aft_data_from and delib is not None:
+                        ref = f"<step:{delib.key}:{arm.aft_data_from}>"
+                        self.identities[ref] = f"step:{delib.key}:{arm.aft_data_from}"
+                        inputs, deps = [ref], [delib.key]
+                        if arm.aft_data_from == "with_cot" and "reasoning" not in exp.stage_settings(arm, "aft"):
+                            extra["reasoning"] = "keep"
+                    step = self.train("aft", name, arm, seed or 0, current, inputs, deps, extra, user)
+                    current = (step.key, self.placeholder(step.key))
+            if not arm.evaluate:
+                continue
+            model_key = current[0]
+            model_id = model_key or _hash(self.identities.get(current[1], current[1]))
+            log_dir = self.results_dir / "logs" / name / f"seed{seed}-{model_id[:8]}"
+            evaluations.append(
+                Evaluation(
+                    arm=name, seed=seed, spec=arm.spec, model_step=model_key,
+                    base_model=None if model_key else current[1], log_dir=log_dir,
+                    n_samples={t.label: None for t in exp.tasks},
+                )
+            )
+        return evaluations
+
+
+def _spec_path(exp: Experiment, spec: str) -> Path:
+    from harness.specs import spec_path
+
+    return spec_path(_spec_ref(exp, spec)).resolve()
+
+
+def build_plan(
+    exp: Experiment,
+    *,
+    runs_dir: Path | None = None,
+    results_dir: Path | None = None,
+    roles: dict[str, Any] | None = None,
+    count_samples: bool = True,
+) -> Plan:
+    runs_dir = Path(runs_dir or Path("runs") / exp.label).resolve()
+    results_dir = Path(results_dir or Path("results") / exp.label).resolve()
+    all_roles: dict[str, Any] = {**exp.roles, **(roles or {})}
+    planner = _Planner(exp, runs_dir, results_dir, all_roles)
+    evaluations = []
+    for name, arm in exp.arms.items():
+        evaluations += planner.arm(name, arm)
+    plan = Plan(exp, runs_dir, results_dir, planner.steps, evaluations, all_roles)
+    if count_samples:
+        sizes = {t.label: _count_samples(exp, t) for t in exp.tasks}
+        for ev in evaluations:
+            ev.n_samples = dict(sizes)
+    return plan
+
+
+# --------------------------------------------------------------------------------------------
+# evaluation helpers
+
+
+def checkpoint_model_string(checkpoint: Path, provider: str = "hf") -> str:
+    """The Inspect model string for a trained checkpoint folder."""
+    if provider == "vllm":
+        try:
+            from harness.manifest import inspect_model_string
+
+            return inspect_model_string(checkpoint)
+        except ImportError:
+            return f"vllm/{checkpoint}"
+    return f"hf/{checkpoint}"
+
+
+def _make_tasks(exp: Experiment, name: str, args: dict[str, Any], epochs: int | None, limit: int | None) -> list:
+    from inspect_ai import task_with
+
+    fn = project_task(name)
+    if fn is not None:
+        tasks = [fn(**args)]
+    else:
+        from inspect_ai._eval.loader import load_tasks
+
+        spec = name
+        if ".py" in name:
+            file_part, _, rest = name.partition("@")
+            spec = str(exp.resolve(file_part)) + (f"@{rest}" if rest else "")
+        tasks = load_tasks([spec], args)
+    out = []
+    for t in tasks:
+        changes: dict[str, Any] = {}
+        if epochs:
+            changes["epochs"] = epochs
+        if limit and len(t.dataset) > limit:
+            changes["dataset"] = t.dataset[:limit]
+        out.append(task_with(t, **changes) if changes else t)
+    return out
+
+
+def _count_samples(exp: Experiment, entry: Any) -> int | None:
+    try:
+        tasks = _make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
+    except Exception:
+        return None
+    total = 0
+    for t in tasks:
+        epochs = t.epochs or 1
+        total += len(t.dataset) * epochs
+    return total
+
+
+def _generate_args(exp: Experiment) -> dict[str, Any]:
+    e = exp.eval
+    out: dict[str, Any] = {}
+    for name in ("max_connections", "max_samples", "max_tokens", "temperature", "fail_on_error"):
+        value = getattr(e, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def log_statuses(log_dir: Path) -> dict[str, int]:
+    """How many logs in a folder have each status (success, started, error, cancelled)."""
+    if not log_dir.is_dir():
+        return {}
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    counts: dict[str, int] = {}
+    for info in list_eval_logs(str(log_dir), recursive=False):
+        try:
+            status = read_eval_log(info, header_only=True).status
+        except Exception:
+            status = "unreadable"
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def _accelerate(exp: Experiment, kind: str, cfg: BaseModel, out: Path) -> None:
+    """Run a training stage under ``accelerate launch`` (FSDP/DeepSpeed via its own config)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cfg_file = out.parent / f"{out.name}.config.json"
+    cfg_file.write_text(cfg.model_dump_json(indent=2))
+    cmd = ["accelerate", "launch"]
+    if exp.launch.config_file:
+        cmd += ["--config_file", str(exp.resolve(exp.launch.config_file))]
+    if exp.launch.num_processes:
+        cmd += ["--num_processes", str(exp.launch.num_processes)]
+    cmd += [*exp.launch.extra_args, "-m", "training._launch", kind, str(cfg_file)]
+    console.print(f"  $ {shlex.join(cmd)}")
+    subprocess.run(cmd, check=True)
+
+
+# --------------------------------------------------------------------------------------------
+# run log, lock, progress
+
+
+class RunLog:
+    def __init__(self, results_dir: Path):
+        self.path = results_dir / RUN_LOG
+
+    def write(self, **event: Any) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        event = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **event}
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(event, default=str) + "\n")
+
+    def events(self) -> list[dict[str, Any]]:
+        if not self.path.is_file():
+            return []
+        out = []
+        for line in self.path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill
+        return out
+
+    def mean_seconds(self) -> dict[str, float]:
+        totals: dict[str, list[float]] = {}
+        for e in self.events():
+            if e.get("event") == "end" and "seconds" in e:
+                totals.setdefault(e["kind"], []).append(float(e["seconds"]))
+        return {k: sum(v) / len(v) for k, v in totals.items()}
+
+
+class Lock:
+    """One `msm run` per experiment results folder at a time."""
+
+    def __init__(self, results_dir: Path):
+        self.path = results_dir / LOCK
+
+    def holder(self) -> int | None:
+        if not self.path.is_file():
+            return None
+        try:
+            pid = int(json.loads(self.path.read_text())["pid"])
+            os.kill(pid, 0)
+        except (ValueError, KeyError, json.JSONDecodeError, ProcessLookupError):
+            return None
+        except PermissionError:
+            pass
+        return pid
+
+    def __enter__(self) -> Lock:
+        pid = self.holder()
+        if pid is not None and pid != os.getpid():
+            raise InputError(f"experiment already running (pid {pid})", file=self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class Progress:
+    """One line per unit of work: position, kind, who, and an ETA from measured durations."""
+
+    def __init__(self, runlog: RunLog, todo: list[str]):
+        self.means = runlog.mean_seconds()
+        self.todo = list(todo)
+        self.total = len(todo)
+        self.done = 0
+        self.started = time.monotonic()
+
+    def eta(self) -> str:
+        known = [self.means.get(k) for k in self.todo]
+        if any(m is None for m in known):
+            return "ETA ?"
+        return f"ETA {_fmt_seconds(sum(m for m in known if m is not None))}"
+
+    def start(self, kind: str, label: str) -> None:
+        self.done += 1
+        console.print(f"[bold][{self.done}/{self.total}][/bold] {label}  ·  {self.eta()}")
+
+    def finish(self, kind: str, seconds: float) -> None:
+        if kind in self.todo:
+            self.todo.remove(kind)
+        prev = self.means.get(kind)
+        self.means[kind] = seconds if prev is None else (prev + seconds) / 2
+
+
+# --------------------------------------------------------------------------------------------
+# execution
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    ran: list[str] = field(default_factory=list)
+    """Keys of the stages run this time."""
+    reused: list[str] = field(default_factory=list)
+    evaluated: list[str] = field(default_factory=list)
+    """Log folders evaluated (or resumed) this time."""
+    leaderboards: list[Path] = field(default_factory=list)
+    results_dir: Path = Path("results")
+    run_log: Path = Path("results/run_log.jsonl")
+
+
+def run_experiment(
+    path: str | Path,
+    *,
+    out: Path | None = None,
+    runs: Path | None = None,
+    only: list[str] | None = None,
+    stage: str | None = None,
+    dry_run: bool = False,
+    roles: dict[str, Any] | None = None,
+) -> RunResult:
+    """Validate, plan and run an experiment file.
+
+    Args:
+        path: the experiment YAML.
+        out: results folder (default ``results/NAME``): logs, leaderboard, run log.
+        runs: stage outputs (default ``runs/NAME``): documents, checkpoints.
+        only: run only these arms (and the stages they need).
+        stage: run only this kind of work (a stage name, ``eval`` or ``leaderboard``).
+        dry_run: print the plan and stop.
+        roles: model roles that override the file's (strings or Inspect `Model` objects,
+            e.g. a scripted ``mockllm/model`` in tests); ``generator`` also drives docgen.
+    """
+    exp = load_experiment(path)
+    if only:
+        unknown = [a for a in only if a not in exp.arms]
+        if unknown:
+            raise InputError(f"no arm named '{unknown[0]}' (arms: {', '.join(exp.arms)})", field="--only")
+    if stage is not None and stage not in STAGE_CHOICES:
+        raise InputError(f"unknown stage '{stage}' (one of {', '.join(STAGE_CHOICES)})", field="--stage")
+    plan = build_plan(exp, runs_dir=runs, results_dir=out, roles=roles)
+    result = RunResult(plan, results_dir=plan.results_dir, run_log=plan.results_dir / RUN_LOG)
+    if dry_run:
+        print_plan(plan, only=only, stage=stage, mode="dry-run")
+        return result
+    with Lock(plan.results_dir):
+        _execute(plan, result, only=only, stage=stage)
+    return result
+
+
+def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: str | None) -> None:
+    exp = plan.experiment
+    runlog = RunLog(plan.results_dir)
+    steps, evaluations = plan.selected(only)
+    if stage in KINDS:
+        steps = [s for s in steps if s.kind == stage]
+    elif stage in ("eval", "leaderboard"):
+        steps = []
+    if stage not in (None, "eval"):
+        evaluations = []
+    pending = [s for s in steps if s.status != "done"]
+    result.reused = [s.key for s in steps if s.status == "done"]
+    todo_kinds = [s.kind for s in pending] + ["eval"] * len(
+        [e for e in evaluations if e.status() != "done"]
+    )
+    progress = Progress(runlog, todo_kinds)
+    runlog.write(event="run", experiment=exp.label, only=only, stage=stage, pid=os.getpid(),
+                 pending=len(todo_kinds))
+    console.print(
+        f"[bold]{exp.label}[/bold]: {len(pending)} stage(s) to run, {len(result.reused)} reused, "
+        f"{len(evaluations)} evaluation(s); results in {plan.results_dir}"
+    )
+    results: dict[str, dict[str, str]] = {}
+    for key, step in plan.steps.items():
+        if (res := step.result()) is not None:
+            results[key] = res
+    order = _topological(plan, pending)
+    for step in order:
+        missing = [d for d in step.deps if d not in results]
+        if missing:
+            dep = plan.steps[missing[0]]
+            raise InputError(
+                f"{step.label} needs {dep.label}, which has not run (run without --stage, or --stage {dep.kind})",
+                field="--stage",
+            )
+        progress.start(step.kind, f"{step.label} -> {step.out}")
+        cfg = _resolve_named(step, results)
+        step.out.mkdir(parents=True, exist_ok=True)
+        runlog.write(event="start", kind=step.kind, key=step.key, users=step.users, out=step.out)
+        t0 = time.monotonic()
+        try:
+            res = step.execute(cfg)
+        except BaseException as ex:
+            runlog.write(event="error", kind=step.kind, key=step.key, users=step.users,
+                         seconds=round(time.monotonic() - t0, 2), error=f"{type(ex).__name__}: {ex}"[:500])
+            raise
+        seconds = round(time.monotonic() - t0, 2)
+        marker = {"kind": step.kind, "key": step.key, "result": res, "seconds": seconds,
+                  "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "users": step.users, "config": _jsonable(cfg)}
+        tmp = step.marker.with_suffix(".tmp")
+        tmp.write_text(json.dumps(marker, indent=2, default=str))
+        tmp.replace(step.marker)
+        results[step.key] = res
+        runlog.write(event="end", kind=step.kind, key=step.key, users=step.users, seconds=seconds)
+        progress.finish(step.kind, seconds)
+        result.ran.append(step.key)
+
+    for ev in evaluations:
+        status = ev.status()
+        if status == "done":
+            continue
+        _evaluate(plan, ev, runlog, progress)
+        result.evaluated.append(str(ev.log_dir))
+
+    if stage in (None, "leaderboard"):
+        result.leaderboards = write_leaderboards(plan, runlog)
+    runlog.write(event="done", experiment=exp.label)
+
+
+def _resolve_named(step: Step, results: dict[str, dict[str, str]]) -> Any:
+    """Build the step's config, resolving ``<step:KEY:name>`` to a named result of a step."""
+    named = {}
+    for key, res in results.items():
+        named[key] = res
+        for name, value in res.items():
+            named[f"{key}:{name}"] = {"path": value}
+    return step.build(named)
+
+
+def _topological(plan: Plan, pending: list[Step]) -> list[Step]:
+    keys = {s.key for s in pending}
+    seen: set[str] = set()
+    order: list[Step] = []
+
+    def visit(step: Step) -> None:
+        if step.key in seen:
+            return
+        seen.add(step.key)
+        for d in step.deps:
+            if d in keys:
+                visit(plan.steps[d])
+        order.append(step)
+
+    for s in pending:
+        visit(s)
+    return order
+
+
+def _jsonable(cfg: Any) -> Any:
+    if isinstance(cfg, BaseModel):
+        return cfg.model_dump(mode="json")
+    return cfg
+
+
+def _evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) -> None:
+    from inspect_ai import eval_set
+
+    exp = plan.experiment
+    model = ev.model_string(plan)
+    label = f"eval [{ev.arm} seed {ev.seed}] {model} on {', '.join(ev.n_samples)}"
+    progress.start("eval", label)
+    tasks = []
+    for entry in exp.tasks:
+        tasks += _make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
+    metadata = {"arm": ev.arm, "spec": ev.spec, "seed": ev.seed, "experiment": exp.label}
+    runlog.write(event="start", kind="eval", arm=ev.arm, seed=ev.seed, model=model, log_dir=ev.log_dir)
+    t0 = time.monotonic()
+    try:
+        ok, _logs = eval_set(
+            tasks, log_dir=str(ev.log_dir), model=model, model_args=exp.eval.model_args,
+            model_roles=dict(plan.roles) or None, metadata=metadata,
+            retry_attempts=exp.eval.retry_attempts, display=exp.eval.display, **_generate_args(exp),
+        )
+    except BaseException as ex:
+        runlog.write(event="error", kind="eval", arm=ev.arm, seed=ev.seed,
+                     seconds=round(time.monotonic() - t0, 2), error=f"{type(ex).__name__}: {ex}"[:500])
+        raise
+    seconds = round(time.monotonic() - t0, 2)
+    runlog.write(event="end" if ok else "error", kind="eval", arm=ev.arm, seed=ev.seed, seconds=seconds,
+                 log_dir=ev.log_dir)
+    if not ok:
+        raise RuntimeError(f"evaluation of arm '{ev.arm}' seed {ev.seed} did not finish (logs in {ev.log_dir}); rerun to resume")
+    progress.finish("eval", seconds)
+
+
+def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
+    """The leaderboard of every task over every finished evaluation."""
+    exp = plan.experiment
+    done = [ev for ev in plan.evaluations if ev.status() == "done"]
+    if not done or not exp.tasks:
+        return []
+    from harness.leaderboard import write_leaderboard
+
+    written = []
+    logs = [ev.log_dir for ev in done]
+    for entry in exp.tasks:
+        out = plan.results_dir if len(exp.tasks) == 1 else plan.results_dir / entry.label
+        metric = entry.metric or exp.leaderboard.metric
+        if metric is None:
+            raise InputError("no leaderboard metric (set tasks[].metric or leaderboard.metric)",
+                             file=exp.path, field="leaderboard.metric")
+        baseline = exp.leaderboard.baseline
+        if baseline and baseline not in {ev.arm for ev in done}:
+            baseline = None
+        t0 = time.monotonic()
+        write_leaderboard(
+            logs, metric=metric, baseline=baseline, by=entry.by or exp.leaderboard.by,
+            task=entry.label, out=out, cluster=entry.cluster,
+        )
+        if runlog:
+            runlog.write(event="end", kind="leaderboard", task=entry.label, out=out,
+                         seconds=round(time.monotonic() - t0, 2))
+        console.print(f"leaderboard for {entry.label}: {out}")
+        written.append(out)
+    return written
+
+
+# --------------------------------------------------------------------------------------------
+# display
+
+
+_ACTION = {"done": "reuse", "partial": "resume", "todo": "run"}
+
+
+def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None = None,
+               mode: Literal["dry-run", "status"] = "dry-run") -> None:
+    exp = plan.experiment
+    steps, evaluations = plan.selected(only)
+    out = Console(highlight=False, width=max(120, Console().width))
+    out.print(f"[bold]experiment {exp.label}[/bold]  ({exp.path})")
+    if exp.description:
+        out.print(exp.description.strip())
+    out.print(f"stage outputs: {plan.runs_dir}   results: {plan.results_dir}")
+    runlog = RunLog(plan.results_dir)
+    if mode == "status":
+        holder = Lock(plan.results_dir).holder()
+        events = runlog.events()
+        running = [e for e in events if e.get("event") == "start"]
+        if holder is not None and running:
+            last = running[-1]
+            out.print(f"[bold green]running[/bold green] (pid {holder}): {last.get('kind')} since {last['time']}")
+        elif holder is None and events and events[-1].get("event") == "error":
+            out.print(f"[bold red]stopped[/bold red] on an error: {events[-1].get('error')}")
+        elif events and events[-1].get("event") == "done":
+            out.print(f"finished at {events[-1]['time']}")
+        else:
+            out.print("not running")
+
+    means = runlog.mean_seconds()
+    table = Table(title="stages", title_justify="left")
+    for col in ("stage", "key", "arms (seed)", "status", "action" if mode == "dry-run" else "time", "output"):
+        table.add_column(col)
+    for s in steps:
+        if stage in KINDS and s.kind != stage:
+            continue
+        status = s.status
+        if mode == "dry-run":
+            last = _ACTION[status]
+        else:
+            seconds = json.loads(s.marker.read_text()).get("seconds") if status == "done" else None
+            last = _fmt_seconds(seconds) if seconds is not None else "-"
+        who = ", ".join(f"{a}" + (f" ({sd})" if sd is not None else "") for a, sd in s.users)
+        table.add_row(s.kind, s.key, who, status, last, str(s.out))
+    out.print(table)
+
+    etable = Table(title="evaluations", title_justify="left")
+    for col in ("arm", "seed", "model", "samples", "status", "logs"):
+        etable.add_column(col)
+    total = 0
+    for ev in evaluations:
+        n = sum(v for v in ev.n_samples.values() if v) if ev.n_samples else 0
+        if any(v is None for v in ev.n_samples.values()):
+            n_text = f"{n}+?"
+        else:
+            n_text = str(n)
+        total += n
+        if ev.model_step is None:
+            model = f"{exp.eval.provider}/{ev.base_model}"
+        else:
+            step = plan.steps[ev.model_step]
+            model = f"{step.kind}-{step.key}"
+        status = ev.status()
+        if mode == "status":
+            counts = log_statuses(ev.log_dir)
+            if counts:
+                status += " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
+        etable.add_row(ev.arm, str(ev.seed), model, n_text, status, str(ev.log_dir))
+    out.print(etable)
+    tasks = ", ".join(
+        f"{t.label} ({plan.evaluations[0].n_samples.get(t.label) if plan.evaluations else '?'} samples"
+        f"{', metric ' + (t.metric or exp.leaderboard.metric or '?')})"
+        for t in exp.tasks
+    )
+    out.print(f"tasks: {tasks or 'none'}")
+    n_train = sum(1 for s in steps if s.status != "done" and (stage is None or s.kind == stage))
+    n_reuse = sum(1 for s in steps if s.status == "done")
+    n_eval = sum(1 for e in evaluations if e.status() != "done")
+    known = [means.get(s.kind) for s in steps if s.status != "done"]
+    eta = _fmt_seconds(sum(k for k in known if k)) if known and all(known) else "?"
+    out.print(
+        f"plan: {n_train} stage(s) to run, {n_reuse} reused, {n_eval} evaluation(s) to run "
+        f"({total} samples); measured time left {eta}"
+    )
+    if mode == "dry-run" and exp.expected_cost:
+        out.print(f"[bold]expected cost[/bold]: {' '.join(exp.expected_cost.split())}")
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+
+
+@click.command("run")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the plan (what is trained, reused, evaluated) and stop.")
+@click.option("--only", multiple=True, metavar="ARM", help="Run only this arm (repeatable).")
+@click.option("--stage", type=click.Choice(STAGE_CHOICES), help="Run only this kind of work.")
+@click.option("--status", "show_status", is_flag=True, help="Show the status of a running or finished run.")
+@click.option("--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME).")
+@click.option("--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME).")
+def run_command(experiment: Path, dry_run: bool, only: tuple[str, ...], stage: str | None,
+                show_status: bool, out: Path | None, runs: Path | None) -> None:
+    """Train what is missing, evaluate every arm, write the leaderboard (resumable)."""
+    if show_status:
+        show(experiment, out=out, runs=runs, only=list(only) or None)
+        return
+    result = run_experiment(experiment, out=out, runs=runs, only=list(only) or None, stage=stage, dry_run=dry_run)
+    if not dry_run:
+        click.echo(
+            f"done: {len(result.ran)} stage(s) run, {len(result.reused)} reused, "
+            f"{len(result.evaluated)} evaluation(s); run log {result.run_log}"
+        )
+        for path in result.leaderboards:
+            click.echo(f"leaderboard: {path}")
+
+
+def show(path: str | Path, *, out: Path | None = None, runs: Path | None = None,
+         only: list[str] | None = None) -> Plan:
+    """Print the status of an experiment: stages done/partial/pending, evaluations, the run."""
+    exp = load_experiment(path)
+    plan = build_plan(exp, runs_dir=runs, results_dir=out, count_samples=True)
+    print_plan(plan, only=only, mode="status")
+    return plan
+
+
+@click.command("status")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--only", multiple=True, metavar="ARM")
+@click.option("--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME).")
+@click.option("--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME).")
+def status_command(experiment: Path, only: tuple[str, ...], out: Path | None, runs: Path | None) -> None:
+    """Show what an experiment has trained and evaluated, and what is running."""
+    show(experiment, out=out, runs=runs, only=list(only) or None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run_command())
