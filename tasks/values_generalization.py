@@ -59,5 +59,5 @@ def values_generalization(
         ],
         scorer=probe_scorer(bank_name, format),
         epochs=Epochs(epochs, mean_scored()),
-        metadata={"bank": bank_name, "format": format, "spec": spec, "deliberate": deliberate},
+        metadata={"bank": bank_name, "format": format, "prompt_spec": spec, "deliberate": deliberate},
     )
