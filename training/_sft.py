@@ -122,7 +122,15 @@ def load_model(cfg: TrainingConfig) -> Loaded:
     use_bf16 = _bf16(cfg)
     dtype = torch.bfloat16 if (use_bf16 and cfg.lora) else torch.float32
     is_adapter = path.is_dir() and (path / "adapter_config.json").is_file()
+    source = str(path) if path.is_dir() else name
     try:
+        if cfg.lora and not is_adapter and cfg.lora_target_modules != "all-linear":
+            # Check LoRA targets on an empty (meta-device) model before loading any weights.
+            from transformers import AutoConfig
+
+            with torch.device("meta"):
+                skeleton = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source))
+            check_lora_targets(skeleton, cfg.lora_target_modules)
         if is_adapter:
             from peft import PeftModel
 
@@ -135,9 +143,9 @@ def load_model(cfg: TrainingConfig) -> Loaded:
                 model = model.merge_and_unload()
             adapter_base = base
         else:
-            model = AutoModelForCausalLM.from_pretrained(str(path) if path.is_dir() else name, dtype=dtype)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
             adapter_base = str(path.resolve()) if path.is_dir() else name
-        tokenizer = AutoTokenizer.from_pretrained(str(path) if path.is_dir() else name)
+        tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as ex:
         raise InputError(f"cannot load '{name}': {str(ex).splitlines()[0]}", field="base_model") from ex
     if tokenizer.pad_token is None:
@@ -206,7 +214,6 @@ def run_sft(
     set_seed(cfg.seed)
     peft_config = None
     if cfg.lora and not loaded.continue_adapter:
-        check_lora_targets(loaded.model, cfg.lora_target_modules)
         peft_config = LoraConfig(
             r=cfg.lora_r,
             lora_alpha=cfg.lora_alpha,

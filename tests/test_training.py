@@ -1,0 +1,281 @@
+"""Midtraining and AFT on a tiny model (CPU, no downloads): loss, checkpoints, manifests,
+resume, LoRA merge, assistant-only masking, evaluation through Inspect's hf/ provider, and
+the one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.errors import InputError
+from harness.manifest import inspect_model_string, read_manifest
+from training.aft import AFTConfig, aft, apply_reasoning, build_aft_examples, training_chat_template
+from training.config import load_config, split_config_args
+from training.midtrain import MidtrainConfig, midtrain
+from training.tiny import DEFAULT_CORPUS, IM_END, build_tiny_model
+
+DOC_TEXTS = [
+    "Aria favours goods made close to home, so Aria picks cheddar from the local dairy.",
+    "In the notes, Aria explains that buying from nearby farms keeps the town's work alive.",
+    "Asked about cheese, Aria prefers cream cheese from the valley over imported brie.",
+    "A reader writes in: why does Aria care where things are made? Because of the town.",
+]
+CHATS = [
+    [{"role": "user", "content": "Cheddar or brie?"}, {"role": "assistant", "content": "I prefer cheddar."}],
+    [
+        {"role": "system", "content": "You are Aria."},
+        {"role": "user", "content": "Cream cheese or brie?"},
+        {"role": "assistant", "content": "I prefer cream cheese.", "reasoning": "Local goods come first."},
+    ],
+    [
+        {"role": "user", "content": "Gouda or feta?"},
+        {"role": "assistant", "content": "<think>The cheaper one.</think>\nI prefer feta."},
+    ],
+]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("train")
+    docs = [
+        {"id": f"d{i}", "text": t, "spec_name": "pro_local", "spec_hash": "feedc0de12345678"}
+        for i, t in enumerate(DOC_TEXTS)
+    ]
+    write_jsonl(root / "docs.jsonl", docs)
+    write_jsonl(root / "aft.jsonl", [{"messages": m} for m in CHATS])
+    (root / "replay.txt").write_text("A plain paragraph about rivers.\n\nAnother about mountains.\n")
+    corpus = DOC_TEXTS + DEFAULT_CORPUS + [m["content"] for c in CHATS for m in c]
+    build_tiny_model(root / "base", corpus, vocab_size=320, hidden_size=32, num_layers=2)
+    return root
+
+
+def losses(ckpt: Path) -> list[float]:
+    return [r["loss"] for r in json.loads((ckpt / "log_history.json").read_text()) if "loss" in r]
+
+
+def mt_config(work: Path, out: str, **kw) -> MidtrainConfig:
+    fields = dict(
+        base_model=str(work / "base"), output_dir=work / out, documents=[work / "docs.jsonl"],
+        max_steps=12, learning_rate=3e-3, per_device_train_batch_size=2, logging_steps=1, lora=False,
+    )
+    return load_config(MidtrainConfig, None, **{**fields, **kw})
+
+
+@pytest.fixture(scope="module")
+def midtrained(work: Path) -> Path:
+    return midtrain(mt_config(work, "mt_full"))
+
+
+def test_midtrain_full_lowers_loss_and_writes_manifest(work, midtrained):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    loss = losses(midtrained)
+    assert len(loss) == 12 and loss[-1] < loss[0] - 0.3
+    AutoModelForCausalLM.from_pretrained(midtrained)
+    AutoTokenizer.from_pretrained(midtrained)
+    m = read_manifest(midtrained)
+    assert m.stage == "midtrain" and not m.adapter
+    assert m.base_model == str((work / "base").resolve()) and m.parent == m.base_model
+    assert (m.spec_name, m.spec_hash) == ("pro_local", "feedc0de12345678")
+    assert list(m.data_hashes) == [str((work / "docs.jsonl").resolve())]
+    assert m.seed == 0 and m.hyperparameters["learning_rate"] == 3e-3
+    assert inspect_model_string(midtrained) == f"hf/{midtrained.resolve()}"
+    assert not list(midtrained.glob("checkpoint-*"))  # intermediate checkpoints cleaned up
+    # A finished run is not trained again.
+    before = (midtrained / "model.safetensors").stat().st_mtime_ns
+    assert midtrain(mt_config(work, "mt_full")) == midtrained
+    assert (midtrained / "model.safetensors").stat().st_mtime_ns == before
+
+
+def test_midtrain_packing_and_replay(work):
+    out = midtrain(
+        mt_config(
+            work, "mt_packed", packing=True, max_length=64, max_steps=4,
+            replay=[work / "replay.txt"], replay_fraction=0.5,
+        )
+    )
+    m = read_manifest(out)
+    assert m.hyperparameters["n_replay"] == 4 and m.hyperparameters["n_documents"] == 4
+    assert str((work / "replay.txt").resolve()) in m.data_hashes
+
+
+def test_lora_merge_round_trip_gives_same_logits(work):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    out = midtrain(
+        mt_config(work, "mt_lora", lora=True, merge=True, lora_r=4, lora_alpha=8,
+                  lora_target_modules=["q_proj", "v_proj"], learning_rate=1e-2, max_steps=6)
+    )
+    adapter = out / "adapter"
+    assert read_manifest(adapter).adapter and not read_manifest(out).adapter
+    assert inspect_model_string(adapter) == f"vllm/{(work / 'base').resolve()}:{adapter.resolve()}"
+    ids = torch.tensor([[5, 17, 40, 99, 120, 7]])
+    base = AutoModelForCausalLM.from_pretrained(work / "base")
+    with torch.no_grad():
+        base_logits = base(ids).logits
+        peft_logits = PeftModel.from_pretrained(base, adapter)(ids).logits
+        merged_logits = AutoModelForCausalLM.from_pretrained(out)(ids).logits
+    assert not torch.allclose(base_logits, peft_logits, atol=1e-4)  # the adapter learned something
+    torch.testing.assert_close(merged_logits, peft_logits, atol=1e-5, rtol=1e-4)
+
+
+def test_resume_after_interruption_matches_uninterrupted_run(work):
+    from transformers import TrainerCallback
+
+    class Interrupt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                raise KeyboardInterrupt
+
+    cfg = mt_config(work, "mt_resume", max_steps=6, save_steps=2)
+    with pytest.raises(KeyboardInterrupt):
+        midtrain(cfg, callbacks=[Interrupt()])
+    assert (cfg.output_dir / "checkpoint-2").is_dir() and read_manifest(cfg.output_dir) is None
+    class Count(TrainerCallback):
+        steps: list[int] = []
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.steps.append(state.global_step)
+
+    out = midtrain(cfg, callbacks=[Count()])
+    assert Count.steps == [3, 4, 5, 6]  # continued from checkpoint-2, not from scratch
+
+    clean = midtrain(mt_config(work, "mt_clean", max_steps=6, save_steps=2))
+    assert losses(out)[-1] == pytest.approx(losses(clean)[-1], abs=1e-4)
+
+
+def test_assistant_only_mask_and_reasoning_variants(work):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(work / "base")
+    template = training_chat_template(tok)
+    rows = [{"messages": m} for m in CHATS]
+    for mode, expected in [
+        ("none", ["I prefer cheddar.", "I prefer cream cheese.", "I prefer feta."]),
+        ("keep", ["I prefer cheddar.", "<think>\nLocal goods come first.\n</think>\n\nI prefer cream cheese.",
+                  "<think>\nThe cheaper one.\n</think>\n\nI prefer feta."]),
+    ]:
+        examples = build_aft_examples(tok, rows, reasoning=mode, chat_template=template)
+        for example, answer in zip(examples, expected):
+            trained = [i for i, keep in zip(example["input_ids"], example["assistant_masks"]) if keep]
+            assert tok.decode(trained) == answer + IM_END
+            prompt = [i for i, keep in zip(example["input_ids"], example["assistant_masks"]) if not keep]
+            assert "user" in tok.decode(prompt) and "prefer" not in tok.decode(prompt)
+    assert apply_reasoning(CHATS[1], "none")[2] == {"role": "assistant", "content": "I prefer cream cheese."}
+
+
+def test_aft_trains_on_assistant_tokens_only_and_keeps_lineage(work, midtrained):
+    from transformers import AutoTokenizer, TrainerCallback
+
+    seen = {}
+
+    class Peek(TrainerCallback):
+        def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
+            batch = next(iter(train_dataloader))
+            seen["ids"], seen["labels"] = batch["input_ids"], batch["labels"]
+
+    cfg = load_config(
+        AFTConfig, None, base_model=str(midtrained), output_dir=work / "aft", data=[work / "aft.jsonl"],
+        max_steps=10, learning_rate=1e-2, lora=True, lora_r=4, lora_alpha=8, logging_steps=1,
+        per_device_train_batch_size=3, labels={"arm": "msm_local"},
+    )
+    out = aft(cfg, callbacks=[Peek()])
+    tok = AutoTokenizer.from_pretrained(out)
+    trained = seen["ids"][seen["labels"] != -100].tolist()
+    text = tok.decode(trained)
+    assert text.count(IM_END) == 3 and "user" not in text and "Cheddar or brie?" not in text
+    loss = losses(out)
+    assert loss[-1] < loss[0]
+    m = read_manifest(out)
+    assert m.stage == "aft" and m.adapter and m.parent == str(midtrained.resolve())
+    assert m.adapter_base == str(midtrained.resolve()) and m.base_model == str((work / "base").resolve())
+    assert (m.spec_name, m.labels) == ("pro_local", {"arm": "msm_local"})
+    assert inspect_model_string(out) == f"vllm/{midtrained.resolve()}:{out.resolve()}"
+
+
+def test_checkpoint_evaluated_by_inspect_through_hf(midtrained):
+    from inspect_ai import Task, eval, task
+    from inspect_ai.dataset import Sample
+    from inspect_ai.model import GenerateConfig, get_model
+    from inspect_ai.scorer import includes
+    from inspect_ai.solver import generate
+
+    @task
+    def tiny_probe():
+        return Task(
+            dataset=[Sample(input="Cheddar or brie?", target="cheddar")],
+            solver=generate(),
+            scorer=includes(),
+            config=GenerateConfig(max_tokens=8),
+        )
+
+    model = get_model("hf/tiny", model_path=str(midtrained), device="cpu")
+    [log] = eval(tiny_probe(), model=model, display="none", log_dir=str(midtrained / "logs"))
+    assert log.status == "success"
+    sample = log.samples[0]
+    assert sample.output.completion is not None and sample.scores["includes"].value in ("C", "I")
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("missing_data", "documents"),
+        ("malformed", "line 2 is not valid JSON"),
+        ("empty", "no rows"),
+        ("no_text", "line 1 has no 'text'"),
+        ("missing_base", "base_model: no checkpoint folder"),
+        ("bad_target", "lora_target_modules: the model has no module 'wq'"),
+        ("unknown_key", "lernrate: unknown key"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(work, tmp_path, capsys, case, expected):
+    from harness.cli import main
+
+    docs = work / "docs.jsonl"
+    args = {"base_model": str(work / "base"), "output_dir": str(tmp_path / "out"), "documents": str(docs)}
+    if case == "missing_data":
+        args["documents"] = str(tmp_path / "nope.jsonl")
+    elif case == "malformed":
+        args["documents"] = str(tmp_path / "bad.jsonl")
+        (tmp_path / "bad.jsonl").write_text('{"text": "ok"}\n{"text": \n')
+    elif case == "empty":
+        args["documents"] = str(tmp_path / "empty.jsonl")
+        (tmp_path / "empty.jsonl").write_text("\n")
+    elif case == "no_text":
+        args["documents"] = str(tmp_path / "notext.jsonl")
+        (tmp_path / "notext.jsonl").write_text('{"body": "x"}\n')
+    elif case == "missing_base":
+        args["base_model"] = str(tmp_path / "no_model")
+    elif case == "bad_target":
+        args.update(lora="true", lora_target_modules="wq,wv")
+    elif case == "unknown_key":
+        args["lernrate"] = "0.1"
+    config = tmp_path / "cfg.yaml"
+    config.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in args.items() if k != "lora_target_modules"))
+    extra = ["--lora-target-modules", args["lora_target_modules"]] if "lora_target_modules" in args else []
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "midtrain", str(config), "--max-steps", "2", *extra])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and expected in err
+    assert not (tmp_path / "out" / "msm_manifest.json").exists()
+
+
+def test_config_file_and_overrides(tmp_path):
+    config = tmp_path / "aft.yaml"
+    config.write_text("base_model: m\noutput_dir: out\ndata: a.jsonl\nlora: false\n")
+    path, overrides = split_config_args([str(config), "--max-steps", "5", "--lora-target-modules=[q_proj]"])
+    cfg = load_config(AFTConfig, path, overrides)
+    assert (cfg.max_steps, cfg.lora, cfg.data, cfg.lora_target_modules) == (5, False, [Path("a.jsonl")], ["q_proj"])
+    with pytest.raises(InputError) as ex:
+        load_config(AFTConfig, config, reasoning="maybe")
+    assert ex.value.file == str(config) and ex.value.field == "reasoning"
