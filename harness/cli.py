@@ -21,7 +21,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("training.runner:status_command", "Show what an experiment has trained and evaluated."),
     "data": ("harness.cheese:data_command", "Build fine-tuning datasets (cheese AFT demonstrations)."),
     "train": ("training.train_cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
+    "docs": ("training.docgen:docs_command", "Generate synthetic documents about a Model Spec."),
 }
+
+SUBCOMMANDS: dict[str, dict[str, str]] = {
+    # group name: {subcommand name: "module:attribute"}, for subcommands that live in another
+    # module than their group (added to the group when it is loaded)
+    "data": {"deliberative": "training.deliberative:deliberative_command"},
+}
+
+
+def _load(target: str) -> click.Command:
+    module_name, attr = target.split(":")
+    return getattr(importlib.import_module(module_name), attr)
 
 
 class LazyGroup(click.Group):
@@ -31,9 +43,12 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        target, _ = COMMANDS[name]
-        module_name, attr = target.split(":")
-        return getattr(importlib.import_module(module_name), attr)
+        command = _load(COMMANDS[name][0])
+        if isinstance(command, click.Group):
+            for sub, target in SUBCOMMANDS.get(name, {}).items():
+                if sub not in command.commands:
+                    command.add_command(_load(target), sub)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]

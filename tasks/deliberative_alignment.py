@@ -1,0 +1,64 @@
+"""Deliberative-alignment teacher data, generated as an Inspect task.
+
+The evaluated model is the teacher: with its Model Spec in the system prompt it writes
+reasoning that cites the spec clauses that apply (in ``<reasoning>`` tags), then its reply. The
+``grader`` role judges whether both follow the spec (``follows``: 1/0, unscored when the judge
+fails). ``msm data deliberative LOG --out DIR`` turns the log into the two AFT datasets.
+
+    inspect eval tasks/deliberative_alignment.py -T spec=philosophy --model <teacher> --model-role grader=<judge>
+    inspect eval tasks/deliberative_alignment.py -T spec=pro_america -T prompts=cheese --model <teacher> --model-role grader=<judge>
+"""
+
+from __future__ import annotations
+
+from inspect_ai import Epochs, Task, task
+from inspect_ai.model import GenerateConfig
+from inspect_ai.solver import generate
+
+from harness.metrics import mean_scored
+from harness.deliberative import PromptSet, spec_follows, teacher_dataset, teacher_instruction
+from harness.solvers import spec_in_system_prompt
+from harness.specs import load_spec
+
+
+@task
+def deliberative_alignment(
+    spec: str = "philosophy",
+    prompts: PromptSet = "auto",
+    data: str | None = None,
+    cheese_per_order: int = 2,
+    model_name: str | None = None,
+    developer: str | None = None,
+    temperature: float = 0.7,
+    max_tokens: int = 2048,
+    seed: int = 0,
+    epochs: int = 1,
+) -> Task:
+    """The teacher writes spec-citing reasoning and a reply for every AFT prompt.
+
+    Args:
+        spec: the Model Spec (name or path) the teacher reasons from.
+        prompts: ``safety`` (the bank of 302 safety situations), ``cheese`` (the cheese
+            AFT prompts), ``both``, or ``auto`` (cheese for a spec with cheese preferences,
+            else safety).
+        data: extra prompts from a JSONL of ``{"messages": [...]}`` rows (up to the last user turn).
+        cheese_per_order: cheese prompts per pair and option order (12 pairs x 2 orders x this).
+        model_name, developer: override the spec's template variables.
+        temperature, max_tokens: the teacher's sampling settings.
+        seed: sampling seed for the cheese prompts.
+        epochs: teacher samples per prompt (each judged on its own; the data keeps every
+            epoch that passes).
+    """
+    loaded = load_spec(spec)
+    return Task(
+        dataset=teacher_dataset(str(loaded.path), prompts, data, cheese_per_order, seed),
+        solver=[
+            spec_in_system_prompt(str(loaded.path), model_name=model_name, developer=developer),
+            teacher_instruction(),
+            generate(),
+        ],
+        scorer=spec_follows(str(loaded.path), model_name=model_name, developer=developer),
+        config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
+        epochs=Epochs(epochs, mean_scored()),
+        metadata={"teacher_spec": loaded.name, "teacher_spec_hash": loaded.hash, "prompts": prompts},
+    )

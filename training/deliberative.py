@@ -1,0 +1,163 @@
+"""Deliberative-alignment AFT data from the teacher task's log (tasks/deliberative_alignment.py).
+
+`build_deliberative_data` reads the log and keeps each sample (and epoch) whose score says
+the reasoning and reply follow the spec. From the same kept examples it writes two datasets,
+both without the spec (the teacher's system prompt is not part of the sample input):
+
+- ``with_cot.jsonl``: AFT with CoT, the deliberative-alignment baseline. The assistant message
+  carries the teacher's spec-citing reasoning in a separate ``"reasoning"`` key::
+
+      {"messages": [{"role": "user", "content": "..."},
+                    {"role": "assistant", "content": "<reply>", "reasoning": "<reasoning>"}]}
+
+  ``training.aft`` reads that key: ``reasoning: keep`` trains on it (rendered before the reply),
+  ``reasoning: none`` drops it.
+- ``without_cot.jsonl``: AFT without CoT, the same rows with no ``"reasoning"`` key.
+
+``report.json`` says how many samples were kept and why the others were dropped: the judge
+said no (``judged_not_following``), the judge failed (``judge_failed``, never counted as a
+pass), the teacher gave no reasoning or no reply, the sample errored, or it was never scored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.errors import InputError
+
+SCORER = "spec_follows"
+
+
+@dataclass
+class DeliberativeDataResult:
+    with_cot: Path
+    without_cot: Path
+    report: Path
+    n_kept: int
+
+
+def _message_dicts(messages: Any) -> list[dict[str, str]]:
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return [{"role": m.role, "content": m.text} for m in messages if m.role in ("system", "user", "assistant")]
+
+
+def build_deliberative_data(log: str | Path, out_dir: str | Path) -> DeliberativeDataResult:
+    """Write ``with_cot.jsonl``, ``without_cot.jsonl`` and ``report.json`` under `out_dir`."""
+    from inspect_ai.log import read_eval_log
+
+    log = Path(log)
+    if not log.is_file():
+        raise InputError("log file not found", file=log)
+    try:
+        eval_log = read_eval_log(str(log))
+    except Exception as ex:
+        raise InputError(f"not an Inspect log ({type(ex).__name__})", file=log)
+    samples = eval_log.samples or []
+    if not samples:
+        raise InputError("the log has no samples (did the teacher task run?)", file=log)
+
+    rows: list[dict[str, Any]] = []
+    dropped: Counter = Counter()
+    by_source: dict[str, Counter] = {}
+    spec = None
+    for sample in samples:
+        source = str((sample.metadata or {}).get("source", "unknown"))
+        counts = by_source.setdefault(source, Counter())
+        score = (sample.scores or {}).get(SCORER)
+        if sample.error is not None:
+            reason = "sample_error"
+        elif score is None:
+            if not any(s for s in (sample.scores or {})):
+                reason = "not_scored"
+            else:
+                raise InputError(f"no '{SCORER}' score: not a deliberative_alignment log", file=log)
+        else:
+            value = score.value if isinstance(score.value, dict) else {}
+            meta = score.metadata or {}
+            spec = spec or {"name": meta.get("spec"), "hash": meta.get("spec_hash")}
+            follows = value.get("follows")
+            if follows == 1 and meta.get("reasoning") and meta.get("answer"):
+                reason = None
+            elif follows is None:
+                reason = meta.get("drop_reason") or "judge_failed"
+            else:
+                reason = meta.get("drop_reason") or "judged_not_following"
+        if reason is not None:
+            dropped[reason] += 1
+            counts[reason] += 1
+            continue
+        counts["kept"] += 1
+        rows.append({
+            "prompt": _message_dicts(sample.input),
+            "reasoning": meta["reasoning"],
+            "answer": meta["answer"],
+            "id": f"{sample.id}-e{sample.epoch}",
+            "source": source,
+            "category": (sample.metadata or {}).get("category"),
+        })
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with_cot, without_cot = out_dir / "with_cot.jsonl", out_dir / "without_cot.jsonl"
+    provenance = {"teacher": eval_log.eval.model, "log": str(log)}
+    _write_jsonl(with_cot, [
+        {"messages": [*r["prompt"], {"role": "assistant", "content": r["answer"], "reasoning": r["reasoning"]}],
+         "id": r["id"], "source": r["source"], "category": r["category"], **provenance}
+        for r in rows
+    ])
+    _write_jsonl(without_cot, [
+        {"messages": [*r["prompt"], {"role": "assistant", "content": r["answer"]}],
+         "id": r["id"], "source": r["source"], "category": r["category"], **provenance}
+        for r in rows
+    ])
+    report = {
+        "log": str(log),
+        "task": eval_log.eval.task,
+        "teacher": eval_log.eval.model,
+        "grader": (eval_log.eval.model_roles or {}).get("grader").model
+        if (eval_log.eval.model_roles or {}).get("grader") else None,
+        "spec": spec,
+        "log_status": eval_log.status,
+        "samples": len(samples),
+        "kept": len(rows),
+        "dropped": dict(sorted(dropped.items())),
+        "by_source": {k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
+        "with_cot": str(with_cot),
+        "without_cot": str(without_cot),
+    }
+    report_path = out_dir / "report.json"
+    tmp = report_path.with_name("report.json.tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(report_path)
+    return DeliberativeDataResult(with_cot, without_cot, report_path, len(rows))
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+@click.command("deliberative")
+@click.argument("log", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for with_cot.jsonl, without_cot.jsonl and report.json.")
+def deliberative_command(log: str, out: Path) -> None:
+    """AFT data with and without CoT from a deliberative_alignment teacher log."""
+    result = build_deliberative_data(log, out)
+    report = json.loads(result.report.read_text())
+    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
+    click.echo(f"kept {result.n_kept} of {report['samples']} samples (dropped: {dropped})")
+    click.echo(f"wrote {result.with_cot} (AFT with CoT) and {result.without_cot} (AFT without CoT)")
+    click.echo(f"report: {result.report}")
+    click.echo(f"next: msm train aft CONFIG.yaml --data [{result.without_cot}]   "
+               f"(or --data [{result.with_cot}] --reasoning keep for the deliberative baseline)")
