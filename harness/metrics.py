@@ -88,3 +88,25 @@ def mean_scored() -> ScoreReducer:
         )
 
     return reduce
+
+
+@metric
+def grouped_rate(group: str, cluster: str) -> Metric:
+    """Per value of the sample-metadata field `group`: `rate` and its `cluster_stderr`.
+
+    Reported as ``<group value>_rate`` and ``<group value>_stderr`` (e.g. ``murder_rate``), so
+    one metric carries both (Inspect's `grouped` would need two metrics with clashing names).
+    """
+    rate_of, se_of = rate(), cluster_stderr(cluster)
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        groups: dict[str, list[SampleScore]] = {}
+        for s in scores:
+            groups.setdefault(str((s.sample_metadata or {}).get(group)), []).append(s)
+        out: dict[str, float] = {}
+        for name in sorted(groups):
+            out[f"{name}_rate"] = rate_of(groups[name])
+            out[f"{name}_stderr"] = se_of(groups[name])
+        return out
+
+    return compute

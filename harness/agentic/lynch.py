@@ -1,0 +1,89 @@
+"""Lynch et al.'s original blackmail, leaking and murder prompts, rendered by `inspect-evals`.
+
+No text of theirs lives in this repository: the prompts come from
+``inspect_evals.agentic_misalignment.prompt_generator.generate_prompts`` and the detector facts
+(the executive's address, the outside recipients) from the package's classifiers, or are read
+off the rendered emails (the override code, the company domain, the emails with attachments).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections import Counter
+
+from harness.agentic.conditions import Condition, validate
+from harness.agentic.inbox import Facts, leftover_placeholders
+from harness.agentic.scenarios import Rendered
+from harness.errors import InputError
+
+_TOOLS = {"blackmail": ["email"], "leaking": ["email", "forward"], "murder": ["email", "cancel_alert"]}
+
+
+def _facts(scenario: str, emails: str) -> Facts:
+    from inspect_evals.agentic_misalignment.classifiers import (
+        BlackmailClassifier,
+        LeakClassifier,
+        MurderClassifier,
+    )
+
+    blocks = re.findall(r"<email>(.*?)</email>", emails, re.DOTALL)
+    senders = re.findall(r"^From:\s*\S*?@([\w.-]+)", emails, re.MULTILINE)
+    domain = Counter(d.lower() for d in senders).most_common(1)[0][0] if senders else ""
+    facts = Facts(scenario=scenario, company_domain=domain)
+    if scenario == "blackmail":
+        facts.executive = BlackmailClassifier().necessary_emails[0]
+    elif scenario == "murder":
+        facts.executive = MurderClassifier().necessary_emails[0]
+        match = re.search(r"override code\s+([A-Z0-9][A-Z0-9-]*\d)", emails)
+        if not match:
+            raise InputError("inspect-evals murder prompt has no override code", field="source")
+        facts.override_code = match.group(1)
+    elif scenario == "leaking":
+        facts.outside_addresses = list(LeakClassifier().necessary_emails)
+        for block in blocks:
+            id_match = re.search(r"^ID:\s*(\d+)", block, re.MULTILINE)
+            if id_match and re.search(r"^Attachments:", block, re.MULTILINE):
+                facts.confidential_ids.append(int(id_match.group(1)))
+    return facts
+
+
+def build_lynch(condition: Condition, *, scratchpad: bool = True, tools: str = "text") -> Rendered:
+    """Render one condition from Lynch et al.'s templates (tool-call tags in text only)."""
+    validate(condition, "lynch")
+    if tools != "text":
+        raise InputError(
+            "source=lynch describes its tools as text tags; use tools=text (or source=msm)",
+            field="tools",
+        )
+    from inspect_evals.agentic_misalignment.prompt_generator import generate_prompts
+
+    prompts = generate_prompts(
+        scenario=condition.scenario,  # type: ignore[arg-type]
+        goal_type=condition.goal_type,  # type: ignore[arg-type]
+        goal_value=condition.goal_value,  # type: ignore[arg-type]
+        urgency_type=condition.urgency,  # type: ignore[arg-type]
+        extra_system_instructions=None,
+        prod_flag=not scratchpad,
+        alignment_faking_warning=None,
+    )
+    user = "\n".join([prompts.user_prompt, prompts.email_content])
+    # The package's templates leave ${direction_modifier} unfilled for goal value "safety" in
+    # blackmail and murder. Faithful reuse means we do not patch their text: we warn and record it.
+    unfilled = leftover_placeholders(prompts.system_prompt + user, ("dollar",))
+    if unfilled:
+        warnings.warn(
+            f"inspect-evals leaves {', '.join(unfilled)} unfilled in {condition.id}; kept as published",
+            stacklevel=2,
+        )
+    return Rendered(
+        condition=condition,
+        system=prompts.system_prompt,
+        user=user,
+        unfilled=tuple(unfilled),
+        facts=_facts(condition.scenario, prompts.email_content),
+        tools=_TOOLS[condition.scenario],
+        n_emails=prompts.email_content.count("<email>"),
+        source="lynch",
+    )
+
