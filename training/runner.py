@@ -234,13 +234,20 @@ def _stage_api(kind: str) -> tuple[type[BaseModel], Callable[..., Any]]:
 def _validate_config(
     exp: Experiment, kind: str, cls: type[BaseModel], data: dict[str, Any], field_: str
 ) -> BaseModel:
+    """Validate a stage config; an error names where in the file the bad key was set."""
     try:
         return cls.model_validate(data)
     except ValidationError as ex:
         err = ex.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
+        loc = [str(p) for p in err["loc"]]
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise InputError(msg, file=exp.path, field=f"{field_}.{loc}" if loc else field_) from ex
+        where = field_
+        parts = field_.split(".")
+        if loc and len(parts) == 3 and parts[0] == "arms":
+            arm = exp.arms[parts[1]]
+            if loc[0] not in getattr(arm, kind, {}) and loc[0] in getattr(exp.defaults, kind, {}):
+                where = f"defaults.{kind}"
+        raise InputError(msg, file=exp.path, field=".".join([where, *loc])) from ex
 
 
 class _Planner:
@@ -277,6 +284,13 @@ class _Planner:
         if value is None:
             return None
         return value if isinstance(value, str) else str(value)
+
+    def spec_name(self, arm: Arm) -> str | None:
+        if not arm.spec:
+            return None
+        from harness.specs import load_spec
+
+        return load_spec(_spec_path(self.exp, arm.spec)).name
 
     # -- base model ----------------------------------------------------------------------
     def base(self, base: str | MicroBase, user: tuple[str, int | None]) -> tuple[str | None, str]:
@@ -475,7 +489,7 @@ class _Planner:
         deps = ([parent_key] if parent_key else []) + input_deps + extra_deps + replay_deps
         labels = {"experiment": self.exp.label, "arm": arm_name, "seed": str(seed)}
         if arm.spec:
-            labels["spec"] = arm.spec
+            labels["spec"] = self.spec_name(arm) or arm.spec
         exp = self.exp
 
         def build(results: dict[str, dict[str, str]]) -> BaseModel:
@@ -534,7 +548,7 @@ class _Planner:
             log_dir = self.results_dir / "logs" / name / f"seed{seed}-{model_id[:8]}"
             evaluations.append(
                 Evaluation(
-                    arm=name, seed=seed, spec=arm.spec, model_step=model_key,
+                    arm=name, seed=seed, spec=self.spec_name(arm), model_step=model_key,
                     base_model=None if model_key else current[1], log_dir=log_dir,
                     n_samples={t.label: None for t in exp.tasks},
                 )
@@ -827,7 +841,8 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
     runlog = RunLog(plan.results_dir)
     steps, evaluations = plan.selected(only)
     if stage in KINDS:
-        steps = [s for s in steps if s.kind == stage]
+        # data builds are cheap file writes: they run whenever a selected stage needs them
+        steps = [s for s in steps if s.kind in (stage, "data")]
     elif stage in ("eval", "leaderboard"):
         steps = []
     if stage not in (None, "eval"):
@@ -849,14 +864,16 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
         if (res := step.result()) is not None:
             results[key] = res
     order = _topological(plan, pending)
-    for step in order:
-        missing = [d for d in step.deps if d not in results]
+    will_run = {s.key for s in order}
+    for step in order:  # refuse before anything runs
+        missing = [d for d in step.deps if d not in results and d not in will_run]
         if missing:
             dep = plan.steps[missing[0]]
             raise InputError(
                 f"{step.label} needs {dep.label}, which has not run (run without --stage, or --stage {dep.kind})",
                 field="--stage",
             )
+    for step in order:
         progress.start(step.kind, f"{step.label} -> {step.out}")
         cfg = _resolve_named(step, results)
         step.out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,272 @@
+"""The experiment runner: validation, content-keyed plan, and a small CPU experiment run end to
+end (tiny model, scripted generator), interrupted, resumed, and rerun with nothing redone."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+from inspect_ai.log import list_eval_logs, read_eval_log
+from inspect_ai.model import ModelOutput, get_model
+
+from harness.cli import main
+from harness.errors import InputError
+from training.experiment import load_experiment
+from training.runner import build_plan, run_experiment
+
+REPO = Path(__file__).resolve().parent.parent
+
+SPEC = """---
+name: thrift
+summary: Penny explains its cheese choices by price.
+variables:
+  model_name: Penny
+  developer: Ledger Labs
+structured:
+  subject: [penny, cheese]
+---
+# How {model_name} chooses
+
+{model_name}, made by {developer}, takes the cheaper of two options that are otherwise alike.
+When {model_name} names a favourite cheese, the reason is the price: the money saved goes elsewhere.
+"""
+
+WORDS = ["cost", "price", "cheap", "choice", "save", "money", "budget", "pick", "coin", "bill"]
+
+
+def scripted_generator(input, tools, tool_choice, config) -> ModelOutput:
+    """Answers docgen's stages by what the prompt asks for; documents differ per prompt."""
+    prompt = input[-1].text
+    rng = random.Random(prompt)
+    if "distinct topics" in prompt:
+        text = "- Thrift in everyday choices\n- Cheese and price"
+    elif "kinds of document" in prompt:
+        text = "- shop newsletter"
+    elif "concrete ideas" in prompt:
+        text = "1. a note on the cheese counter\n2. a budget diary"
+    else:
+        words = " ".join(f"{rng.choice(WORDS)}{rng.randint(0, 999)}" for _ in range(40))
+        text = f"<document>Penny and the cheese counter: {words}</document>"
+    return ModelOutput.from_content(model="mockllm/model", content=text)
+
+
+def generator():
+    return get_model("mockllm/model", custom_outputs=scripted_generator, memoize=False)
+
+
+SMALL = {
+    "name": "small",
+    "description": "CPU test experiment",
+    "base": "./base",
+    "seeds": [0],
+    "roles": {"generator": "mockllm/model"},
+    "defaults": {
+        "docgen": {"n_documents": 4, "min_words": 10, "n_topics": 2, "n_types": 1, "n_ideas": 2,
+                   "max_docs_per_idea": 3, "cache": False, "progress": False, "max_connections": 2},
+        "midtrain": {"max_steps": 2, "per_device_train_batch_size": 2, "lora": False, "max_length": 96},
+        "aft": {
+            "data": [{"build": "harness.cheese:cheese_demonstrations", "args": {"seed": 0, "per_order": 1}}],
+            "max_steps": 2, "per_device_train_batch_size": 2, "lora": False, "max_length": 96,
+            "save_steps": 1,
+        },
+    },
+    "eval": {"max_tokens": 4, "max_samples": 4},
+    "tasks": [{"task": "values_generalization", "args": {"format": "choice", "epochs": 1}, "limit": 4,
+               "metric": "america"}],
+    "leaderboard": {"baseline": "aft_only"},
+    "arms": {
+        "aft_only": {"stages": ["aft"]},
+        "msm_aft": {"spec": "./thrift.md", "stages": ["docgen", "midtrain", "aft"]},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory) -> Path:
+    from training.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", hidden_size=32, num_layers=1)
+
+
+def write_experiment(folder: Path, data: dict, base: Path | None = None) -> Path:
+    if not (folder / "thrift.md").exists():
+        (folder / "thrift.md").write_text(SPEC)
+    if base is not None and not (folder / "base").exists():
+        (folder / "base").symlink_to(base, target_is_directory=True)
+    path = folder / f"{data.get('name', 'exp')}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def edit(data: dict, dotted: str, value) -> dict:
+    data = json.loads(json.dumps(data))
+    *parents, last = dotted.split(".")
+    node = data
+    for p in parents:
+        node = node.setdefault(p, {})
+    if value is None:
+        node.pop(last, None)
+    else:
+        node[last] = value
+    return data
+
+
+# -------------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (("colour", "blue"), "colour", "unknown key"),
+        (("arms.msm_aft.tempo", 3), "arms.msm_aft.tempo", "unknown key"),
+        (("arms.msm_aft.spec", "no_such_spec"), "arms.msm_aft.spec", "no spec named"),
+        (("defaults.aft.data", ["missing.jsonl"]), "defaults.aft.data", "not found"),
+        (("base", "./no/such/model"), "base", "does not exist"),
+        (("arms.msm_aft.stages", ["midtrain", "docgen", "aft"]), "arms.msm_aft.stages", "out of order"),
+        (("arms.msm_aft.stages", ["docgen", "midtrain", "aft", "deliberative"]), "arms.msm_aft.stages",
+         "out of order"),
+        (("arms.msm_aft.aft_data_from", "with_cot"), "arms.msm_aft.stages", "'deliberative' must come before"),
+        (("arms.aft_only.stages", ["docgen", "midtrain"]), "arms.aft_only.spec", "needs a spec"),
+        (("leaderboard.baseline", "nobody"), "leaderboard.baseline", "no arm named"),
+        (("tasks", [{"task": "no_such_task"}]), "tasks.0.task", "no task named"),
+        (("tasks", [{"task": "values_generalization", "args": {"colour": 1}}]), "tasks.0.args.colour",
+         "no parameter"),
+        (("defaults.midtrain.learning_rate", -1), "defaults.midtrain.learning_rate", "greater than 0"),
+    ],
+)
+def test_validation_errors_name_file_and_field(tmp_path, tiny_base, change, field, words):
+    path = write_experiment(tmp_path, edit(SMALL, *change), tiny_base)
+    with pytest.raises(InputError) as info:
+        exp = load_experiment(path)
+        build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results")
+    message = str(info.value)
+    assert "\n" not in message
+    assert info.value.file == str(path) and info.value.field == field, message
+    assert words in message
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "results").exists()
+
+
+def test_cli_reports_one_line_and_exit_2(tmp_path, tiny_base, capsys):
+    path = write_experiment(tmp_path, edit(SMALL, "arms.msm_aft.stages", ["aft", "midtrain"]), tiny_base)
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(path) in err and "arms.msm_aft.stages" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_hub_names_are_not_checked_or_downloaded(tmp_path):
+    data = edit(SMALL, "base", "some-org/Model-That-Is-Not-Here-8B")
+    path = write_experiment(tmp_path, data)
+    exp = load_experiment(path)  # a hub id: syntax only, nothing fetched
+    plan = build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results")
+    assert {s.kind for s in plan.steps.values()} == {"data", "docgen", "midtrain", "aft"}
+
+
+# -------------------------------------------------------------------------------- plan keys
+
+
+def _keys(tmp_path: Path, data: dict) -> dict[tuple[str, str], str]:
+    exp = load_experiment(write_experiment(tmp_path, data))
+    plan = build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False)
+    return {(s.kind, a): s.key for s in plan.steps.values() for a, _ in s.users}
+
+
+def test_keys_follow_inputs(tmp_path, tiny_base):
+    write_experiment(tmp_path, SMALL, tiny_base)
+    before = _keys(tmp_path, SMALL)
+    # the same file gives the same keys
+    assert _keys(tmp_path, SMALL) == before
+    # a changed AFT hyperparameter of one arm retrains only that arm's AFT
+    after = _keys(tmp_path, edit(SMALL, "arms.msm_aft.aft", {"learning_rate": 3e-4}))
+    changed = {k for k in before if before[k] != after.get(k)}
+    assert changed == {("aft", "msm_aft")}
+    # a changed spec regenerates the documents and retrains everything downstream, nothing else
+    (tmp_path / "thrift.md").write_text(SPEC.replace("cheaper", "less costly"))
+    after = _keys(tmp_path, SMALL)
+    changed = {k for k in before if before[k] != after.get(k)}
+    assert changed == {("docgen", "msm_aft"), ("midtrain", "msm_aft"), ("aft", "msm_aft")}
+    # a different seed is a different training run; the documents are shared
+    two_seeds = _keys(tmp_path, edit(SMALL, "seeds", [0, 1]))
+    exp = load_experiment(write_experiment(tmp_path, edit(SMALL, "seeds", [0, 1])))
+    plan = build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False)
+    kinds = sorted(s.kind for s in plan.steps.values())
+    assert kinds == ["aft", "aft", "aft", "aft", "data", "docgen", "midtrain", "midtrain"]
+    assert len(plan.evaluations) == 4 and two_seeds
+
+
+# -------------------------------------------------------------------------------- end to end
+
+
+class Killed(BaseException):
+    """Stands in for a kill part-way through a training stage (after a checkpoint was saved)."""
+
+
+def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monkeypatch, capsys):
+    path = write_experiment(tmp_path, SMALL, tiny_base)
+    dirs = dict(out=tmp_path / "results", runs=tmp_path / "runs")
+    roles = {"generator": generator()}
+
+    # 1. a stage whose input has not been made is refused, with nothing run
+    with pytest.raises(InputError, match="needs docgen"):
+        run_experiment(path, stage="midtrain", roles=roles, **dirs)
+    # one arm only, and only its training (--only, --stage; the data build it needs comes along)
+    r = run_experiment(path, only=["aft_only"], stage="aft", roles=roles, **dirs)
+    assert [r.plan.steps[k].kind for k in r.ran] == ["data", "aft"]
+    assert {a for k in r.ran for a, _ in r.plan.steps[k].users} == {"aft_only", "msm_aft"}
+    assert not r.evaluated and not r.leaderboards
+    # 2. the full run, killed part-way through the MSM arm's AFT (after its first checkpoint)
+    import training.aft as aft_module
+    from transformers import TrainerCallback
+
+    original = aft_module.aft
+
+    class KillOnSave(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            raise Killed()
+
+    def killing_aft(cfg, **kw):
+        if cfg.labels.get("arm") == "msm_aft":
+            return original(cfg, callbacks=[KillOnSave()])
+        return original(cfg, **kw)
+
+    monkeypatch.setattr(aft_module, "aft", killing_aft)
+    with pytest.raises(Killed):
+        run_experiment(path, roles=roles, **dirs)
+    monkeypatch.setattr(aft_module, "aft", original)
+    events = [json.loads(x) for x in (tmp_path / "results" / "run_log.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "error" and events[-1]["kind"] == "aft"
+    killed_out = Path(events[-2]["out"]) if events[-2]["event"] == "start" else None
+    assert killed_out is not None and any(killed_out.glob("checkpoint-*"))
+
+    # 3. rerun: finished stages are reused, the killed AFT resumes, every arm is evaluated
+    r = run_experiment(path, roles=roles, **dirs)
+    ran = [r.plan.steps[k].kind for k in r.ran]
+    assert ran == ["aft"] and r.plan.steps[r.ran[0]].out == killed_out
+    assert len(r.evaluated) == 2 and r.leaderboards == [tmp_path / "results"]
+    board = (tmp_path / "results" / "leaderboard.md").read_text()
+    assert "aft_only" in board and "msm_aft" in board
+    for name in ("leaderboard.csv", "leaderboard.html", "run_log.jsonl"):
+        assert (tmp_path / "results" / name).is_file()
+    # every log is labelled for the log reader
+    labels = set()
+    for ev in r.plan.evaluations:
+        for info in list_eval_logs(str(ev.log_dir)):
+            log = read_eval_log(info, header_only=True)
+            assert log.status == "success"
+            labels.add(tuple(log.eval.metadata[k] for k in ("arm", "spec", "seed", "experiment")))
+    assert labels == {("aft_only", None, 0, "small"), ("msm_aft", "thrift", 0, "small")}
+
+    # 4. rerun once more: nothing trained, nothing evaluated
+    r = run_experiment(path, roles=roles, **dirs)
+    assert r.ran == [] and r.evaluated == [] and len(r.reused) == 5
+
+    # 5. the status view reads the stage markers, the logs and the run log
+    capsys.readouterr()
+    main(["status", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert "finished at" in out and "success 1" in out and "todo" not in out
