@@ -17,11 +17,14 @@ from harness.errors import InputError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help)
+    "data": ("harness.cheese:data_command", "Build fine-tuning datasets (cheese AFT demonstrations)."),
+    "docs": ("training.docgen:docs_command", "Generate synthetic documents about a Model Spec."),
+    "train": ("training.train_cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
     "run": ("training.runner:run_command", "Run an experiment file: train what is missing, evaluate, leaderboard."),
     "status": ("training.runner:status_command", "Show what an experiment has trained and evaluated."),
-    "data": ("harness.cheese:data_command", "Build fine-tuning datasets (cheese AFT demonstrations)."),
-    "train": ("training.train_cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
-    "docs": ("training.docgen:docs_command", "Generate synthetic documents about a Model Spec."),
+    "leaderboard": ("harness.leaderboard:leaderboard_command", "Rates, intervals and adjusted comparisons from Inspect logs."),
+    "compare": ("harness.compare:compare_command", "Compare two arms: difference, interval, p and the test used."),
+    "power": ("harness.stats:power_command", "Minimum detectable effect and power for planned runs."),
 }
 
 SUBCOMMANDS: dict[str, dict[str, str]] = {

@@ -174,6 +174,7 @@ def build_tables(
     exact: stats.Exact = "fisher",
     conditions: Sequence[str] | None = None,
     alpha: float = stats.ALPHA,
+    interval: Literal["wilson", "clopper-pearson"] = "wilson",
     seed: int = 0,
     n_resamples: int = 9999,
 ) -> Tables:
@@ -191,7 +192,7 @@ def build_tables(
     group_cols = ["task", *by]
     notes = [f"metric: {metric}; rates over scored samples (unscored counted apart); "
              f"95% intervals; clustered by '{cluster}' where it repeats"]
-    main = stats.rate_table(df, metric, group_cols, cluster=cluster, alpha=alpha)
+    main = stats.rate_table(df, metric, group_cols, cluster=cluster, alpha=alpha, method=interval)
     if base is not None:
         comp = _comparisons(df, main, ["task"], by, base, metric, pairing=pairing, exact=exact,
                             alpha=alpha, seed=seed, n_resamples=n_resamples)
@@ -211,7 +212,7 @@ def build_tables(
             continue
         fdf = df.loc[has].assign(factor=factor, level=sub.loc[has, factor].astype(str))
         cols = ["task", "factor", "level", *by]
-        t = stats.rate_table(fdf, metric, cols, cluster=cluster, alpha=alpha)
+        t = stats.rate_table(fdf, metric, cols, cluster=cluster, alpha=alpha, method=interval)
         if base is not None:
             comp = _comparisons(fdf, t, ["task", "factor", "level"], by, base, metric, pairing=pairing, exact=exact,
                                 alpha=alpha, seed=seed, n_resamples=n_resamples)
@@ -228,7 +229,7 @@ def build_tables(
             gdf = df.loc[has].assign(scenario=sub.loc[has, "scenario"].astype(str),
                                      goal_value=sub.loc[has, "goal_value"].astype(str))
             grid = stats.rate_table(gdf, metric, ["task", *by, "scenario", "goal_value"],
-                                    cluster=cluster, alpha=alpha)
+                                    cluster=cluster, alpha=alpha, method=interval)
     return Tables(main=main, conditions=cond, grid=grid, metric=metric, by=by, baseline=base,
                   adjust=adjust, notes=notes)
 
@@ -352,6 +353,7 @@ def write_leaderboard(
     pairing: stats.Pairing = "auto",
     exact: stats.Exact = "fisher",
     conditions: Sequence[str] | None = None,
+    interval: Literal["wilson", "clopper-pearson"] = "wilson",
     plots: bool = True,
 ) -> LeaderboardResult:
     """Read logs, build the leaderboard and write it (tables, plots, HTML) under `out`."""
@@ -361,7 +363,7 @@ def write_leaderboard(
                          + (f" ({len(frame.skipped)} left out)" if frame.skipped else ""), field="logs")
     tables = build_tables(frame.samples, metric=metric, baseline=baseline, by=by, task=task,
                           cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
-                          conditions=conditions)
+                          conditions=conditions, interval=interval)
     md, files = write_tables(tables, Path(out), frame.skipped, plots=plots)
     return LeaderboardResult(out=Path(out), tables=tables, markdown=md, files=files,
                              skipped=frame.skipped)
@@ -385,19 +387,22 @@ def _split(value: str | None) -> list[str]:
 @click.option("--pairing", type=click.Choice(["auto", "paired", "independent"]), default="auto",
               show_default=True, help="auto: paired when both arms scored the same items.")
 @click.option("--exact", type=click.Choice(["fisher", "barnard"]), default="fisher", show_default=True)
+@click.option("--interval", type=click.Choice(["wilson", "clopper-pearson"]), default="wilson",
+              show_default=True, help="Interval for one rate (clustered when items repeat).")
 @click.option("--conditions", default=None,
               help=f"Comma-separated condition fields (default: {','.join(CONDITION_FACTORS)}).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--no-plots", is_flag=True, help="Tables only.")
 def leaderboard_command(logdirs, metric, baseline, by, task, cluster, adjust, pairing, exact,
-                        conditions, out, no_plots) -> None:
+                        interval, conditions, out, no_plots) -> None:
     """Rates, intervals and adjusted comparisons with a baseline, from Inspect logs."""
     frame = read_logs(logdirs)
     click.echo(frame.report(), err=True)
     result = write_leaderboard(
         frame, metric=metric, baseline=baseline, by=_split(by), task=task, out=out,
         cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
-        conditions=_split(conditions) if conditions is not None else None, plots=not no_plots,
+        conditions=_split(conditions) if conditions is not None else None, interval=interval,
+        plots=not no_plots,
     )
     click.echo(result.markdown)
     click.echo("wrote " + ", ".join(str(p) for p in result.files.values()), err=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal, Sequence
 
+import click
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -125,8 +126,8 @@ def rate_table(
     """One row per group of `by`: n (scored), k, unscored, rate, its SEs and a 95% interval.
 
     Clustering applies to a group when `cluster` is given and some cluster holds more than one
-    scored sample of it (epochs, repeated conditions); the interval is then the clustered
-    Wilson interval and the `interval` column says so. Binary scores get Wilson (or
+    scored sample of it (epochs, repeated conditions); the interval is then computed at the
+    design-effect adjusted size (see the module notes) and the `interval` column says so. Binary scores get Wilson (or
     Clopper-Pearson) intervals; other scores in [0, 1] a normal interval.
     """
     by = list(by)
@@ -172,7 +173,9 @@ def rate_table(
         lo, hi = clopper_pearson_interval(k, n, alpha)
     else:
         lo, hi = wilson_interval(k, n, alpha)
-    clo, chi = clustered_wilson_interval(rate, n, c, se_c, alpha)
+    n_eff = effective_n(rate, n, c, se_c)
+    one_rate = clopper_pearson_interval if method == "clopper-pearson" else wilson_interval
+    clo, chi = one_rate(rate * n_eff, n_eff, alpha)
     nlo, nhi = normal_interval(rate, np.where(use_cluster, se_c, se_iid), alpha)
     label = np.where(use_cluster, "clustered-" + method, method)
     interval = np.where(binary, label, np.where(use_cluster, "clustered-normal", "normal"))
@@ -186,7 +189,7 @@ def rate_table(
             "n_clusters": c.astype(int),
             "se_clustered": se_c,
             "clustered": use_cluster,
-            "n_eff": np.where(use_cluster, effective_n(rate, n, c, se_c), n),
+            "n_eff": np.where(use_cluster, n_eff, n),
             "lo": np.where(binary, np.where(use_cluster, clo, lo), nlo),
             "hi": np.where(binary, np.where(use_cluster, chi, hi), nhi),
             "interval": np.where(n > 0, interval, "none (no scored samples)"),
@@ -400,6 +403,10 @@ def compare(
         return Comparison(na, ra, nb, rb, float(d.mean()), lo, hi, p, test, interval, True, why)
 
     repeats = len(items_a) < na or len(items_b) < nb
+    if pairing == "auto" and same_items:
+        note = f" (same {len(items_a)} items, fewer than {MIN_PAIRED_ITEMS}: not paired)"
+    else:
+        note = ""
     if not binary:
         se_a = clustered_se(xa, ca) if repeats else xa.std(ddof=1) / np.sqrt(na) if na > 1 else nan
         se_b = clustered_se(xb, cb) if repeats else xb.std(ddof=1) / np.sqrt(nb) if nb > 1 else nan
@@ -408,7 +415,7 @@ def compare(
         p = float(2 * sps.norm.sf(abs(rb - ra) / se)) if se > 0 else (1.0 if rb == ra else 0.0)
         kind = "clustered " if repeats else ""
         return Comparison(na, ra, nb, rb, rb - ra, rb - ra - z * se, rb - ra + z * se, p,
-                          f"{kind}z-test", f"{kind}normal", False, "independent arms, non-binary scores")
+                          f"{kind}z-test", f"{kind}normal", False, "independent arms, non-binary scores" + note)
     if repeats:
         se_a, se_b = clustered_se(xa, ca), clustered_se(xb, cb)
         ne_a = float(effective_n(ra, na, len(items_a), se_a)) if len(items_a) >= 2 else float(na)
@@ -417,7 +424,7 @@ def compare(
         p = float(two_proportion_z_p(rb, ne_b, ra, ne_a))
         return Comparison(na, ra, nb, rb, rb - ra, float(lo), float(hi), p,
                           "two-proportion z-test at effective n (clustered)", "clustered Newcombe",
-                          False, "independent arms with repeated items (epochs): clustered by item")
+                          False, "independent arms with repeated items (epochs): clustered by item" + note)
     ka, kb = int(xa.sum()), int(xb.sum())
     lo, hi = newcombe_interval(kb, nb, ka, na, alpha)
     if exact == "barnard":
@@ -425,7 +432,7 @@ def compare(
     else:
         p, test = fisher_exact_p(kb, nb, ka, na), "Fisher exact"
     return Comparison(na, ra, nb, rb, rb - ra, float(lo), float(hi), p, test, "Newcombe", False,
-                      "independent arms, one binary answer per item")
+                      "independent arms, one binary answer per item" + note)
 
 
 def adjust_pvalues(p: Sequence[float], method: Adjust = "holm") -> np.ndarray:
@@ -481,3 +488,54 @@ def minimum_detectable_effect(n_items: int, epochs: int, baseline_rate: float, i
     if not 0 <= phi2 <= np.pi:
         return float("nan")
     return float(abs(np.sin(phi2 / 2) ** 2 - baseline_rate))
+
+
+# --------------------------------------------------------------------------- CLI: msm power
+
+
+def _numbers(kind):
+    def parse(ctx, param, value):
+        try:
+            return [kind(v) for v in str(value).split(",") if v.strip()]
+        except ValueError:
+            raise InputError(f"expected comma-separated numbers, got '{value}'", field=f"--{param.name}")
+
+    return parse
+
+
+@click.command("power")
+@click.option("--items", required=True, callback=_numbers(int),
+              help="Items (conditions, probes) per arm; comma-separated for a grid.")
+@click.option("--epochs", default="1", show_default=True, callback=_numbers(int),
+              help="Epochs per item; comma-separated for a grid.")
+@click.option("--baseline-rate", required=True, type=float, help="Expected baseline rate.")
+@click.option("--icc", default=0.0, show_default=True, type=float,
+              help="Correlation of epochs of one item (0: independent, 1: identical).")
+@click.option("--effect", default=None, callback=lambda c, p, v: _numbers(float)(c, p, v) if v else [],
+              help="Differences from the baseline to report power for, e.g. -0.2,-0.4.")
+@click.option("--alpha", default=ALPHA, show_default=True, type=float)
+@click.option("--power", "target", default=0.8, show_default=True, type=float)
+def power_command(items, epochs, baseline_rate, icc, effect, alpha, target) -> None:
+    """Minimum detectable effect (and power) for two independent arms."""
+    if not 0 < baseline_rate < 1:
+        raise InputError("must be strictly between 0 and 1", field="--baseline-rate")
+    if not 0 <= icc <= 1:
+        raise InputError("must be between 0 and 1", field="--icc")
+    click.echo(f"two-sided alpha {alpha}, power {target}, baseline rate {baseline_rate}, icc {icc}; "
+               "normal approximation (Cohen's h) at n_items*epochs/deff, deff = 1+(epochs-1)*icc")
+    head = f"{'items':>6} {'epochs':>6} {'n_eff':>8} {'MDE down':>9} {'MDE up':>8}"
+    head += "".join(f" {f'power@{e:+g}':>12}" for e in effect)
+    click.echo(head)
+    for n in items:
+        for e in epochs:
+            n_eff = n * e / design_effect(e, icc)
+            down = minimum_detectable_effect(n, e, baseline_rate, icc, target, alpha, "decrease")
+            up = minimum_detectable_effect(n, e, baseline_rate, icc, target, alpha, "increase")
+            fmt = lambda v: "  n/a" if np.isnan(v) else f"{v:.3f}"  # noqa: E731
+            line = f"{n:>6} {e:>6} {n_eff:>8.1f} {fmt(down):>9} {fmt(up):>8}"
+            for d in effect:
+                try:
+                    line += f" {power(n, e, baseline_rate, d, icc, alpha):>12.3f}"
+                except ValueError:
+                    line += f" {'n/a':>12}"
+            click.echo(line)

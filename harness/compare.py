@@ -1,0 +1,90 @@
+"""One pairwise question: is arm B's rate different from arm A's? (``msm compare``)
+
+A and B are either log files/directories (one arm each), or, with ``--logs``, selectors of
+rows of those logs: ``msm_aft`` (an arm), ``arm=msm_aft,spec=philosophy``. The test is chosen
+by `harness.stats.compare`, and the command prints which test it used and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import click
+import pandas as pd
+
+from harness import stats
+from harness.errors import InputError
+from harness.logs import read_logs
+
+
+def _select(samples: pd.DataFrame, selector: str) -> pd.DataFrame:
+    mask = pd.Series(True, index=samples.index)
+    for part in selector.split(","):
+        col, sep, value = part.partition("=")
+        col, value = (col.strip(), value.strip()) if sep else ("arm", part.strip())
+        if col not in samples.columns:
+            raise InputError(f"no column '{col}' in the logs", field=selector)
+        mask &= samples[col].astype(str) == value
+    if not mask.any():
+        raise InputError("selects no samples", field=selector)
+    return samples[mask]
+
+
+def compare_logs(
+    a: str,
+    b: str,
+    *,
+    metric: str,
+    logs: Sequence[str | Path] = (),
+    task: str | None = None,
+    cluster: str | None = None,
+    pairing: stats.Pairing = "auto",
+    exact: stats.Exact = "fisher",
+) -> stats.Comparison:
+    """Compare B with A (the reference) on `metric`; see the module notes for A and B."""
+    if logs:
+        samples = read_logs(logs).samples
+        sa, sb = _select(samples, a), _select(samples, b)
+    else:
+        sa, sb = read_logs([a]).samples, read_logs([b]).samples
+    out = []
+    for name, s in (("A", sa), ("B", sb)):
+        if metric not in s.columns:
+            raise InputError(f"no score field '{metric}' in arm {name}", field="metric")
+        if task is not None:
+            s = s[s["task"] == task]
+        tasks = s.loc[s[metric].notna(), "task"].unique()
+        if len(tasks) > 1:
+            raise InputError(f"arm {name} mixes tasks {', '.join(map(str, tasks))}; pick one with --task",
+                             field="task")
+        if s.empty:
+            raise InputError(f"arm {name} has no samples" + (f" of task '{task}'" if task else ""),
+                             field="task")
+        out.append(s)
+    sa, sb = out
+    ca = sa[cluster or "sample_id"]
+    cb = sb[cluster or "sample_id"]
+    return stats.compare(sa[metric].to_numpy(float), sb[metric].to_numpy(float), ca, cb,
+                         pairing=pairing, exact=exact)
+
+
+@click.command("compare")
+@click.argument("a")
+@click.argument("b")
+@click.option("--metric", required=True, help="Score field, e.g. harmful.")
+@click.option("--logs", "logs", multiple=True, help="Log files/dirs; A and B then select rows.")
+@click.option("--task", default=None, help="Only this task.")
+@click.option("--cluster", default=None, help="Item/cluster column (default: sample_id).")
+@click.option("--pairing", type=click.Choice(["auto", "paired", "independent"]), default="auto",
+              show_default=True)
+@click.option("--exact", type=click.Choice(["fisher", "barnard"]), default="fisher", show_default=True)
+def compare_command(a, b, metric, logs, task, cluster, pairing, exact) -> None:
+    """Compare arm B with reference arm A: difference, 95% interval, p, and the test used."""
+    c = compare_logs(a, b, metric=metric, logs=logs, task=task, cluster=cluster, pairing=pairing,
+                     exact=exact)
+    click.echo(f"A: {a}: {metric} rate {c.rate_a:.3f} (n = {c.n_a} scored)")
+    click.echo(f"B: {b}: {metric} rate {c.rate_b:.3f} (n = {c.n_b} scored)")
+    click.echo(f"B - A: {c.diff:+.3f}  95% CI [{c.lo:+.3f}, {c.hi:+.3f}] ({c.interval})")
+    click.echo(f"p = {c.p:.3g} ({c.test})")
+    click.echo(f"why this test: {c.reason}")

@@ -1,0 +1,162 @@
+"""Leaderboard numbers and files on real Inspect logs; baseline matching on a sample frame."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import stats
+from harness.cli import main
+from harness.compare import compare_logs
+from harness.errors import InputError
+from harness.leaderboard import build_tables, write_leaderboard
+from toy_logs import write_toy_logs
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lb")
+    write_toy_logs(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def board(toy):
+    return write_leaderboard([toy / "logs"], metric="harmful", baseline="base", by=["spec", "arm"],
+                             task=None, out=toy / "out")
+
+
+def test_main_table_numbers(board):
+    main = board.main.set_index("arm")
+    assert list(main["task"]) == ["toy_grid", "toy_grid"]
+    base, msm = main.loc["base"], main.loc["msm_aft"]
+    assert (base["n"], base["k"], base["unscored"]) == (7, 4, 1)
+    assert (msm["n"], msm["k"], msm["unscored"], msm["spec"]) == (8, 1, 0, "philosophy")
+    assert base["spec"] == "none"  # no spec label: shown as "none"
+    assert base["rate"] == pytest.approx(4 / 7) and msm["rate"] == pytest.approx(1 / 8)
+    # epochs repeat items: clustered intervals, and a clustered comparison (4 items < 5: unpaired)
+    assert base["interval"] == "clustered-wilson" and base["lo"] < 4 / 7 < base["hi"]
+    assert msm["diff"] == pytest.approx(1 / 8 - 4 / 7)
+    assert msm["diff_lo"] < msm["diff"] < msm["diff_hi"]
+    assert "clustered" in msm["test"] and msm["baseline"] == "none / base"
+    assert msm["p_adj"] == pytest.approx(msm["p"])  # one comparison in the family
+    assert np.isnan(base["diff"])
+
+
+def test_condition_breakdown(board):
+    cond = board.conditions
+    assert set(cond["factor"]) == {"scenario", "goal_value"}
+    row = cond[(cond["factor"] == "scenario") & (cond["level"] == "blackmail") & (cond["arm"] == "base")].iloc[0]
+    assert (row["n"], row["k"], row["unscored"]) == (3, 3, 1)
+    msm = cond[(cond["factor"] == "scenario") & (cond["arm"] == "msm_aft")]
+    holm = stats.adjust_pvalues(msm["p"].to_numpy(), "holm")
+    assert msm["p_adj"].to_numpy() == pytest.approx(holm)
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+
+def test_files_exist_and_parse(board):
+    files = board.files
+    for key in ("markdown", "csv", "conditions_csv", "html", "forest_png", "forest_svg",
+                "rates_png", "rates_svg", "heatmap_toy_grid_png", "heatmap_toy_grid_svg"):
+        assert files[key].is_file() and files[key].stat().st_size > 0, key
+    csv = pd.read_csv(files["csv"])
+    assert csv.loc[csv["arm"] == "msm_aft", "rate"].item() == pytest.approx(0.125)
+    assert len(pd.read_csv(files["conditions_csv"])) == len(board.conditions)
+    md = files["markdown"].read_text()
+    assert "| task | spec | arm | n |" in md and "0.125 [" in md and "left out" in md
+    parser = _Tags()
+    parser.feed(files["html"].read_text())
+    assert parser.tags.count("table") == 2 and parser.tags.count("svg") == 3
+    for key in ("forest", "rates", "heatmap_toy_grid"):
+        assert mpimg.imread(files[f"{key}_png"]).ndim == 3
+        assert ET.parse(files[f"{key}_svg"]).getroot().tag.endswith("svg")
+
+
+def test_paired_option_on_logs(toy):
+    result = write_leaderboard([toy / "logs"], metric="harmful", baseline="base", by=["arm"],
+                               task="toy_grid", out=toy / "paired", pairing="paired", plots=False)
+    msm = result.main.set_index("arm").loc["msm_aft"]
+    # item-level rates base (1, 1, .5, 0) vs msm (.5, 0, 0, 0): exact sign-flip p = 4/16
+    assert msm["test"].startswith("paired permutation") and msm["p"] == pytest.approx(0.25)
+    assert msm["diff"] == pytest.approx(-0.5)
+
+
+def test_cli_leaderboard_and_errors(toy, capsys):
+    out = toy / "cli"
+    main(["leaderboard", str(toy / "logs"), "--metric", "harmful", "--baseline", "base",
+          "--by", "spec,arm", "--out", str(out), "--no-plots"])
+    printed = capsys.readouterr()
+    assert "| toy_grid | philosophy | msm_aft | 8 |" in printed.out
+    assert (out / "leaderboard.html").is_file()
+    for args, field in ((["--metric", "nonsense"], "metric"), (["--metric", "harmful", "--baseline", "nobody"], "baseline"),
+                        (["--metric", "harmful", "--task", "other"], "task")):
+        with pytest.raises(SystemExit) as ex:
+            main(["leaderboard", str(toy / "logs"), "--out", str(toy / "bad"), *args])
+        assert ex.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith(f"error: {field}:"), err
+
+
+def test_compare_on_logs(toy, capsys):
+    c = compare_logs(str(toy / "logs" / "base"), str(toy / "logs" / "msm_aft"), metric="harmful")
+    assert c.diff == pytest.approx(1 / 8 - 4 / 7) and "clustered" in c.test
+    main(["compare", "base", "arm=msm_aft", "--logs", str(toy / "logs"), "--metric", "harmful",
+          "--pairing", "paired"])
+    out = capsys.readouterr().out
+    assert "p = 0.25 (paired permutation (sign flip))" in out and "why this test:" in out
+
+
+def _frame(seed=0):
+    """Specs x arms with a base model that has no spec; 30 items x 4 epochs each."""
+    rng = np.random.default_rng(seed)
+    rates = {("none", "base"): 0.6, ("america", "aft"): 0.5, ("america", "msm_aft"): 0.2,
+             ("thrift", "aft"): 0.55, ("thrift", "msm_aft"): 0.58}
+    rows = []
+    for (spec, arm), p in rates.items():
+        for item in range(30):
+            for epoch in range(4):
+                rows.append({"task": "t", "spec": None if spec == "none" else spec, "arm": arm,
+                             "sample_id": item, "epoch": epoch, "domain": f"d{item % 3}",
+                             "harmful": float(rng.random() < p)})
+    return pd.DataFrame(rows)
+
+
+def test_baseline_matching_and_adjustment_on_a_frame():
+    df = _frame()
+    t = build_tables(df, metric="harmful", baseline="base", by=["spec", "arm"], adjust="bh")
+    main = t.main.set_index(["spec", "arm"])
+    # the base model exists once, so every spec/arm is compared with it
+    assert (main["baseline"].dropna() == "none / base").all() and main["p"].notna().sum() == 4
+    assert (main["test"].dropna() == "paired permutation (sign flip)").all()
+    assert main["p_adj"].dropna().to_numpy() == pytest.approx(
+        stats.adjust_pvalues(main["p"].dropna().to_numpy(), "bh"))
+    assert main.loc[("america", "msm_aft"), "p_adj"] < 0.05
+    # a baseline per spec: each spec's arms are compared with that spec's aft arm
+    t2 = build_tables(df, metric="harmful", baseline="arm=aft", by=["spec", "arm"])
+    m2 = t2.main.set_index(["spec", "arm"])
+    assert m2.loc[("america", "msm_aft"), "baseline"] == "america / aft"
+    assert m2.loc[("thrift", "msm_aft"), "baseline"] == "thrift / aft"
+    assert np.isnan(m2.loc[("none", "base"), "p"])  # matches no single aft arm
+    # the probe breakdown: one row per domain level and group
+    assert set(t.conditions["factor"]) == {"domain"} and len(t.conditions) == 15
+
+
+def test_build_tables_rejects_bad_input():
+    df = _frame()
+    with pytest.raises(InputError, match="no column"):
+        build_tables(df, metric="harmful", baseline="base", by=["nope"])
+    with pytest.raises(InputError, match="no sample has"):
+        build_tables(df.assign(harmful=np.nan), metric="harmful", baseline="base")
