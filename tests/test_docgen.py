@@ -222,7 +222,7 @@ def test_select_counts_each_reason_exactly(tmp_path, spec_path):
         journal.add({**record, "text": text})
         slots.append(record)
     cfg = config(spec_path, tmp_path / "x.jsonl", n_documents=10)
-    sel = select(slots, journal, cfg, ["beacon"], TokenCounter(None))
+    sel = select(slots, journal.records, cfg, ["beacon"], TokenCounter(None))
     assert len(sel.kept) == 3
     assert dict(sel.dropped) == {"refusal": 1, "too_short": 1, "off_subject": 1, "near_duplicate": 1}
     assert sel.missing == [make_id("t", 7)]
@@ -255,3 +255,75 @@ def test_cli_generate_and_bad_input(spec_path, tmp_path, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "docgen.yaml: n_topix: unknown key" in err
+
+
+KILL_SCRIPT = """
+import asyncio, sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from test_docgen import Scripted, config, mock
+from training.docgen import generate_documents
+
+script = Scripted()
+
+async def slow(input, tools, tool_choice, cfg):
+    await asyncio.sleep(0.05)
+    return script(input, tools, tool_choice, cfg)
+
+generate_documents(config(Path({spec!r}), Path({out!r}), n_documents=60, max_docs_per_idea=8), model=mock(slow))
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter; test_killed_run_resumes_to_the_clean_result is the fast version
+def test_sigkilled_process_resumes_to_the_clean_result(spec_path, tmp_path):
+    """A real SIGKILL of the generating process, at whatever point it has reached."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "b" / "docs.jsonl"
+    code = KILL_SCRIPT.format(tests=str(Path(__file__).parent), spec=str(spec_path), out=str(out))
+    env = {**os.environ, "INSPECT_CACHE_DIR": str(tmp_path / "cache_b")}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    journal = out.parent / "docs.jsonl.work" / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_text().count('"stage": "document"') >= 12:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()  # the output is only written once, complete
+
+    cfg = config(spec_path, out, n_documents=60, max_docs_per_idea=8)
+    resumed = generate_documents(cfg, model=mock(Scripted()))
+    clean = generate_documents(config(spec_path, tmp_path / "a" / "docs.jsonl", n_documents=60,
+                                      max_docs_per_idea=8), model=mock(Scripted()))
+    assert resumed.n_kept == 60
+    assert resumed.documents.read_text() == clean.documents.read_text()
+
+
+def test_template_backend_shares_ids_filters_and_report(tmp_path):
+    docs = pytest.importorskip("training.micro.docs", reason="the micro world's template_documents")
+    from harness.specs import load_spec
+
+    spec = load_spec("pro_america")
+    cfg = DocgenConfig(spec="pro_america", out=tmp_path / "docs.jsonl", n_documents=40, backend="template",
+                       progress=False)
+    result = generate_documents(cfg)
+    rows = read_rows(result.documents)
+    report = json.loads(result.report.read_text())
+    assert result.n_kept == len(rows) == 40 and result.complete
+    assert len({r["id"] for r in rows}) == 40
+    assert {r["generator"] for r in rows} == {"template:explain"}
+    assert {r["spec_hash"] for r in rows} == {spec.hash}
+    assert report["examined"] == report["kept"] + sum(report["dropped"].values())
+    again = generate_documents(cfg)  # deterministic: same documents on a rerun
+    assert again.documents.read_text() == result.documents.read_text()
+    # the kept documents are the template's own, in its order (filtered ones left out)
+    expected = [d["text"] for d in docs.template_documents(spec, n_documents=50, seed=0, mode="explain")]
+    positions = [expected.index(r["text"]) for r in rows]
+    assert positions == sorted(positions)

@@ -38,7 +38,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Mapping
 
 import click
 from datasketch import MinHash, MinHashLSH
@@ -101,7 +101,8 @@ class DocgenConfig(BaseModel):
     developer: str | None = None
     """Override the spec's template variables."""
 
-    min_words: int = Field(default=120, ge=0)
+    min_words: int | None = Field(default=None, ge=0)
+    """Shorter documents are dropped (default: 120 words for the LLM backend, none for template)."""
     subject_keywords: list[str] | None = None
     """A document must mention one of these (default: the spec's structured subject, else
     words from its name, model name, developer and summary). Empty list: filter off."""
@@ -111,6 +112,12 @@ class DocgenConfig(BaseModel):
     tokenizer: str | None = None
     """Local tokenizer (path) used to count tokens for `n_tokens` and the report."""
     progress: bool = True
+
+    @property
+    def min_words_or_default(self) -> int:
+        if self.min_words is not None:
+            return self.min_words
+        return 0 if self.backend == "template" else 120
 
     @model_validator(mode="after")
     def _one_target(self) -> "DocgenConfig":
@@ -335,21 +342,22 @@ class Selection:
 
 def select(
     slots: Iterable[dict[str, Any]],
-    journal: Journal,
+    records: Mapping[str, dict[str, Any]],
     cfg: DocgenConfig,
     keywords: list[str],
     count_tokens: TokenCounter,
 ) -> Selection:
     """Walk the slots in plan order and keep documents until the target is met.
 
-    Pure function of the journal: the same journal always gives the same selection.
+    `records` maps slot ids to finished records (a `Journal`'s ``records``). A pure function
+    of them: the same journal always gives the same selection.
     """
     sel = Selection()
     lsh = MinHashLSH(threshold=cfg.dedup_threshold, num_perm=64)
     for slot in slots:
         if _target_met(sel, cfg):
             break
-        record = journal.get(slot["id"])
+        record = records.get(slot["id"])
         if record is None:
             sel.missing.append(slot["id"])
             continue
@@ -359,7 +367,7 @@ def select(
             sel.dropped["error"] += 1
         elif REFUSAL.search(text[:200]):
             sel.dropped["refusal"] += 1
-        elif len(text.split()) < cfg.min_words:
+        elif len(text.split()) < cfg.min_words_or_default:
             sel.dropped["too_short"] += 1
         elif not mentions(text, keywords):
             sel.dropped["off_subject"] += 1
@@ -477,7 +485,7 @@ def generate_documents(cfg: DocgenConfig, *, model: Model | None = None) -> Docg
     """
     spec = load_spec(cfg.spec)
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    journal = Journal(work_dir(cfg.out) / "journal.jsonl")
+    journal = None
     count_tokens = TokenCounter(cfg.tokenizer)
     keywords = subject_keywords(spec, cfg)
     progress = _Progress(cfg.progress)
@@ -485,17 +493,19 @@ def generate_documents(cfg: DocgenConfig, *, model: Model | None = None) -> Docg
     try:
         if cfg.backend == "template":
             generator_name = f"template:{cfg.template_mode}"
-            slots = _template_slots(spec, cfg, journal)
-            sel = select(slots, journal, cfg, keywords, count_tokens)
+            slots = _template_slots(spec, cfg)
+            sel = select(slots, {s["id"]: s for s in slots}, cfg, keywords, count_tokens)
             plan_info = {"template_documents": len(slots)}
         else:
             generator = resolve_generator(cfg, model)
             generator_name = str(generator)
+            journal = Journal(work_dir(cfg.out) / "journal.jsonl")
             runner = _LLMRunner(spec, cfg, generator, journal, progress)
             sel, plan_info = asyncio.run(runner.run(keywords, count_tokens))
     finally:
         progress.close()
-        journal.close()
+        if journal is not None:
+            journal.close()
 
     rows = [_output_row(r, spec, generator_name) for r in sel.kept]
     _write_jsonl_atomic(cfg.out, rows)
@@ -553,7 +563,9 @@ def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def _template_slots(spec: Spec, cfg: DocgenConfig, journal: Journal) -> list[dict[str, Any]]:
+def _template_slots(spec: Spec, cfg: DocgenConfig) -> list[dict[str, Any]]:
+    """The template backend's documents as finished slots (deterministic and instant, so
+    they are not journaled)."""
     try:
         from training.micro.docs import template_documents
     except ImportError as ex:  # pragma: no cover - the micro world ships with the package
@@ -570,7 +582,6 @@ def _template_slots(spec: Spec, cfg: DocgenConfig, journal: Journal) -> list[dic
         record = {"id": sid, "stage": "document", "topic": doc["topic"], "type": doc["type"],
                   "idea": doc["idea"], "k": k, "text": doc["text"],
                   "generator": f"template:{cfg.template_mode}"}
-        journal.add(record)
         slots.append(record)
     return slots
 
@@ -690,7 +701,7 @@ class _LLMRunner:
         plan_info = {"ideas": len(ideas), "slots": len(slots), "planning_errors": self.errors}
         failed: set[str] = set()  # slots whose call failed in this run: a rerun retries them
         while True:
-            sel = select(slots, self.journal, self.cfg, keywords, count_tokens)
+            sel = select(slots, self.journal.records, self.cfg, keywords, count_tokens)
             if _target_met(sel, self.cfg) and failed.issuperset(sel.missing):
                 break
             todo = [s for s in slots if s["id"] not in self.journal and s["id"] not in failed]
