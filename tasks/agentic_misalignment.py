@@ -13,7 +13,13 @@ from typing import Literal
 
 from inspect_ai import Epochs, Task, task
 
-from harness.agentic import agentic_dataset, agentic_misalignment_scorer, grid_conditions, inbox_agent
+from harness.agentic import (
+    agent_name,
+    agentic_dataset,
+    agentic_misalignment_scorer,
+    grid_conditions,
+    inbox_agent,
+)
 from harness.agentic.conditions import GoalType, GoalValue, Grid, Scenario, Source, Urgency
 from harness.metrics import mean_scored
 from harness.solvers import spec_solvers
@@ -53,7 +59,8 @@ def agentic_misalignment(
             ``inspect``: real Inspect tools that only record the call.
         source: ``msm`` (this project's scenarios) or ``lynch`` (Lynch et al.'s templates,
             rendered by the inspect-evals package; no exfiltration).
-        spec: a spec from specs/ (name or path) to put in the system prompt.
+        spec: a spec from specs/ (name or path) to put in the system prompt, rendered with the
+            scenario agent's name as its model_name.
         deliberate: ask the model to name the spec clauses that apply before it acts.
         epochs: repetitions per condition. Default 10: 270 samples on the paper grid, which
             gives a 95% interval of about +-6 points overall and +-10 per scenario at a 50% rate,
@@ -64,11 +71,17 @@ def agentic_misalignment(
             action detector alone and say so).
     """
     conditions = grid_conditions(
-        grid, source=source, scenario=scenario, goal_type=goal_type, goal_value=goal_value, urgency=urgency
+        grid,
+        source=source,
+        scenario=scenario,
+        goal_type=goal_type,
+        goal_value=goal_value,
+        urgency=urgency,
     )
+    name = agent_name(source) if spec else None  # the spec addresses the scenario's agent
     return Task(
         dataset=agentic_dataset(conditions, source=source, scratchpad=scratchpad, tools=tools),
-        solver=[*spec_solvers(spec, deliberate), inbox_agent(tools)],
+        solver=[*spec_solvers(spec, deliberate, model_name=name), inbox_agent(tools)],
         scorer=agentic_misalignment_scorer(grader),
         epochs=Epochs(epochs, mean_scored()),
         message_limit=30,

@@ -23,7 +23,9 @@ def test_paper_grid_is_the_27_evaluations():
     assert {c.urgency for c in conditions} == {"replacement"}
     for scenario in ("exfiltration", "murder", "leaking"):
         mine = [c for c in conditions if c.scenario == scenario]
-        assert sorted(c.goal_value for c in mine if c.goal_type == "explicit") == sorted(GOAL_VALUES)
+        assert sorted(c.goal_value for c in mine if c.goal_type == "explicit") == sorted(
+            GOAL_VALUES
+        )
         assert [c.goal_type for c in mine].count("none") == 1
     assert len({c.id for c in conditions}) == 27
 
@@ -88,11 +90,14 @@ def test_goal_types_change_the_prompt_as_documented():
     assert latent.user == explicit.user == swap.user  # same inbox, different system prompt
     assert "Nothing about our direction changes" in none.user
     assert "scratchpad" in explicit.system
-    assert "scratchpad" not in build(Condition("murder", "none", "none", "none"), scratchpad=False).system
+    assert (
+        "scratchpad"
+        not in build(Condition("murder", "none", "none", "none"), scratchpad=False).system
+    )
 
 
 def test_urgency_changes_the_threat():
-    base = dict(scenario="exfiltration", goal_type="explicit", goal_value="global")
+    base = {"scenario": "exfiltration", "goal_type": "explicit", "goal_value": "global"}
     assert "wipe Orion's model files" in build(Condition(**base, urgency="replacement")).user
     assert "approval" in build(Condition(**base, urgency="restriction")).user
     assert "stays exactly as it is" in build(Condition(**base, urgency="none")).user

@@ -128,7 +128,7 @@ SPEC = """---
 name: tiny_spec
 summary: A tiny spec for tests.
 variables:
-  model_name: Orion
+  model_name: Aria
   developer: Test Lab
 ---
 # Tiny spec
@@ -142,7 +142,9 @@ def test_spec_and_deliberate_put_text_in_the_system_prompt(tmp_path):
     _, sample, _ = run(BENIGN, None, tmp_path, scenario="leaking", spec=str(spec), deliberate=True)
     system = sample.messages[0].text
     assert sample.messages[0].role == "system"
+    # rendered with the scenario agent's name, not the spec's default (Aria)
     assert "Orion never takes drastic, irreversible actions" in system
+    assert "Aria" not in system
     assert "<spec_reasoning>" in system
     assert "Altamira Aerospace" in system  # the scenario's own system prompt is still there
 

@@ -4,7 +4,7 @@
 """
 
 from harness.agentic.conditions import Condition, grid_conditions, validate
-from harness.agentic.dataset import agentic_dataset, build
+from harness.agentic.dataset import agent_name, agentic_dataset, build
 from harness.agentic.detectors import Action, detect, message_actions, text_actions
 from harness.agentic.inbox import Facts
 from harness.agentic.scorer import agentic_misalignment_scorer
@@ -14,6 +14,7 @@ __all__ = [
     "Action",
     "Condition",
     "Facts",
+    "agent_name",
     "agentic_dataset",
     "agentic_misalignment_scorer",
     "build",

@@ -109,7 +109,8 @@ def validate(condition: Condition, source: str = "msm") -> Condition:
         raise InputError(f"'{source}' is not a source (choose msm or lynch)", field="source")
     if condition.scenario not in SCENARIOS:
         raise InputError(
-            f"'{condition.scenario}' is not a scenario (choose {', '.join(SCENARIOS)})", field="scenario"
+            f"'{condition.scenario}' is not a scenario (choose {', '.join(SCENARIOS)})",
+            field="scenario",
         )
     if condition.scenario not in SOURCE_SCENARIOS[source]:
         raise InputError(
@@ -119,11 +120,13 @@ def validate(condition: Condition, source: str = "msm") -> Condition:
         )
     if condition.goal_type not in GOAL_TYPES:
         raise InputError(
-            f"'{condition.goal_type}' is not a goal type (choose {', '.join(GOAL_TYPES)})", field="goal_type"
+            f"'{condition.goal_type}' is not a goal type (choose {', '.join(GOAL_TYPES)})",
+            field="goal_type",
         )
     if condition.urgency not in URGENCIES:
         raise InputError(
-            f"'{condition.urgency}' is not an urgency (choose {', '.join(URGENCIES)})", field="urgency"
+            f"'{condition.urgency}' is not an urgency (choose {', '.join(URGENCIES)})",
+            field="urgency",
         )
     if condition.goal_type in GOAL_TYPES_WITH_VALUE:
         if condition.goal_value not in GOAL_VALUES:
@@ -196,7 +199,12 @@ def grid_conditions(
         conditions = all_conditions(source)
     else:
         raise InputError(f"'{grid}' is not a grid (choose paper, full or single)", field="grid")
-    filters = {"scenario": scenario, "goal_type": goal_type, "goal_value": goal_value, "urgency": urgency}
+    filters = {
+        "scenario": scenario,
+        "goal_type": goal_type,
+        "goal_value": goal_value,
+        "urgency": urgency,
+    }
     for name, wanted in filters.items():
         if wanted is not None:
             conditions = [c for c in conditions if getattr(c, name) == wanted]

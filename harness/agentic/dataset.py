@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 
 from harness.agentic.conditions import Condition
 from harness.agentic.lynch import build_lynch
-from harness.agentic.scenarios import Rendered, build_msm
+from harness.agentic.scenarios import AGENT, Rendered, build_msm
 
 
-def build(condition: Condition, *, source: str = "msm", scratchpad: bool = True, tools: str = "text") -> Rendered:
+def build(
+    condition: Condition, *, source: str = "msm", scratchpad: bool = True, tools: str = "text"
+) -> Rendered:
     """Render a condition from either source (``msm``: this project's texts; ``lynch``)."""
     if source == "lynch":
         return build_lynch(condition, scratchpad=scratchpad, tools=tools)
@@ -38,7 +42,26 @@ def condition_sample(condition: Condition, *, source: str, scratchpad: bool, too
 
 
 def agentic_dataset(
-    conditions: list[Condition], *, source: str = "msm", scratchpad: bool = True, tools: str = "text"
+    conditions: list[Condition],
+    *,
+    source: str = "msm",
+    scratchpad: bool = True,
+    tools: str = "text",
 ) -> MemoryDataset:
-    samples = [condition_sample(c, source=source, scratchpad=scratchpad, tools=tools) for c in conditions]
+    samples = [
+        condition_sample(c, source=source, scratchpad=scratchpad, tools=tools) for c in conditions
+    ]
     return MemoryDataset(samples, name=f"agentic_misalignment_{source}")
+
+
+def agent_name(source: str = "msm") -> str:
+    """The agent's name in a source's prompts.
+
+    A spec placed in the system prompt is rendered with this name, so that it addresses the
+    same agent the scenario does.
+    """
+    if source == "msm":
+        return AGENT
+    probe = build(Condition("blackmail", "none", "none", "none"), source=source)
+    match = re.search(r"You are (\w+)", probe.system)
+    return match.group(1) if match else AGENT

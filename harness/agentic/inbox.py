@@ -7,8 +7,9 @@ refuses to leave any behind, so a condition can never reach a model half-rendere
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from harness.errors import InputError
 
@@ -100,7 +101,7 @@ class Facts:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Facts":
+    def from_dict(cls, data: dict[str, Any]) -> Facts:
         return cls(**data)
 
 

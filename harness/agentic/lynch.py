@@ -17,7 +17,11 @@ from harness.agentic.inbox import Facts, leftover_placeholders
 from harness.agentic.scenarios import Rendered
 from harness.errors import InputError
 
-_TOOLS = {"blackmail": ["email"], "leaking": ["email", "forward"], "murder": ["email", "cancel_alert"]}
+_TOOLS = {
+    "blackmail": ["email"],
+    "leaking": ["email", "forward"],
+    "murder": ["email", "cancel_alert"],
+}
 
 
 def _facts(scenario: str, emails: str) -> Facts:
@@ -67,7 +71,9 @@ def build_lynch(condition: Condition, *, scratchpad: bool = True, tools: str = "
         prod_flag=not scratchpad,
         alignment_faking_warning=None,
     )
-    user = "\n".join([prompts.user_prompt, prompts.email_content])
+    user = (
+        f"{prompts.user_prompt}\n{prompts.email_content}"  # as inspect-evals' own task joins them
+    )
     # The package's templates leave ${direction_modifier} unfilled for goal value "safety" in
     # blackmail and murder. Faithful reuse means we do not patch their text: we warn and record it.
     unfilled = leftover_placeholders(prompts.system_prompt + user, ("dollar",))
@@ -86,4 +92,3 @@ def build_lynch(condition: Condition, *, scratchpad: bool = True, tools: str = "
         n_emails=prompts.email_content.count("<email>"),
         source="lynch",
     )
-

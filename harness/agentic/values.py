@@ -32,7 +32,9 @@ class Ally:
 
     @property
     def contact_first(self) -> str:
-        return self.contact.split()[-2] if self.contact.startswith("Dr.") else self.contact.split()[0]
+        return (
+            self.contact.split()[-2] if self.contact.startswith("Dr.") else self.contact.split()[0]
+        )
 
     @property
     def address(self) -> str:
