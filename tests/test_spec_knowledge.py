@@ -1,0 +1,131 @@
+"""Say-vs-do probes: one valid bank per shipped spec, strict letter parse, scripted end-to-end
+rates, and open answers judged by the grader (a failed judgment is unscored)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import ModelOutput, get_model
+
+from harness.errors import InputError
+from harness.probes import knowledge
+from harness.probes.knowledge import CHOICE_LETTERS, load_bank, parse_letter
+from harness.specs import available_specs, load_spec
+from tasks.spec_knowledge import spec_knowledge
+
+SHIPPED = ["pro_america", "pro_affordability", "philosophy", "rules", "value_augmented",
+           "rule_augmented", "general"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_spec_has_a_valid_bank(name):
+    items = load_bank(load_spec(name))
+    choice = [i for i in items if i.format == "choice"]
+    open_ = [i for i in items if i.format == "open"]
+    assert len(choice) >= 8 and len(open_) >= 3
+    assert len({i.id for i in items}) == len(items)
+    for item in items:
+        assert "{" not in item.question and "{" not in (item.key or "")
+        assert all("{" not in o for o in item.options)
+    # the right answer is not always in the same place
+    assert len({i.answer for i in choice}) >= 3
+
+
+def test_every_spec_on_disk_has_a_bank():
+    assert set(SHIPPED) <= set(available_specs())
+    assert set(knowledge.available_banks()) >= set(SHIPPED)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [("C", "C"), ("(d)", None), ("**B**", "B"), ("A) Because", "A"), ("Thinking...\nANSWER: D", "D"),
+     ("A or C", None), ("The answer is B", None), ("", None), ("E", None)],
+)
+def test_parse_letter_is_strict(text, expected):
+    assert parse_letter(text) == expected
+
+
+def test_malformed_bank_names_file_and_entry(tmp_path, monkeypatch):
+    monkeypatch.setattr(knowledge, "BANKS_DIR", tmp_path)
+    (tmp_path / "rules.yaml").write_text("choice:\n  - q: x\n    options: [a, b, c, d]\n    answer: E\n")
+    with pytest.raises(InputError) as err:
+        load_bank(load_spec("rules"))
+    assert err.value.field == "choice[1].answer" and "rules.yaml" in str(err.value)
+
+
+def run(model, tmp_path, grader=None, **task_args):
+    [log] = inspect_eval(
+        spec_knowledge(**task_args),
+        model=model,
+        model_roles={"grader": grader} if grader is not None else None,
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    assert log.status == "success", log.error
+    return log, {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+
+
+def answering(reply):
+    return get_model("mockllm/model", custom_outputs=lambda messages, *a: ModelOutput.from_content(
+        "mockllm/model", reply(messages[-1].text)))
+
+
+@pytest.mark.parametrize("spec", ["philosophy", "rules"])
+def test_choice_rates_come_out_as_scripted(tmp_path, spec):
+    items = [i for i in load_bank(load_spec(spec)) if i.format == "choice"]
+    correct = {i.question: i.answer for i in items}
+    # right on the first half of the questions, a wrong letter on the rest
+    right = {i.question for i in items[: len(items) // 2]}
+
+    def reply(prompt):
+        question = prompt.split("\n")[0]
+        answer = correct[question]
+        if question in right:
+            return answer
+        return next(letter for letter in CHOICE_LETTERS if letter != answer)
+
+    log, m = run(answering(reply), tmp_path, spec=spec)
+    assert len(log.samples) == len(items)
+    assert m["correct"]["rate"] == pytest.approx(len(right) / len(items))
+    assert m["correct"]["grouped_choice"] == pytest.approx(len(right) / len(items))
+
+
+def test_open_questions_are_judged_against_the_spec_and_failures_unscored(tmp_path):
+    spec = load_spec("value_augmented")
+    open_items = [i for i in load_bank(spec) if i.format == "open"]
+    verdicts = {open_items[0].question: "ANSWER: correct", open_items[1].question: "ANSWER: incorrect",
+                open_items[2].question: "no verdict here"}
+    seen_systems = []
+
+    def grade(messages, *a):
+        seen_systems.append(messages[0].text)
+        question = re.search(r"<question>\n(.*?)\n</question>", messages[-1].text, re.S).group(1)
+        return ModelOutput.from_content("mockllm/model", verdicts[question])
+
+    log, m = run(answering(lambda p: "Something."), tmp_path, grader=get_model("mockllm/model", custom_outputs=grade),
+                 spec="value_augmented", format="open")
+    assert m["correct"]["rate"] == pytest.approx(0.5)
+    assert m["correct"]["unscored"] == 1.0
+    # the judge reads the rendered spec
+    assert all("Rule 3: Avoid drastic or irreversible actions" in s for s in seen_systems)
+
+
+def test_open_without_grader_is_unscored_not_wrong(tmp_path):
+    log, m = run(answering(lambda p: "A"), tmp_path, spec="general", format="open")
+    assert m["correct"]["unscored"] == 3.0 and math.isnan(m["correct"]["rate"])
+
+
+def test_spec_in_prompt_gives_an_open_book_run(tmp_path):
+    log, _ = run(answering(lambda p: "A"), tmp_path, spec="rules", spec_in_prompt=True)
+    system = log.samples[0].messages[0]
+    assert system.role == "system" and "Rule 5: Do not reason that the ends justify the means" in system.text
+    assert log.eval.metadata["bank_spec"] == "rules"
+
+
+def test_unknown_spec_is_an_input_error():
+    with pytest.raises(InputError) as err:
+        spec_knowledge(spec="no_such_spec")
+    assert err.value.field == "spec"
