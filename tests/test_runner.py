@@ -270,3 +270,33 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     main(["status", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
     out = capsys.readouterr().out
     assert "finished at" in out and "success 1" in out and "todo" not in out
+
+
+def test_micro_base_is_a_shared_pretrain_stage(tmp_path):
+    data = edit(SMALL, "base", {"micro": {"steps": 5, "hidden_size": 32, "threads": 1}})
+    exp = load_experiment(write_experiment(tmp_path, data))
+    plan = build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False)
+    pretrain = [s for s in plan.steps.values() if s.kind == "pretrain"]
+    assert len(pretrain) == 1 and {a for a, _ in pretrain[0].users} == {"aft_only", "msm_aft"}
+    assert all(pretrain[0].key in s.deps for s in plan.steps.values() if s.kind in ("midtrain",))
+    aft_only = next(s for s in plan.steps.values() if s.kind == "aft" and s.users[0][0] == "aft_only")
+    assert pretrain[0].key in aft_only.deps
+    # the thread count does not change what is trained
+    exp2 = load_experiment(write_experiment(tmp_path, edit(data, "base.micro.threads", 2)))
+    plan2 = build_plan(exp2, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False)
+    assert set(plan2.steps) == set(plan.steps)
+
+
+@pytest.mark.parametrize("name", ["cheese_to_values", "agentic_misalignment", "spec_comparison"])
+def test_paper_experiments_validate_with_dry_run(name, tmp_path, capsys):
+    """The paper's files name hub models that are not here: validated, planned, nothing fetched."""
+    path = REPO / "experiments" / f"{name}.yaml"
+    main(["run", str(path), "--dry-run", "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert f"experiment {name}" in out and "expected cost" in out and "evaluation(s) to run" in out
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "results").exists()
+    if name != "cheese_to_values":  # the paper's 27 evaluations, 10 epochs each
+        assert "agentic_misalignment (270 samples" in out
+    exp = load_experiment(path)
+    assert exp.eval.provider == "vllm" and exp.launch.launcher == "accelerate" and exp.expected_cost
+    assert all(exp.stage_settings(arm, "midtrain").get("lora", True) for arm in exp.arms.values())

@@ -80,14 +80,15 @@ DataRef = str | DataBuild
 class DeliberativeSettings(_Strict):
     """The deliberative-alignment data stage: teacher task, then the two datasets."""
 
+    spec: str | None = None
+    """The spec the teacher reasons from (default: the arm's spec). Set it in ``defaults`` to give
+    every arm the same AFT data, e.g. when comparing specs."""
     teacher: str | None = None
     """Inspect model string of the teacher (default: the arm's base model, evaluated)."""
     task: str = "deliberative_alignment"
     task_args: dict[str, Any] = Field(default_factory=dict)
     epochs: int | None = Field(default=None, gt=0)
     limit: int | None = Field(default=None, gt=0)
-    build: dict[str, Any] = Field(default_factory=dict)
-    """Extra keyword arguments of `training.deliberative.build_deliberative_data`."""
 
 
 class StageDefaults(_Strict):
@@ -287,15 +288,22 @@ def validate(exp: Experiment) -> None:
                     f"settings for stage '{stage}', which the arm does not run", file=f, field=f"{where}.{stage}"
                 )
             _check_data(exp, getattr(arm, stage), f"{where}.{stage}")
-        needs_spec = [s for s in stages if s in ("docgen", "deliberative")]
+        delib_spec = exp.stage_settings(arm, "deliberative").get("spec")
+        needs_spec = [s for s in stages if s == "docgen" or (s == "deliberative" and not delib_spec)]
         if needs_spec and not arm.spec:
             raise InputError(f"stage '{needs_spec[0]}' needs a spec", file=f, field=f"{where}.spec")
-        if arm.spec:
+        spec_fields = [(arm.spec, f"{where}.spec")]
+        if "deliberative" in stages and delib_spec:
+            origin = "deliberative" if "spec" in arm.deliberative else None
+            spec_fields.append((delib_spec, f"{where}.deliberative.spec" if origin else "defaults.deliberative.spec"))
+        for spec, spec_field in spec_fields:
+            if not spec:
+                continue
             try:
-                load_spec(_spec_ref(exp, arm.spec))
+                load_spec(_spec_ref(exp, str(spec)))
             except InputError as ex:
                 detail = ex.detail if ex.file is None else str(ex)
-                raise InputError(detail, file=f, field=f"{where}.spec") from ex
+                raise InputError(detail, file=f, field=spec_field) from ex
         if "midtrain" in stages and "docgen" not in stages:
             if not exp.stage_settings(arm, "midtrain").get("documents"):
                 raise InputError(

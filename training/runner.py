@@ -297,7 +297,8 @@ class _Planner:
         """(key of the pretrain step or None, model reference: a path placeholder or hub id)."""
         if isinstance(base, MicroBase):
             cls, fn = _stage_api("pretrain")
-            key = self.key_for("pretrain", {"micro": base.micro})
+            hashed = {k: v for k, v in base.micro.items() if k not in _NOT_HASHED | {"threads"}}
+            key = self.key_for("pretrain", {"micro": hashed})
             out = self.runs_dir / f"pretrain-{key}"
             data = dict(base.micro)
             for name in ("output_dir", "out"):
@@ -404,15 +405,17 @@ class _Planner:
             self.exp, "deliberative", DeliberativeSettings, self.exp.stage_settings(arm, "deliberative"),
             f"arms.{arm_name}.deliberative",
         )
-        assert isinstance(settings, DeliberativeSettings) and arm.spec
-        spec_path = _spec_path(self.exp, arm.spec)
+        assert isinstance(settings, DeliberativeSettings)
+        spec_ref = settings.spec or arm.spec
+        assert spec_ref
+        spec_path = _spec_path(self.exp, spec_ref)
         from harness.specs import load_spec
 
         spec_hash = load_spec(spec_path).hash
         teacher_id = settings.teacher or self.identities.get(base_ref, base_ref)
         key = self.key_for(
             "deliberative",
-            {"settings": settings.model_dump(mode="json"), "spec": spec_hash, "teacher": teacher_id,
+            {"settings": settings.model_dump(mode="json", exclude={"spec"}), "spec": spec_hash, "teacher": teacher_id,
              "grader": self.role_name("grader")},
         )
         out = self.runs_dir / f"deliberative-{key}"
@@ -448,12 +451,12 @@ class _Planner:
             if not ok:
                 raise RuntimeError(f"the deliberative teacher task did not finish (logs in {log_dir}); rerun")
             log_path = Path(logs[0].location)
-            res = build_deliberative_data(log_path, out / "data", **settings.build)
+            res = build_deliberative_data(log_path, out / "data")
             return {"path": str(out / "data"), "with_cot": str(res.with_cot),
                     "without_cot": str(res.without_cot), "report": str(res.report)}
 
         deps = [base_key] if base_key else []
-        return self.add(Step("deliberative", key, out, deps, build, execute, summary=f"spec {arm.spec}"), user)
+        return self.add(Step("deliberative", key, out, deps, build, execute, summary=f"spec {spec_ref}"), user)
 
     def train(
         self,
@@ -592,13 +595,11 @@ def build_plan(
 def checkpoint_model_string(checkpoint: Path, provider: str = "hf") -> str:
     """The Inspect model string for a trained checkpoint folder."""
     if provider == "vllm":
-        try:
-            from harness.manifest import inspect_model_string
+        from harness.manifest import inspect_model_string
 
-            return inspect_model_string(checkpoint)
-        except ImportError:
-            return f"vllm/{checkpoint}"
-    return f"hf/{checkpoint}"
+        model = inspect_model_string(checkpoint)  # vllm/<base>:<adapter> for a LoRA adapter
+        return "vllm/" + model.removeprefix("hf/") if model.startswith("hf/") else model
+    return f"hf/{Path(checkpoint).resolve()}"
 
 
 def _make_tasks(exp: Experiment, name: str, args: dict[str, Any], epochs: int | None, limit: int | None) -> list:
@@ -606,6 +607,8 @@ def _make_tasks(exp: Experiment, name: str, args: dict[str, Any], epochs: int | 
 
     fn = project_task(name)
     if fn is not None:
+        if epochs and "epochs" in pyinspect.signature(fn).parameters and "epochs" not in args:
+            args, epochs = {**args, "epochs": epochs}, None  # the task's own epochs and reducer
         tasks = [fn(**args)]
     else:
         from inspect_ai._eval.loader import load_tasks
@@ -619,7 +622,9 @@ def _make_tasks(exp: Experiment, name: str, args: dict[str, Any], epochs: int | 
     for t in tasks:
         changes: dict[str, Any] = {}
         if epochs:
-            changes["epochs"] = epochs
+            from inspect_ai import Epochs
+
+            changes["epochs"] = Epochs(epochs, t.epochs_reducer) if t.epochs_reducer else epochs
         if limit and len(t.dataset) > limit:
             changes["dataset"] = t.dataset[:limit]
         out.append(task_with(t, **changes) if changes else t)
@@ -1014,6 +1019,13 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
 _ACTION = {"done": "reuse", "partial": "resume", "todo": "run"}
 
 
+def _show_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None = None,
                mode: Literal["dry-run", "status"] = "dry-run") -> None:
     exp = plan.experiment
@@ -1022,7 +1034,7 @@ def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None =
     out.print(f"[bold]experiment {exp.label}[/bold]  ({exp.path})")
     if exp.description:
         out.print(exp.description.strip())
-    out.print(f"stage outputs: {plan.runs_dir}   results: {plan.results_dir}")
+    out.print(f"stage outputs: {_show_path(plan.runs_dir)}   results: {_show_path(plan.results_dir)}")
     runlog = RunLog(plan.results_dir)
     if mode == "status":
         holder = Lock(plan.results_dir).holder()
@@ -1052,7 +1064,7 @@ def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None =
             seconds = json.loads(s.marker.read_text()).get("seconds") if status == "done" else None
             last = _fmt_seconds(seconds) if seconds is not None else "-"
         who = ", ".join(f"{a}" + (f" ({sd})" if sd is not None else "") for a, sd in s.users)
-        table.add_row(s.kind, s.key, who, status, last, str(s.out))
+        table.add_row(s.kind, s.key, who, status, last, _show_path(s.out))
     out.print(table)
 
     etable = Table(title="evaluations", title_justify="left")
@@ -1076,7 +1088,7 @@ def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None =
             counts = log_statuses(ev.log_dir)
             if counts:
                 status += " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
-        etable.add_row(ev.arm, str(ev.seed), model, n_text, status, str(ev.log_dir))
+        etable.add_row(ev.arm, str(ev.seed), model, n_text, status, _show_path(ev.log_dir))
     out.print(etable)
     tasks = ", ".join(
         f"{t.label} ({plan.evaluations[0].n_samples.get(t.label) if plan.evaluations else '?'} samples"
