@@ -17,6 +17,7 @@ from harness.errors import InputError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help)
+    "agentic": ("harness.agentic.cli:agentic_command", "List agentic-misalignment grids; print a condition's prompts."),
     "data": ("harness.cheese:data_command", "Build fine-tuning datasets (cheese AFT, deliberative alignment)."),
     "docs": ("training.docgen:docs_command", "Generate synthetic documents about a Model Spec."),
     "train": ("training.train_cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
