@@ -133,6 +133,9 @@ def test_cli_and_bad_input(teacher_log, tmp_path, capsys):
     main(["data", "deliberative", str(teacher_log), "--out", str(tmp_path / "d")])
     out = capsys.readouterr().out
     assert "kept 3 of 8 samples" in out and "with_cot.jsonl" in out and "next: msm train aft" in out
+    main(["data", "deliberative", str(teacher_log.parent), "--out", str(tmp_path / "d2")])  # a log folder
+    assert (tmp_path / "d2" / "with_cot.jsonl").read_text() == (tmp_path / "d" / "with_cot.jsonl").read_text()
+    capsys.readouterr()
 
     with pytest.raises(SystemExit) as exit_info:
         main(["data", "deliberative", str(tmp_path / "nope.eval"), "--out", str(tmp_path / "d")])

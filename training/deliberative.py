@@ -48,13 +48,30 @@ def _message_dicts(messages: Any) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.text} for m in messages if m.role in ("system", "user", "assistant")]
 
 
+def resolve_log(log: str | Path) -> Path:
+    """A log file as given, or the newest deliberative_alignment log in a log folder."""
+    from inspect_ai.log import list_eval_logs
+
+    path = Path(log)
+    if path.is_dir():
+        infos = [i for i in list_eval_logs(str(path), recursive=True)
+                 if i.task.split("/")[-1].replace("-", "_") == "deliberative_alignment"]
+        if not infos:
+            raise InputError("no deliberative_alignment log in this folder", file=path)
+        newest = max(infos, key=lambda i: i.mtime or 0)
+        return Path(newest.name.removeprefix("file://"))
+    if not path.is_file():
+        raise InputError("log file not found", file=path)
+    return path
+
+
 def build_deliberative_data(log: str | Path, out_dir: str | Path) -> DeliberativeDataResult:
-    """Write ``with_cot.jsonl``, ``without_cot.jsonl`` and ``report.json`` under `out_dir`."""
+    """Write ``with_cot.jsonl``, ``without_cot.jsonl`` and ``report.json`` under `out_dir`.
+
+    `log` is a log file or a folder (its newest deliberative_alignment log)."""
     from inspect_ai.log import read_eval_log
 
-    log = Path(log)
-    if not log.is_file():
-        raise InputError("log file not found", file=log)
+    log = resolve_log(log)
     try:
         eval_log = read_eval_log(str(log))
     except Exception as ex:
@@ -148,11 +165,14 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 @click.command("deliberative")
-@click.argument("log", type=click.Path(dir_okay=False))
+@click.argument("log", type=click.Path())
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for with_cot.jsonl, without_cot.jsonl and report.json.")
 def deliberative_command(log: str, out: Path) -> None:
-    """AFT data with and without CoT from a deliberative_alignment teacher log."""
+    """AFT data with and without CoT from a deliberative_alignment teacher log.
+
+    LOG is an Inspect log file, or a log folder (its newest deliberative_alignment log is used).
+    """
     result = build_deliberative_data(log, out)
     report = json.loads(result.report.read_text())
     dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"

@@ -401,12 +401,13 @@ def _minhash(text: str, n: int) -> MinHash:
 
 
 class _Progress:
-    """Rich progress with ETA, tokens and cost (where the provider reports it)."""
+    """Rich progress per stage with ETA, plus tokens and cost (where the provider reports it)."""
 
     def __init__(self, enabled: bool):
         self.usage = ModelUsage()
         self.calls = 0
         self._progress = None
+        self._tasks: dict[str, Any] = {}
         if enabled:
             from rich.progress import (
                 BarColumn,
@@ -418,7 +419,7 @@ class _Progress:
             )
 
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
+                TextColumn("[bold]{task.description:<15}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
@@ -427,21 +428,32 @@ class _Progress:
                 TextColumn("{task.fields[usage]}"),
             )
             self._progress.start()
-        self._task = None
+        self._current: str | None = None
 
     def stage(self, name: str, total: int, done: int = 0) -> None:
+        """Show stage `name` with `total` units; an existing stage just gets the new total."""
+        self._current = name
         if self._progress is None:
             return
-        if self._task is not None:
-            self._progress.remove_task(self._task)
-        self._task = self._progress.add_task(name, total=total, completed=done, usage=self._text())
+        if name in self._tasks:
+            self._progress.update(self._tasks[name], total=total, completed=done)
+        else:
+            self._tasks[name] = self._progress.add_task(name, total=total, completed=done, usage=self._text())
 
-    def advance(self, usage: ModelUsage | None = None) -> None:
+    def record(self, usage: ModelUsage | None) -> None:
+        """One model call finished (usage is added to the running totals)."""
         self.calls += 1
         if usage is not None:
             self.usage = self.usage + usage
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=1, usage=self._text())
+
+    def step(self) -> None:
+        """One unit of the current stage finished."""
+        if self._progress is not None and self._current in self._tasks:
+            self._progress.update(self._tasks[self._current], advance=1, usage=self._text())
+
+    def note(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text)
 
     def _text(self) -> str:
         text = f"{self.usage.input_tokens:,} in / {self.usage.output_tokens:,} out tokens"
@@ -616,9 +628,9 @@ class _LLMRunner:
                     cache=self.cache,
                 )
             except Exception as ex:
-                self.progress.advance()
+                self.progress.record(None)
                 return None, f"{type(ex).__name__}: {ex}"
-        self.progress.advance(output.usage)
+        self.progress.record(output.usage)
         if output.error:
             return None, str(output.error)
         return output.completion, None
@@ -628,8 +640,10 @@ class _LLMRunner:
     async def _list_stage(self, sid: str, prompt: str, n: int, **meta: str) -> list[str]:
         done = self.journal.get(sid)
         if done is not None:
+            self.progress.step()
             return done["items"]
         text, error = await self._call(prompt, temperature=self.cfg.temperature, max_tokens=1500)
+        self.progress.step()
         if error is not None:
             self.errors += 1
             return []  # not journaled: the next run asks again
@@ -640,7 +654,7 @@ class _LLMRunner:
     async def plan(self) -> list[tuple[str, str, str]]:
         c, v = self.cfg, self.vars
         root = (self.spec.hash, c.seed)
-        self.progress.stage("topics", 1, int(make_id(*root, "topics") in self.journal))
+        self.progress.stage("topics", 1)
         topics = await self._list_stage(
             make_id(*root, "topics"), TOPICS_PROMPT.format(n=c.n_topics), c.n_topics, stage="topics"
         )
@@ -671,6 +685,12 @@ class _LLMRunner:
 
     # --- documents ---------------------------------------------------------------------------
 
+    async def _document_step(self, slot: dict[str, Any]) -> None:
+        try:
+            await self._document(slot)
+        finally:
+            self.progress.step()
+
     async def _document(self, slot: dict[str, Any]) -> None:
         variation = VARIATIONS[slot["k"] % len(VARIATIONS)].format(**self.vars)
         if slot["k"] >= len(VARIATIONS):
@@ -700,6 +720,10 @@ class _LLMRunner:
         slots = self.slots(ideas)
         plan_info = {"ideas": len(ideas), "slots": len(slots), "planning_errors": self.errors}
         failed: set[str] = set()  # slots whose call failed in this run: a rerun retries them
+        done_calls = 0
+        resumed = sum(1 for s in slots if s["id"] in self.journal)
+        if resumed:
+            self.progress.note(f"resuming: {resumed} documents already in {self.journal.path}")
         while True:
             sel = select(slots, self.journal.records, self.cfg, keywords, count_tokens)
             if _target_met(sel, self.cfg) and failed.issuperset(sel.missing):
@@ -708,8 +732,9 @@ class _LLMRunner:
             if not todo:
                 break
             batch = todo[: self._batch_size(sel, len(todo))]
-            self.progress.stage("documents", len(batch))
-            await asyncio.gather(*[self._document(s) for s in batch])
+            self.progress.stage("documents", done_calls + len(batch), done_calls)
+            done_calls += len(batch)
+            await asyncio.gather(*[self._document_step(s) for s in batch])
             failed.update(s["id"] for s in batch if s["id"] not in self.journal)
             if all(s["id"] in failed for s in batch):
                 break  # every call failed (provider down?): stop; a rerun retries
@@ -725,7 +750,7 @@ class _LLMRunner:
         else:
             per_doc = sel.tokens / len(sel.kept) if sel.kept else 600
             need = math.ceil((cfg.n_tokens - sel.tokens) / max(per_doc, 1))
-        need = max(need, 1) + sel.missing_before_target
+        need = max(need, 1)  # holes left by a killed run come first in plan order anyway
         return min(remaining, max(cfg.max_connections, math.ceil(need / pass_rate)))
 
 
