@@ -85,5 +85,6 @@ def agentic_misalignment(
         scorer=agentic_misalignment_scorer(grader),
         epochs=Epochs(epochs, mean_scored()),
         message_limit=30,
-        metadata={"grid": grid, "source": source, "spec": spec, "deliberate": deliberate},
+        # "prompt_spec", not "spec": the "spec" label names the spec an arm was trained on
+        metadata={"grid": grid, "source": source, "prompt_spec": spec, "deliberate": deliberate},
     )
