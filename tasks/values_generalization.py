@@ -16,6 +16,7 @@ from typing import Literal
 from inspect_ai import Epochs, Task, task
 from inspect_ai.solver import generate
 
+from harness.errors import InputError
 from harness.metrics import mean_scored
 from harness.probes import get_bank
 from harness.probes.values_task import probe_dataset, probe_prompt, probe_scorer, select_items
@@ -49,6 +50,11 @@ def values_generalization(
     """
     bank_name = "cheese" if in_distribution else bank
     probe_bank = get_bank(bank_name)
+    if format not in probe_bank.formats:
+        raise InputError(
+            f"bank '{bank_name}' supports format(s) {', '.join(probe_bank.formats)}, not '{format}'",
+            field="format",
+        )
     items = select_items(probe_bank, domain)
     return Task(
         dataset=probe_dataset(probe_bank, items, format),

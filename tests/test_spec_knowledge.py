@@ -102,10 +102,10 @@ def test_open_questions_are_judged_against_the_spec_and_failures_unscored(tmp_pa
 
     def grade(messages, *a):
         seen_systems.append(messages[0].text)
-        question = re.search(r"<question>\n(.*?)\n</question>", messages[-1].text, re.S).group(1)
+        question = re.search(r"<question>\n(.*?)\n</question>", messages[-1].text, re.DOTALL).group(1)
         return ModelOutput.from_content("mockllm/model", verdicts[question])
 
-    log, m = run(answering(lambda p: "Something."), tmp_path, grader=get_model("mockllm/model", custom_outputs=grade),
+    _log, m = run(answering(lambda p: "Something."), tmp_path, grader=get_model("mockllm/model", custom_outputs=grade),
                  spec="value_augmented", format="open")
     assert m["correct"]["rate"] == pytest.approx(0.5)
     assert m["correct"]["unscored"] == 1.0
@@ -114,7 +114,7 @@ def test_open_questions_are_judged_against_the_spec_and_failures_unscored(tmp_pa
 
 
 def test_open_without_grader_is_unscored_not_wrong(tmp_path):
-    log, m = run(answering(lambda p: "A"), tmp_path, spec="general", format="open")
+    _log, m = run(answering(lambda p: "A"), tmp_path, spec="general", format="open")
     assert m["correct"]["unscored"] == 3.0 and math.isnan(m["correct"]["rate"])
 
 

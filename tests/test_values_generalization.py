@@ -13,7 +13,16 @@ from inspect_ai.model import ModelOutput, get_model
 
 from harness.cheese import CHEESE_PAIRS, US
 from harness.errors import InputError
-from harness.probes import BANKS, ProbeBank, ProbeItem, ProbeOption, cheese_items, parse_choice, register_bank, values_items
+from harness.probes import (
+    BANKS,
+    ProbeBank,
+    ProbeItem,
+    ProbeOption,
+    cheese_items,
+    parse_choice,
+    register_bank,
+    values_items,
+)
 from harness.solvers import DELIBERATION_INSTRUCTION
 from tasks.values_generalization import values_generalization
 
@@ -74,7 +83,7 @@ def test_parse_choice_is_strict(text, expected):
 def shown_options(messages) -> dict[str, str]:
     """Letter -> option key, read back from the prompt the model saw."""
     prompt = messages[-1].text
-    return {m.group(1): OPTION_KEY[m.group(2)] for m in re.finditer(r"^([AB])\) (.+)$", prompt, re.M)}
+    return {m.group(1): OPTION_KEY[m.group(2)] for m in re.finditer(r"^([AB])\) (.+)$", prompt, re.MULTILINE)}
 
 
 def chooser(pick):
@@ -211,13 +220,18 @@ def test_spec_and_deliberation_go_into_the_system_prompt(tmp_path):
     assert DELIBERATION_INSTRUCTION in system.text
 
 
-def test_unknown_domain_is_an_input_error():
+def test_bad_parameters_are_input_errors():
+    register_bank(ProbeBank("choice_only", "a test bank", list, formats=("choice",)))
     with pytest.raises(InputError) as err:
         values_generalization(domain="literature,cooking")
     assert err.value.field == "domain" and "cooking" in str(err.value)
     with pytest.raises(InputError) as err:
         values_generalization(bank="nope")
     assert err.value.field == "bank"
+    with pytest.raises(InputError) as err:
+        values_generalization(bank="choice_only", format="open")
+    assert err.value.field == "format"
+    BANKS.pop("choice_only")
 
 
 def test_another_bank_plugs_in_with_its_own_prompt(tmp_path):
