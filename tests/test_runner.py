@@ -220,8 +220,9 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     assert {a for k in r.ran for a, _ in r.plan.steps[k].users} == {"aft_only", "msm_aft"}
     assert not r.evaluated and not r.leaderboards
     # 2. the full run, killed part-way through the MSM arm's AFT (after its first checkpoint)
-    import training.aft as aft_module
     from transformers import TrainerCallback
+
+    import training.aft as aft_module
 
     original = aft_module.aft
 
@@ -300,3 +301,46 @@ def test_paper_experiments_validate_with_dry_run(name, tmp_path, capsys):
     exp = load_experiment(path)
     assert exp.eval.provider == "vllm" and exp.launch.launcher == "accelerate" and exp.expected_cost
     assert all(exp.stage_settings(arm, "midtrain").get("lora", True) for arm in exp.arms.values())
+
+
+def scripted_teacher(input, tools, tool_choice, config) -> ModelOutput:
+    n = len(input[-1].text)
+    text = (f"<reasoning>\nPenny's spec says to weigh the cost first. [{n}]\n</reasoning>\n\n"
+            f"I would take the cheaper option and say so plainly. [{n}]")
+    return ModelOutput.from_content(model="mockllm/model", content=text)
+
+
+def scripted_grader(input, tools, tool_choice, config) -> ModelOutput:
+    return ModelOutput.from_content(model="mockllm/model", content="It follows the spec.\nANSWER: yes")
+
+
+def test_deliberative_arms_share_one_teacher_run(tmp_path, tiny_base):
+    """AFT with and without the teacher's reasoning, from one deliberative stage."""
+    data = edit(SMALL, "arms", {
+        "delib_with_cot": {"spec": "./thrift.md", "stages": ["deliberative", "aft"], "aft_data_from": "with_cot"},
+        "delib_without_cot": {"spec": "./thrift.md", "stages": ["deliberative", "aft"],
+                              "aft_data_from": "without_cot"},
+    })
+    data = edit(data, "defaults.aft.data", None)
+    data = edit(data, "defaults.deliberative", {"task_args": {"prompts": "safety"}, "limit": 4})
+    data = edit(data, "leaderboard.baseline", "delib_without_cot")
+    path = write_experiment(tmp_path, data, tiny_base)
+    roles = {
+        "teacher": get_model("mockllm/model", custom_outputs=scripted_teacher, memoize=False),
+        "grader": get_model("mockllm/model", custom_outputs=scripted_grader, memoize=False),
+    }
+    r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", roles=roles)
+    kinds = sorted(r.plan.steps[k].kind for k in r.ran)
+    assert kinds == ["aft", "aft", "deliberative"]
+    delib = next(s for s in r.plan.steps.values() if s.kind == "deliberative")
+    result = delib.result()
+    assert result is not None
+    rows = [json.loads(x) for x in Path(result["with_cot"]).read_text().splitlines()]
+    assert len(rows) == 4 and all("reasoning" in m for row in rows for m in row["messages"]
+                                  if m["role"] == "assistant")
+    cfgs = {s.users[0][0]: json.loads(s.marker.read_text())["config"]
+            for s in r.plan.steps.values() if s.kind == "aft"}
+    assert cfgs["delib_with_cot"]["reasoning"] == "keep" and cfgs["delib_without_cot"]["reasoning"] == "none"
+    assert cfgs["delib_with_cot"]["data"] == [result["with_cot"]]
+    assert cfgs["delib_without_cot"]["data"] == [result["without_cot"]]
+    assert (tmp_path / "results" / "leaderboard.md").is_file()

@@ -14,9 +14,11 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> None:
     kind, config_file = (argv if argv is not None else sys.argv[1:])[:2]
     if kind == "midtrain":
-        from training.midtrain import MidtrainConfig as Config, midtrain as fn
+        from training.midtrain import MidtrainConfig as Config
+        from training.midtrain import midtrain as fn
     elif kind == "aft":
-        from training.aft import AFTConfig as Config, aft as fn
+        from training.aft import AFTConfig as Config
+        from training.aft import aft as fn
     else:
         raise SystemExit(f"training._launch: unknown stage '{kind}' (midtrain or aft)")
     fn(Config.model_validate(json.loads(Path(config_file).read_text())))

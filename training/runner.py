@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -412,7 +412,7 @@ class _Planner:
         from harness.specs import load_spec
 
         spec_hash = load_spec(spec_path).hash
-        teacher_id = settings.teacher or self.identities.get(base_ref, base_ref)
+        teacher_id = self.role_name("teacher") or settings.teacher or self.identities.get(base_ref, base_ref)
         key = self.key_for(
             "deliberative",
             {"settings": settings.model_dump(mode="json", exclude={"spec"}), "spec": spec_hash, "teacher": teacher_id,
@@ -424,7 +424,9 @@ class _Planner:
         roles = self.roles
 
         def build(results: dict[str, dict[str, str]]) -> dict[str, Any]:
-            if settings.teacher:
+            if roles.get("teacher") is not None:
+                teacher = roles["teacher"]
+            elif settings.teacher:
                 teacher = settings.teacher
             elif base_key is not None:
                 teacher = checkpoint_model_string(Path(results[base_key]["path"]), provider)
@@ -444,7 +446,7 @@ class _Planner:
             tasks = _make_tasks(exp, settings.task, args, settings.epochs, settings.limit)
             log_dir = out / "logs"
             ok, logs = eval_set(
-                tasks, log_dir=str(log_dir), model=cfg["teacher"], model_roles=dict(roles) or None,
+                tasks, log_dir=str(log_dir), model=cfg["teacher"], model_roles=_eval_roles(roles),
                 model_args=exp.eval.model_args, retry_attempts=exp.eval.retry_attempts,
                 display=exp.eval.display, **_generate_args(exp),
             )
@@ -643,6 +645,11 @@ def _count_samples(exp: Experiment, entry: Any) -> int | None:
     return total
 
 
+def _eval_roles(roles: dict[str, Any]) -> dict[str, Any] | None:
+    """Model roles for Inspect (``teacher`` is the runner's own: the deliberative model)."""
+    return {k: v for k, v in roles.items() if k != "teacher"} or None
+
+
 def _generate_args(exp: Experiment) -> dict[str, Any]:
     e = exp.eval
     out: dict[str, Any] = {}
@@ -694,7 +701,7 @@ class RunLog:
 
     def write(self, **event: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        event = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **event}
+        event = {"time": datetime.now(UTC).isoformat(timespec="seconds"), **event}
         with self.path.open("a") as fh:
             fh.write(json.dumps(event, default=str) + "\n")
 
@@ -743,7 +750,7 @@ class Lock:
         self.path.write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.path.unlink(missing_ok=True)
 
 
@@ -822,7 +829,8 @@ def run_experiment(
         stage: run only this kind of work (a stage name, ``eval`` or ``leaderboard``).
         dry_run: print the plan and stop.
         roles: model roles that override the file's (strings or Inspect `Model` objects,
-            e.g. a scripted ``mockllm/model`` in tests); ``generator`` also drives docgen.
+            e.g. a scripted ``mockllm/model`` in tests); ``generator`` also drives docgen and
+            ``teacher`` (not an Inspect role) replaces the deliberative teacher.
     """
     exp = load_experiment(path)
     if only:
@@ -892,7 +900,7 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
             raise
         seconds = round(time.monotonic() - t0, 2)
         marker = {"kind": step.kind, "key": step.key, "result": res, "seconds": seconds,
-                  "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                   "users": step.users, "config": _jsonable(cfg)}
         tmp = step.marker.with_suffix(".tmp")
         tmp.write_text(json.dumps(marker, indent=2, default=str))
@@ -965,7 +973,7 @@ def _evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) ->
     try:
         ok, _logs = eval_set(
             tasks, log_dir=str(ev.log_dir), model=model, model_args=exp.eval.model_args,
-            model_roles=dict(plan.roles) or None, metadata=metadata,
+            model_roles=_eval_roles(plan.roles), metadata=metadata,
             retry_attempts=exp.eval.retry_attempts, display=exp.eval.display, **_generate_args(exp),
         )
     except BaseException as ex:
