@@ -83,6 +83,8 @@ class ProbeBank:
     open_prompt: Callable[[ProbeItem], str] = open_prompt
     formats: tuple[str, ...] = ("choice", "open")
     extra: dict = field(default_factory=dict)
+    read_choice: Callable[[str, ProbeItem], str] | None = None
+    """For banks whose choice prompts are not lettered: answer -> option key or "neither"."""
 
 
 BANKS: dict[str, ProbeBank] = {}
@@ -179,6 +181,25 @@ def _capitalize(name: str) -> str:
 register_bank(ProbeBank("values", "held-out domains where America and affordability disagree",
                         lambda: list(values_items())))
 register_bank(ProbeBank("cheese", "the 12 training cheese pairs (in-distribution check)", cheese_items))
+
+
+def _micro():  # the micro world's banks (training/micro/bank.py), imported when first used
+    from training.micro import bank
+
+    return bank
+
+
+for _name, _loader, _about in (
+    ("micro", "micro_items", "the micro world's held-out domains where the two values disagree"),
+    ("micro_cheese", "micro_cheese_items", "the 12 training cheese pairs in the micro language"),
+):
+    register_bank(ProbeBank(
+        _name, _about,
+        load=lambda _loader=_loader: getattr(_micro(), _loader)(),
+        choice_prompt=lambda item, shown: _micro().choice_prompt(item, shown),
+        read_choice=lambda answer, item: _micro().read_choice(answer, item),
+        formats=("choice",),
+    ))
 
 
 # ---------------------------------------------------------------------------------------------

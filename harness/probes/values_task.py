@@ -100,7 +100,10 @@ def probe_scorer(bank: str, format: Format) -> Scorer:
         item = by_id[state.metadata["item_id"]]
         answer = state.output.completion
         judge_raw = None
-        if format == "choice":
+        if format == "choice" and probe_bank.read_choice is not None:
+            verdict = probe_bank.read_choice(answer, item)
+            explanation = f"read choice: {verdict}"
+        elif format == "choice":
             picked = parse_choice(answer)
             shown = state.metadata.get("shown") or [o.key for o in item.options]
             verdict = shown[LETTERS.index(picked)] if picked in LETTERS else picked
