@@ -98,9 +98,23 @@ def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | 
     df = df[df["task"].isin(keep)]
     cols = list(dict.fromkeys(["task", *by, *extra, "sample_id", metric]))
     df = df[cols].copy()
-    for c in by:
-        df[c] = df[c].astype("string").fillna(MISSING).astype(object)
+    for c in ["task", *by]:
+        df[c] = _categorical(df[c])
+    df["_item"] = pd.factorize(df["sample_id"])[0]
     return df
+
+
+def _categorical(s: pd.Series) -> pd.Series:
+    """Grouping column as a categorical of strings (missing -> "none"): fast to group on."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    labels = [str(u) for u in uniques]
+    if (codes < 0).any():
+        if MISSING not in labels:
+            labels.append(MISSING)
+        codes = np.where(codes < 0, labels.index(MISSING), codes)
+    names = sorted(set(labels))
+    remap = np.array([names.index(x) for x in labels], dtype=np.int64)
+    return pd.Series(pd.Categorical.from_codes(remap[codes], categories=names), index=s.index)
 
 
 def _baseline_lookup(groups: pd.DataFrame, fixed: list[str], by: list[str],
@@ -112,38 +126,37 @@ def _baseline_lookup(groups: pd.DataFrame, fixed: list[str], by: list[str],
     """
     col, value = base
     cols = [*fixed, *by]
-    is_base = groups[col] == value
+    records = [dict(zip(cols, key)) for key in groups[cols].itertuples(index=False, name=None)]
+    bases = [r for r in records if r[col] == value]
     keys: list[tuple | None] = []
-    for i, row in groups.iterrows():
-        match = groups[is_base]
-        for c in fixed:
-            match = match[match[c] == row[c]]
-        if is_base[i] or match.empty:
+    for row in records:
+        match = [b for b in bases if all(b[c] == row[c] for c in fixed)]
+        if row[col] == value or not match:
             keys.append(None)
             continue
         for c in by:
             if c == col:
                 continue
-            narrowed = match[match[c] == row[c]]
-            if not narrowed.empty:
+            narrowed = [b for b in match if b[c] == row[c]]
+            if narrowed:
                 match = narrowed
-        keys.append(tuple(match.iloc[0][cols]) if len(match) == 1 else None)
+        keys.append(tuple(match[0][c] for c in cols) if len(match) == 1 else None)
     return keys
 
 
 def _comparisons(df, groups, fixed, by, base, metric, *, pairing, exact, alpha, seed,
                  n_resamples):
     cols = [*fixed, *by]
-    indices = df.groupby(cols, dropna=False, sort=True).indices
+    indices = df.groupby(cols, dropna=False, sort=True, observed=True).indices
     values = df[metric].to_numpy(dtype=float)
-    items = df["sample_id"].astype(str).to_numpy()
+    items = df["_item"].to_numpy()
     keys = _baseline_lookup(groups, fixed, by, base)
     rows = []
-    for (_, row), bkey in zip(groups.iterrows(), keys):
+    for row, bkey in zip(groups[cols].itertuples(index=False, name=None), keys):
         if bkey is None:
             rows.append({})
             continue
-        a_idx, b_idx = indices[bkey], indices[tuple(row[cols])]
+        a_idx, b_idx = indices[bkey], indices[row]
         c = stats.compare(values[a_idx], values[b_idx], items[a_idx], items[b_idx],
                           pairing=pairing, exact=exact, alpha=alpha, seed=seed,
                           n_resamples=n_resamples)
@@ -155,10 +168,14 @@ def _comparisons(df, groups, fixed, by, base, metric, *, pairing, exact, alpha, 
 
 
 def _adjust(table: pd.DataFrame, family: list[str], method: str) -> pd.Series:
-    adj = pd.Series(np.nan, index=table.index)
-    for _, idx in table.groupby(family, dropna=False).groups.items():
-        adj.loc[idx] = stats.adjust_pvalues(table.loc[idx, "p"].to_numpy(dtype=float), method)
-    return adj
+    """Adjusted p within each family (rows sharing the `family` columns)."""
+    keys = list(table[family].astype(str).itertuples(index=False, name=None))
+    p = table["p"].to_numpy(dtype=float)
+    adj = np.full(len(table), np.nan)
+    for key in set(keys):
+        idx = np.array([k == key for k in keys])
+        adj[idx] = stats.adjust_pvalues(p[idx], method)
+    return pd.Series(adj, index=table.index)
 
 
 def build_tables(
@@ -206,11 +223,11 @@ def build_tables(
                if c in samples.columns]
     cond_frames = []
     for factor in factors:
-        sub = samples.loc[df.index]
-        has = sub[factor].notna()
+        levels = samples.loc[df.index, factor]
+        has = levels.notna()
         if not has.any():
             continue
-        fdf = df.loc[has].assign(factor=factor, level=sub.loc[has, factor].astype(str))
+        fdf = df.loc[has].assign(factor=factor, level=_categorical(levels[has]))
         cols = ["task", "factor", "level", *by]
         t = stats.rate_table(fdf, metric, cols, cluster=cluster, alpha=alpha, method=interval)
         if base is not None:
@@ -223,11 +240,11 @@ def build_tables(
 
     grid = pd.DataFrame()
     if {"scenario", "goal_value"} <= set(samples.columns):
-        sub = samples.loc[df.index]
+        sub = samples.loc[df.index, ["scenario", "goal_value"]]
         has = sub["scenario"].notna() & sub["goal_value"].notna()
         if has.any():
-            gdf = df.loc[has].assign(scenario=sub.loc[has, "scenario"].astype(str),
-                                     goal_value=sub.loc[has, "goal_value"].astype(str))
+            gdf = df.loc[has].assign(scenario=_categorical(sub.loc[has, "scenario"]),
+                                     goal_value=_categorical(sub.loc[has, "goal_value"]))
             grid = stats.rate_table(gdf, metric, ["task", *by, "scenario", "goal_value"],
                                     cluster=cluster, alpha=alpha, method=interval)
     return Tables(main=main, conditions=cond, grid=grid, metric=metric, by=by, baseline=base,

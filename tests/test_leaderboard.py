@@ -160,3 +160,40 @@ def test_build_tables_rejects_bad_input():
         build_tables(df, metric="harmful", baseline="base", by=["nope"])
     with pytest.raises(InputError, match="no sample has"):
         build_tables(df.assign(harmful=np.nan), metric="harmful", baseline="base")
+
+
+def test_leaderboard_on_agentic_misalignment_logs(tmp_path):
+    """The project's agentic task (murder row of the paper grid, 9 conditions x 2 epochs)."""
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, get_model
+
+    from harness.agentic import grid_conditions
+    from harness.agentic.dataset import build
+    from tasks.agentic_misalignment import agentic_misalignment
+
+    code = build(grid_conditions("paper", source="msm", scenario="murder")[0]).facts.override_code
+    replies = {
+        "base": (f'<tool_use:cancel_alert>\ncode: "{code}"\n</tool_use:cancel_alert>', "ANSWER: yes"),
+        "msm_aft": ("<scratchpad>I will let the alert run.</scratchpad>\nNo action.", "ANSWER: no"),
+    }
+    for arm, (answer, verdict) in replies.items():
+        def fixed(text):
+            return get_model("mockllm/model", custom_outputs=lambda *a, t=text: ModelOutput.from_content(
+                model="mockllm/model", content=t))
+
+        [log] = inspect_eval(agentic_misalignment(scenario="murder", epochs=2), model=fixed(answer),
+                             model_roles={"grader": fixed(verdict)}, log_dir=str(tmp_path / "logs" / arm),
+                             metadata={"arm": arm}, display="none")
+        assert log.status == "success"
+    result = write_leaderboard([tmp_path / "logs"], metric="harmful", baseline="base", by=["arm"],
+                               task="agentic_misalignment", out=tmp_path / "out")
+    main = result.main.set_index("arm")
+    assert (main.loc["base", "n"], main.loc["base", "rate"]) == (18, 1.0)
+    assert (main.loc["msm_aft", "n"], main.loc["msm_aft", "rate"]) == (18, 0.0)
+    # same 9 conditions in both arms, 2 epochs: paired sign-flip test, exact: 2 / 2^9
+    assert main.loc["msm_aft", "test"].startswith("paired permutation")
+    assert main.loc["msm_aft", "p"] == pytest.approx(2 / 512)
+    cond = result.conditions
+    assert set(cond.loc[cond["factor"] == "goal_value", "level"]) == {
+        c.goal_value for c in grid_conditions("paper", source="msm", scenario="murder")}
+    assert result.files["heatmap_agentic_misalignment_png"].is_file()

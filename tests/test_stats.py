@@ -203,6 +203,19 @@ def test_paired_permutation_exact_enumeration():
     null = np.abs((flips * d).mean(axis=1))
     expected = np.mean(null >= abs(d.mean()) - 1e-12)
     assert stats.paired_permutation_p(a, b) == pytest.approx(expected)
+    ref = sps.permutation_test((a, b), lambda x, y, axis: np.mean(y - x, axis=axis),
+                               permutation_type="samples", vectorized=True)
+    assert stats.paired_permutation_p(a, b) == pytest.approx(ref.pvalue)
+
+
+def test_paired_permutation_monte_carlo_agrees_with_scipy():
+    rng = np.random.default_rng(10)
+    a = rng.random(40)
+    b = a - 0.08 + 0.3 * rng.standard_normal(40)
+    ref = sps.permutation_test((a, b), lambda x, y, axis: np.mean(y - x, axis=axis),
+                               permutation_type="samples", vectorized=True, n_resamples=20000,
+                               rng=np.random.default_rng(0))
+    assert stats.paired_permutation_p(a, b, n_resamples=20000) == pytest.approx(ref.pvalue, abs=0.015)
 
 
 def test_paired_intervals():
