@@ -78,12 +78,14 @@ def parse_baseline(baseline: str | None) -> tuple[str, str] | None:
 
 
 def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | None,
-             extra: Sequence[str] = ()) -> pd.DataFrame:
+             cluster: str = "sample_id") -> pd.DataFrame:
     if metric not in samples.columns:
         raise InputError(f"no score field '{metric}' in the logs", field="metric")
-    missing = [c for c in [*by, *extra] if c not in samples.columns]
+    missing = [c for c in by if c not in samples.columns]
     if missing:
         raise InputError(f"no column(s) {', '.join(missing)} in the logs", field="by")
+    if cluster not in samples.columns:
+        raise InputError(f"no column '{cluster}' in the logs", field="cluster")
     df = samples
     if task is not None:
         tasks = set(df["task"].unique())
@@ -96,11 +98,11 @@ def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | 
     if len(keep) == 0:
         raise InputError(f"no sample has a '{metric}' score", field="metric")
     df = df[df["task"].isin(keep)]
-    cols = list(dict.fromkeys(["task", *by, *extra, "sample_id", metric]))
+    cols = list(dict.fromkeys(["task", *by, cluster, "sample_id", metric]))
     df = df[cols].copy()
     for c in ["task", *by]:
         df[c] = _categorical(df[c])
-    df["_item"] = pd.factorize(df["sample_id"])[0]
+    df["_item"] = pd.factorize(df[cluster])[0]  # the unit of clustering and of pairing
     return df
 
 
@@ -201,7 +203,7 @@ def build_tables(
     if base is not None and base[0] not in by:
         by = [base[0], *by] if base[0] != "arm" else [*by, "arm"]
     cluster = cluster or "sample_id"
-    df = _prepare(samples, metric, by, task, extra=[cluster] if cluster != "sample_id" else [])
+    df = _prepare(samples, metric, by, task, cluster)
     if base is not None and not (df[base[0]] == base[1]).any():
         present = ", ".join(sorted(map(str, df[base[0]].unique())))
         raise InputError(f"no rows with {base[0]} = '{base[1]}' (present: {present})",

@@ -197,3 +197,14 @@ def test_leaderboard_on_agentic_misalignment_logs(tmp_path):
     assert set(cond.loc[cond["factor"] == "goal_value", "level"]) == {
         c.goal_value for c in grid_conditions("paper", source="msm", scenario="murder")}
     assert result.files["heatmap_agentic_misalignment_png"].is_file()
+
+
+def test_cluster_column_sets_the_unit_of_clustering_and_pairing():
+    df = _frame()
+    t = build_tables(df, metric="harmful", baseline="base", by=["spec", "arm"], cluster="domain")
+    main = t.main.set_index(["spec", "arm"])
+    assert (main["n_clusters"] == 3).all()
+    # 3 domains are too few to pair on: independent arms, clustered by domain
+    assert (main["test"].dropna() == "two-proportion z-test at effective n (clustered)").all()
+    with pytest.raises(InputError, match="cluster"):
+        build_tables(df, metric="harmful", baseline="base", cluster="nope")
