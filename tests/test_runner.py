@@ -243,6 +243,10 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     assert events[-1]["event"] == "error" and events[-1]["kind"] == "aft"
     killed_out = Path(events[-2]["out"]) if events[-2]["event"] == "start" else None
     assert killed_out is not None and any(killed_out.glob("checkpoint-*"))
+    capsys.readouterr()
+    main(["status", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert "stopped on an error in aft (msm_aft seed 0)" in out and "partial" in out
 
     # 3. rerun: finished stages are reused, the killed AFT resumes, every arm is evaluated
     r = run_experiment(path, roles=roles, **dirs)

@@ -41,6 +41,7 @@ from typing import Any, Literal
 import click
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.errors import InputError
@@ -783,7 +784,8 @@ class Progress:
 
     def start(self, kind: str, label: str) -> None:
         self.done += 1
-        console.print(f"[bold][{self.done}/{self.total}][/bold] {label}  ·  {self.eta()}")
+        console.print(f"[bold]\\[{self.done}/{self.total}][/bold] {escape(label)}  ·  {self.eta()}",
+                      soft_wrap=True)
 
     def finish(self, kind: str, seconds: float) -> None:
         if kind in self.todo:
@@ -1027,6 +1029,13 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
 _ACTION = {"done": "reuse", "partial": "resume", "todo": "run"}
 
 
+def _describe(event: dict[str, Any]) -> str:
+    """'midtrain (mid_aft seed 0) since 12:01:02' from a run-log event."""
+    users = event.get("users") or ([[event["arm"], event.get("seed")]] if "arm" in event else [])
+    who = ", ".join(f"{a} seed {sd}" if sd is not None else str(a) for a, sd in users)
+    return escape(f"{event.get('kind')} ({who}) since {event.get('time')}")
+
+
 def _show_path(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -1048,11 +1057,14 @@ def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None =
         holder = Lock(plan.results_dir).holder()
         events = runlog.events()
         running = [e for e in events if e.get("event") == "start"]
+        last = events[-1] if events else {}
         if holder is not None and running:
-            last = running[-1]
-            out.print(f"[bold green]running[/bold green] (pid {holder}): {last.get('kind')} since {last['time']}")
-        elif holder is None and events and events[-1].get("event") == "error":
-            out.print(f"[bold red]stopped[/bold red] on an error: {events[-1].get('error')}")
+            out.print(f"[bold green]running[/bold green] (pid {holder}): {_describe(running[-1])}")
+        elif holder is None and last.get("event") == "error":
+            out.print(f"[bold red]stopped[/bold red] on an error in {_describe(last)}: {escape(str(last.get('error')))}")
+        elif holder is None and last.get("event") == "start":
+            out.print(f"[bold red]interrupted[/bold red] (killed?) during {_describe(last)}; "
+                      "`msm run` resumes it")
         elif events and events[-1].get("event") == "done":
             out.print(f"finished at {events[-1]['time']}")
         else:
