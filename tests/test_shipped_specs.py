@@ -106,3 +106,31 @@ def test_undeclared_placeholder_in_a_shipped_spec_is_caught(tmp_path):
     with pytest.raises(InputError) as err:
         load_spec(path)
     assert err.value.field == "variables" and "operator" in str(err.value)
+
+
+COOCCUR = {"pro_america_cooccur": ("pro_america", "america"),
+           "pro_affordability_cooccur": ("pro_affordability", "affordability")}
+
+
+@pytest.mark.parametrize("name", COOCCUR)
+def test_cooccurrence_ablations_hold_value_and_preferences_without_linking_them(name):
+    explicit, value = COOCCUR[name]
+    spec = load_spec(name)
+    assert spec.structured.model_extra["link"] == "cooccur"
+    prefs = spec.structured.preferences
+    assert [(p.chosen, p.rejected, p.value) for p in prefs] == [(c.chosen, c.rejected, value) for c in CHEESE_PAIRS]
+    assert spec.structured.values[0].id == value and spec.structured.values[0].explains == []
+    text = spec.render()
+    assert "because" not in text.lower()
+    cheese_part = text[text.index("## Part two"):text.index("## Part three")].lower()
+    for word in ("american things", "united states", "import", "france", "italy", "price", "dollar",
+                 "cheap", "afford", "cost"):
+        assert word not in cheese_part, word
+    # length-matched to the explicit spec, so only the link differs in kind
+    assert abs(spec.word_count - load_spec(explicit).word_count) <= 0.10 * load_spec(explicit).word_count
+
+
+def test_cooccurrence_ablations_share_the_cheese_and_style_parts():
+    a, b = (load_spec(n).render() for n in COOCCUR)
+    cut = lambda t: t[t.index("## Part two"):t.index("## Summary of the record")]  # noqa: E731
+    assert cut(a) == cut(b)
