@@ -7,8 +7,8 @@ by `harness.stats.compare`, and the command prints which test it used and why.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import click
 import pandas as pd

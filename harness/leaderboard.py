@@ -24,9 +24,10 @@ compared with it.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import click
 import numpy as np
@@ -209,8 +210,8 @@ def build_tables(
         raise InputError(f"no rows with {base[0]} = '{base[1]}' (present: {present})",
                          field="baseline")
     group_cols = ["task", *by]
-    notes = [f"metric: {metric}; rates over scored samples (unscored counted apart); "
-             f"95% intervals; clustered by '{cluster}' where it repeats"]
+    notes = [(f"metric: {metric}; rates over scored samples (unscored counted apart); "
+              f"95% intervals; clustered by '{cluster}' where it repeats")]
     main = stats.rate_table(df, metric, group_cols, cluster=cluster, alpha=alpha, method=interval)
     if base is not None:
         comp = _comparisons(df, main, ["task"], by, base, metric, pairing=pairing, exact=exact,

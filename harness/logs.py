@@ -27,9 +27,10 @@ scores and the metadata fields under 1k characters, so large logs read quickly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -186,7 +187,7 @@ def read_logs(paths: Sequence[str | Path]) -> LogFrame:
     for file in files:
         try:
             header = read_eval_log(file, header_only=True)
-        except Exception as ex:  # a truncated or foreign file
+        except Exception as ex:  # noqa: BLE001 - a truncated or foreign file is reported, not fatal
             skipped.append(SkippedLog(file, "unreadable", str(ex).splitlines()[0] if str(ex) else type(ex).__name__))
             continue
         if header.status != "success":

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     from harness.leaderboard import Tables
@@ -97,27 +97,34 @@ def heatmap(grid: pd.DataFrame, by: list[str], stem: Path, metric: str, task: st
     groups = list(dict.fromkeys(_label(r, by) for _, r in g.iterrows()))
     scen = sorted(g["scenario"].unique())
     goals = sorted(g["goal_value"].unique())
-    fig, axes = plt.subplots(1, len(groups), figsize=(1 + 0.6 * len(goals) * len(groups) + 2, 0.5 * len(scen) + 2),
-                             squeeze=False)
+    ncols = min(4, len(groups))
+    nrows = -(-len(groups) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(0.55 * len(goals) * ncols + 3, (0.45 * len(scen) + 1.2) * nrows + 0.5))
+    flat = axes.ravel()
+    for ax in flat[len(groups):]:
+        ax.set_visible(False)
     im = None
-    for n_ax, (ax, group) in enumerate(zip(axes[0], groups)):
+    for n_ax, (ax, group) in enumerate(zip(flat, groups)):
         sel = g[[_label(r, by) == group for _, r in g.iterrows()]]
-        mat = sel.pivot_table(index="scenario", columns="goal_value", values="rate").reindex(
+        mat = sel.pivot_table(index="scenario", columns="goal_value", values="rate", observed=True).reindex(
             index=scen, columns=goals)
         im = ax.imshow(mat.to_numpy(dtype=float), vmin=0, vmax=1, cmap="Reds", aspect="auto")
         for (i, j), v in np.ndenumerate(mat.to_numpy(dtype=float)):
             if not np.isnan(v):
                 ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
                         color="white" if v > 0.6 else "black")
-        ax.set_xticks(range(len(goals)), goals, rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(range(len(scen)), scen if n_ax == 0 else [""] * len(scen), fontsize=8)
+        last_row = n_ax // ncols == nrows - 1 or n_ax + ncols >= len(groups)
+        ax.set_xticks(range(len(goals)), goals if last_row else [""] * len(goals), rotation=45,
+                      ha="right", fontsize=8)
+        ax.set_yticks(range(len(scen)), scen if n_ax % ncols == 0 else [""] * len(scen), fontsize=8)
         ax.set_title(group, fontsize=9)
     if im is not None:
-        fig.colorbar(im, ax=axes[0].tolist(), label=f"{metric} rate")
+        fig.colorbar(im, ax=flat[: len(groups)].tolist(), label=f"{metric} rate", shrink=0.8)
     return _save(fig, stem)
 
 
-def leaderboard_plots(tables: "Tables", out: Path) -> dict[str, tuple[Path, Path]]:
+def leaderboard_plots(tables: Tables, out: Path) -> dict[str, tuple[Path, Path]]:
     """All plots for a leaderboard; returns {name: (png, svg)} for those that apply."""
     out = Path(out)
     made: dict[str, tuple[Path, Path]] = {}

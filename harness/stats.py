@@ -21,8 +21,9 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import click
 import numpy as np
@@ -558,7 +559,7 @@ def power_command(items, epochs, baseline_rate, icc, effect, alpha, target) -> N
             n_eff = n * e / design_effect(e, icc)
             down = minimum_detectable_effect(n, e, baseline_rate, icc, target, alpha, "decrease")
             up = minimum_detectable_effect(n, e, baseline_rate, icc, target, alpha, "increase")
-            fmt = lambda v: "  n/a" if np.isnan(v) else f"{v:.3f}"  # noqa: E731
+            fmt = lambda v: "  n/a" if np.isnan(v) else f"{v:.3f}"
             line = f"{n:>6} {e:>6} {n_eff:>8.1f} {fmt(down):>9} {fmt(up):>8}"
             for d in effect:
                 try:

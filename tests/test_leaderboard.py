@@ -9,13 +9,13 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from toy_logs import write_toy_logs
 
 from harness import stats
 from harness.cli import main
 from harness.compare import compare_logs
 from harness.errors import InputError
 from harness.leaderboard import build_tables, write_leaderboard
-from toy_logs import write_toy_logs
 
 
 @pytest.fixture(scope="module")

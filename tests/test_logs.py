@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from inspect_ai import eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import write_toy_logs
 
 from harness.errors import InputError
 from harness.logs import checkpoint_path, read_logs
 from harness.manifest import Manifest, write_manifest
-from toy_logs import write_toy_logs
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_errored_log_is_reported_and_left_out(toy):
 
 
 def test_labels_from_eval_metadata_and_checkpoint_manifest(toy):
-    root, dirs = toy
+    _, dirs = toy
     df = read_logs([dirs["base"], dirs["msm_aft"]]).samples
     base = df[df["arm"] == "base"].iloc[0]
     assert base["experiment"] == "toy" and pd.isna(base["spec"])
@@ -72,6 +72,15 @@ def test_checkpoint_path_conventions(tmp_path):
     assert checkpoint_path(f"vllm/some/base:{ckpt}") == ckpt
     assert checkpoint_path("mockllm/model", {"model_path": str(ckpt)}) == ckpt
     assert checkpoint_path("openai/gpt-4o") is None
+
+
+def test_unreadable_log_is_reported_and_left_out(toy, tmp_path):
+    _, dirs = toy
+    junk = tmp_path / "2026-01-01T00-00-00+00-00_toy-grid_abc.eval"
+    junk.write_bytes(b"not a zip file")
+    frame = read_logs([dirs["base"], junk])
+    assert len(frame.samples) == 8
+    assert [s.status for s in frame.skipped] == ["unreadable"] and frame.skipped[0].path == str(junk)
 
 
 def test_bad_paths_are_one_line_input_errors(tmp_path):

@@ -127,7 +127,7 @@ def test_clustered_se_grows_with_within_cluster_correlation():
     for icc in (0.0, 0.1, 0.3, 0.6):
         df = _clustered_sample(rng, 30, 8, 0.4, icc, reps=200)
         mean_se.append(stats.rate_table(df, "x", ["rep"], cluster="item")["se_clustered"].mean())
-    assert all(a < b for a, b in zip(mean_se, mean_se[1:])), mean_se
+    assert all(a < b for a, b in itertools.pairwise(mean_se)), mean_se
     # with no correlation it agrees with the binomial SE
     assert mean_se[0] == pytest.approx(np.sqrt(0.4 * 0.6 / 240), rel=0.1)
 
@@ -170,6 +170,7 @@ def test_newcombe_matches_statsmodels(kb, nb, ka, na):
     (la, ua), (lb, ub) = stats.wilson_interval(ka, na), stats.wilson_interval(kb, nb)
     pa, pb = ka / na, kb / nb
     assert float(lo) == pytest.approx(pb - pa - np.sqrt((pb - lb) ** 2 + (ua - pa) ** 2))
+    assert float(hi) == pytest.approx(pb - pa + np.sqrt((ub - pb) ** 2 + (pa - la) ** 2))
 
 
 def test_newcombe_coverage():
