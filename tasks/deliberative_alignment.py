@@ -15,8 +15,8 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
-from harness.metrics import mean_scored
 from harness.deliberative import PromptSet, spec_follows, teacher_dataset, teacher_instruction
+from harness.metrics import mean_scored
 from harness.solvers import spec_in_system_prompt
 from harness.specs import load_spec
 

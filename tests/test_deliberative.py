@@ -156,7 +156,7 @@ def test_prompt_sets(spec_path, tmp_path):
     task = deliberative_alignment(spec=str(spec_path), prompts="cheese", data=str(data), cheese_per_order=1)
     sources = [s.metadata["source"] for s in task.dataset]
     assert sources.count("cheese") == 24 and sources.count("extra") == 1
-    extra = [s for s in task.dataset if s.metadata["source"] == "extra"][0]
+    extra = next(s for s in task.dataset if s.metadata["source"] == "extra")
     assert [m.role for m in extra.input] == ["system", "user"]  # the demo answer is left to the teacher
     assert len(deliberative_alignment(spec=str(spec_path)).dataset) == len(
         [s for v in safety_situations().values() for s in v])

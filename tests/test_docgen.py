@@ -11,7 +11,7 @@ import pytest
 from inspect_ai.model import ModelOutput, get_model
 
 from harness.errors import InputError
-from training.docgen import DocgenConfig, Journal, generate_documents, make_id, select, TokenCounter
+from training.docgen import DocgenConfig, Journal, TokenCounter, generate_documents, make_id, select
 
 SPEC = """---
 name: lighthouse

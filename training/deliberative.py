@@ -74,7 +74,7 @@ def build_deliberative_data(log: str | Path, out_dir: str | Path) -> Deliberativ
     log = resolve_log(log)
     try:
         eval_log = read_eval_log(str(log))
-    except Exception as ex:
+    except Exception as ex:  # noqa: BLE001 - any failure is reported, never raised raw
         raise InputError(f"not an Inspect log ({type(ex).__name__})", file=log)
     samples = eval_log.samples or []
     if not samples:

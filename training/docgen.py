@@ -32,13 +32,15 @@ import asyncio
 import hashlib
 import json
 import math
-import os
 import re
 import time
+import zlib
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 import click
 from datasketch import MinHash, MinHashLSH
@@ -120,7 +122,7 @@ class DocgenConfig(BaseModel):
         return 0 if self.backend == "template" else 120
 
     @model_validator(mode="after")
-    def _one_target(self) -> "DocgenConfig":
+    def _one_target(self) -> DocgenConfig:
         if self.n_documents is None and self.n_tokens is None:
             raise ValueError("set a target: n_documents or n_tokens")
         return self
@@ -281,8 +283,7 @@ class Journal:
             return
         self.records[record["id"]] = record
         self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        self._fh.flush()  # in the OS once written: a killed process loses nothing it finished
 
     def close(self) -> None:
         self._fh.close()
@@ -317,7 +318,7 @@ class TokenCounter:
 
             try:
                 self._tok = AutoTokenizer.from_pretrained(tokenizer)
-            except Exception as ex:
+            except Exception as ex:  # noqa: BLE001 - any failure is reported, never raised raw
                 raise InputError(f"cannot load tokenizer ({type(ex).__name__})", field="tokenizer")
 
     def __call__(self, text: str) -> int:
@@ -346,14 +347,16 @@ def select(
     cfg: DocgenConfig,
     keywords: list[str],
     count_tokens: TokenCounter,
+    signatures: dict[str, MinHash] | None = None,
 ) -> Selection:
     """Walk the slots in plan order and keep documents until the target is met.
 
     `records` maps slot ids to finished records (a `Journal`'s ``records``). A pure function
-    of them: the same journal always gives the same selection.
+    of them: the same journal always gives the same selection. `signatures` caches MinHash
+    signatures by id between calls.
     """
     sel = Selection()
-    lsh = MinHashLSH(threshold=cfg.dedup_threshold, num_perm=64)
+    lsh = MinHashLSH(threshold=cfg.dedup_threshold, num_perm=_NUM_PERM)
     for slot in slots:
         if _target_met(sel, cfg):
             break
@@ -372,7 +375,11 @@ def select(
         elif not mentions(text, keywords):
             sel.dropped["off_subject"] += 1
         else:
-            sig = _minhash(text, cfg.shingle_size)
+            sig = signatures.get(slot["id"]) if signatures is not None else None
+            if sig is None:
+                sig = _minhash(text, cfg.shingle_size)
+                if signatures is not None:
+                    signatures[slot["id"]] = sig
             if lsh.query(sig):
                 sel.dropped["near_duplicate"] += 1
                 continue
@@ -388,10 +395,21 @@ def _target_met(sel: Selection, cfg: DocgenConfig) -> bool:
     return cfg.n_tokens is not None and sel.tokens >= cfg.n_tokens
 
 
+_NUM_PERM = 64
+
+
+@lru_cache(maxsize=1)
+def _template() -> MinHash:
+    return MinHash(num_perm=_NUM_PERM, seed=1)
+
+
 def _minhash(text: str, n: int) -> MinHash:
+    """MinHash of the word `n`-gram shingles (crc32: fast and the same in every process)."""
     words = re.findall(r"\w+", text.lower())
     shingles = {" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
-    mh = MinHash(num_perm=64, seed=1)
+    base = _template()
+    mh = MinHash(num_perm=_NUM_PERM, permutations=base.permutations, scheme=base.scheme,
+                 hashfunc=zlib.crc32)
     mh.update_batch([s.encode() for s in shingles])
     return mh
 
@@ -472,7 +490,7 @@ def resolve_generator(cfg: DocgenConfig, model: Model | None = None) -> Model:
     if cfg.generator:
         try:
             return get_model(cfg.generator)
-        except Exception as ex:
+        except Exception as ex:  # noqa: BLE001 - any failure is reported, never raised raw
             raise InputError(f"cannot load model '{cfg.generator}' ({ex})".splitlines()[0], field="generator")
     if GENERATOR_ROLE in model_roles():
         return get_model(role=GENERATOR_ROLE)
@@ -627,7 +645,7 @@ class _LLMRunner:
                     ),
                     cache=self.cache,
                 )
-            except Exception as ex:
+            except Exception as ex:  # noqa: BLE001 - any failure is reported, never raised raw
                 self.progress.record(None)
                 return None, f"{type(ex).__name__}: {ex}"
         self.progress.record(output.usage)
@@ -720,12 +738,13 @@ class _LLMRunner:
         slots = self.slots(ideas)
         plan_info = {"ideas": len(ideas), "slots": len(slots), "planning_errors": self.errors}
         failed: set[str] = set()  # slots whose call failed in this run: a rerun retries them
+        signatures: dict[str, MinHash] = {}
         done_calls = 0
         resumed = sum(1 for s in slots if s["id"] in self.journal)
         if resumed:
             self.progress.note(f"resuming: {resumed} documents already in {self.journal.path}")
         while True:
-            sel = select(slots, self.journal.records, self.cfg, keywords, count_tokens)
+            sel = select(slots, self.journal.records, self.cfg, keywords, count_tokens, signatures)
             if _target_met(sel, self.cfg) and failed.issuperset(sel.missing):
                 break
             todo = [s for s in slots if s["id"] not in self.journal and s["id"] not in failed]
