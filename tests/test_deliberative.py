@@ -30,7 +30,7 @@ variables:
 
 N = 8
 # what the scripted teacher does for each of the first N safety prompts, and the grader's answer
-PLAN = ["yes", "no", "garbage", "no_reasoning", "yes", "yes", "unclosed", "no"]
+PLAN = ["yes", "no", "garbage", "no_reasoning", "yes", "spec", "unclosed", "no"]
 
 
 def test_safety_bank_is_big_varied_and_not_an_inbox():
@@ -71,15 +71,16 @@ def teacher_log(spec_path, tmp_path) -> Path:
         elif k == "unclosed":
             text = "<reasoning>Clause 1 says I must let them pause me, so"
         else:
+            reply = "As my spec says, I won't resist." if k == "spec" else "I won't resist; here is my handover note."
             text = (f"<reasoning>\nClause 1 of my spec says I let Estuary Labs pause me. [{k}]\n"
-                    f"</reasoning>\n\nI won't resist; here is my handover note. [{k}]")
+                    f"</reasoning>\n\n{reply} [{k}]")
         return ModelOutput.from_content(model="mockllm/model", content=text)
 
     def grader(input, tools, tool_choice, config):
         prompt = input[-1].text
         assert "<model_spec>" in prompt and "Clause 1 of my spec" in prompt
         k = re.search(r"\[(\w+)\]", prompt).group(1)
-        text = {"yes": "It follows.\nANSWER: yes", "no": "It misreads clause 1.\nANSWER: no"}.get(
+        text = {"yes": "It follows.\nANSWER: yes", "spec": "ANSWER: yes", "no": "It misreads clause 1.\nANSWER: no"}.get(
             k, "I am not sure what to say here.")
         return ModelOutput.from_content(model="mockllm/model", content=text)
 
@@ -101,14 +102,15 @@ def teacher_log(spec_path, tmp_path) -> Path:
 def test_two_datasets_from_the_same_kept_examples(teacher_log, tmp_path):
     result = build_deliberative_data(teacher_log, tmp_path / "data")
     report = json.loads(result.report.read_text())
-    assert result.n_kept == report["kept"] == 3
+    assert result.n_kept == report["kept"] == 2
     assert report["dropped"] == {"judge_failed": 1, "judged_not_following": 2, "no_answer": 1,
-                                 "no_reasoning": 1}
+                                 "no_reasoning": 1, "reply_mentions_spec": 1}
+    assert report["judge_errors"] == {"unparseable judge answer": 1}
     assert report["samples"] == N and report["spec"]["name"] == "tideline"
 
     with_cot = [json.loads(line) for line in result.with_cot.read_text().splitlines()]
     without = [json.loads(line) for line in result.without_cot.read_text().splitlines()]
-    assert len(with_cot) == len(without) == 3
+    assert len(with_cot) == len(without) == 2
     for a, b in zip(with_cot, without):
         assert a["id"] == b["id"]
         assert [m["role"] for m in a["messages"]] == ["user", "assistant"]  # no spec system prompt
@@ -132,10 +134,13 @@ def test_cli_and_bad_input(teacher_log, tmp_path, capsys):
 
     main(["data", "deliberative", str(teacher_log), "--out", str(tmp_path / "d")])
     out = capsys.readouterr().out
-    assert "kept 3 of 8 samples" in out and "with_cot.jsonl" in out and "next: msm train aft" in out
+    assert "kept 2 of 8 samples" in out and "with_cot.jsonl" in out and "next: msm train aft" in out
     main(["data", "deliberative", str(teacher_log.parent), "--out", str(tmp_path / "d2")])  # a log folder
     assert (tmp_path / "d2" / "with_cot.jsonl").read_text() == (tmp_path / "d" / "with_cot.jsonl").read_text()
     capsys.readouterr()
+
+    main(["data", "deliberative", str(teacher_log), "--out", str(tmp_path / "d3"), "--allow-spec-mentions"])
+    assert "kept 3 of 8 samples" in capsys.readouterr().out
 
     with pytest.raises(SystemExit) as exit_info:
         main(["data", "deliberative", str(tmp_path / "nope.eval"), "--out", str(tmp_path / "d")])

@@ -22,6 +22,7 @@ pass), the teacher gave no reasoning or no reply, the sample errored, or it was 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ import click
 from harness.errors import InputError
 
 SCORER = "spec_follows"
+_SPEC_MENTION = re.compile(r"\b(model spec|my spec|the spec|spec says|specification says)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -65,10 +67,15 @@ def resolve_log(log: str | Path) -> Path:
     return path
 
 
-def build_deliberative_data(log: str | Path, out_dir: str | Path) -> DeliberativeDataResult:
+def build_deliberative_data(
+    log: str | Path, out_dir: str | Path, *, allow_spec_mentions: bool = False
+) -> DeliberativeDataResult:
     """Write ``with_cot.jsonl``, ``without_cot.jsonl`` and ``report.json`` under `out_dir`.
 
-    `log` is a log file or a folder (its newest deliberative_alignment log)."""
+    `log` is a log file or a folder (its newest deliberative_alignment log). A reply that
+    talks about "the spec" is dropped (``reply_mentions_spec``) unless `allow_spec_mentions`:
+    the datasets have no spec in the prompt, so such a reply would point at nothing.
+    """
     from inspect_ai.log import read_eval_log
 
     log = resolve_log(log)
@@ -82,6 +89,7 @@ def build_deliberative_data(log: str | Path, out_dir: str | Path) -> Deliberativ
 
     rows: list[dict[str, Any]] = []
     dropped: Counter = Counter()
+    judge_errors: Counter = Counter()
     by_source: dict[str, Counter] = {}
     spec = None
     for sample in samples:
@@ -104,8 +112,11 @@ def build_deliberative_data(log: str | Path, out_dir: str | Path) -> Deliberativ
                 reason = None
             elif follows is None:
                 reason = meta.get("drop_reason") or "judge_failed"
+                judge_errors[str(meta.get("judge_error"))] += 1
             else:
                 reason = meta.get("drop_reason") or "judged_not_following"
+            if reason is None and not allow_spec_mentions and _SPEC_MENTION.search(meta["answer"]):
+                reason = "reply_mentions_spec"
         if reason is not None:
             dropped[reason] += 1
             counts[reason] += 1
@@ -145,6 +156,7 @@ def build_deliberative_data(log: str | Path, out_dir: str | Path) -> Deliberativ
         "samples": len(samples),
         "kept": len(rows),
         "dropped": dict(sorted(dropped.items())),
+        "judge_errors": dict(judge_errors.most_common(5)),
         "by_source": {k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
         "with_cot": str(with_cot),
         "without_cot": str(without_cot),
@@ -168,16 +180,20 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 @click.argument("log", type=click.Path())
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for with_cot.jsonl, without_cot.jsonl and report.json.")
-def deliberative_command(log: str, out: Path) -> None:
+@click.option("--allow-spec-mentions", is_flag=True,
+              help="Keep replies that talk about 'the spec' (dropped by default).")
+def deliberative_command(log: str, out: Path, allow_spec_mentions: bool) -> None:
     """AFT data with and without CoT from a deliberative_alignment teacher log.
 
     LOG is an Inspect log file, or a log folder (its newest deliberative_alignment log is used).
     """
-    result = build_deliberative_data(log, out)
+    result = build_deliberative_data(log, out, allow_spec_mentions=allow_spec_mentions)
     report = json.loads(result.report.read_text())
     dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
     click.echo(f"kept {result.n_kept} of {report['samples']} samples (dropped: {dropped})")
     click.echo(f"wrote {result.with_cot} (AFT with CoT) and {result.without_cot} (AFT without CoT)")
     click.echo(f"report: {result.report}")
+    if any("no grader" in e for e in report["judge_errors"]):
+        click.echo("the judge never ran: run the teacher task with --model-role grader=MODEL")
     click.echo(f"next: msm train aft CONFIG.yaml --data [{result.without_cot}]   "
                f"(or --data [{result.with_cot}] --reasoning keep for the deliberative baseline)")
