@@ -211,6 +211,10 @@ def run_sft(
 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if cfg.cpu_threads:
+        import torch
+
+        torch.set_num_threads(cfg.cpu_threads)
     set_seed(cfg.seed)
     peft_config = None
     if cfg.lora and not loaded.continue_adapter:

@@ -121,6 +121,8 @@ class TrainingConfig(BaseModel):
     """"bfd": whole documents packed without crossing attention (padding-free, position ids);
     "wrapped": documents concatenated and cut into blocks, classic pretraining style."""
     gradient_checkpointing: bool = False
+    cpu_threads: int | None = Field(default=None, gt=0)
+    """torch.set_num_threads for the run; 1 is often fastest for tiny models on a busy CPU."""
     seed: int = 0
     bf16: bool | None = None
     """None: bf16 when a CUDA device supports it, else fp32."""

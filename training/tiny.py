@@ -121,6 +121,33 @@ def build_tiny_model(
     return out
 
 
+def corpus_texts(path: str | Path) -> list[str]:
+    """Texts of a file for tokenizer training: JSONL rows (their "text", or every message's
+    "content"), or a plain text file."""
+    import json
+
+    from harness.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=path, field="corpus")
+    if path.suffix != ".jsonl":
+        return [path.read_text(encoding="utf-8")]
+    texts = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as ex:
+            raise InputError(f"line {n} is not valid JSON ({ex.msg})", file=path) from ex
+        if isinstance(row, dict) and "text" in row:
+            texts.append(str(row["text"]))
+        elif isinstance(row, dict) and isinstance(row.get("messages"), list):
+            texts += [str(m.get("content", "")) for m in row["messages"] if isinstance(m, dict)]
+    return texts
+
+
 def count_parameters(path: str | Path) -> int:
     from transformers import AutoModelForCausalLM
 
