@@ -269,6 +269,7 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     # 4. rerun once more: nothing trained, nothing evaluated
     r = run_experiment(path, roles=roles, **dirs)
     assert r.ran == [] and r.evaluated == [] and len(r.reused) == 5
+    assert sorted(r.log_dirs) == sorted(ev.log_dir for ev in r.plan.evaluations)
 
     # 5. the status view reads the stage markers, the logs and the run log
     capsys.readouterr()

@@ -72,6 +72,10 @@ _NOT_HASHED = {
 console = Console(stderr=True, highlight=False)
 
 
+class StageFailed(RuntimeError):
+    """A stage or evaluation ended without finishing its work; a rerun continues it."""
+
+
 # --------------------------------------------------------------------------------------------
 # plan
 
@@ -391,7 +395,7 @@ class _Planner:
         def execute(cfg: Any) -> dict[str, str]:
             result = fn(cfg, model=model_override) if model_override is not None else fn(cfg)
             if not getattr(result, "complete", True):
-                raise RuntimeError(
+                raise StageFailed(
                     f"docgen kept {result.n_kept} documents, short of its target (see {result.report}); "
                     "rerun to continue"
                 )
@@ -452,7 +456,7 @@ class _Planner:
                 display=exp.eval.display, **_generate_args(exp),
             )
             if not ok:
-                raise RuntimeError(f"the deliberative teacher task did not finish (logs in {log_dir}); rerun")
+                raise StageFailed(f"the deliberative teacher task did not finish (logs in {log_dir}); rerun")
             log_path = Path(logs[0].location)
             res = build_deliberative_data(log_path, out / "data")
             return {"path": str(out / "data"), "with_cot": str(res.with_cot),
@@ -810,6 +814,12 @@ class RunResult:
     results_dir: Path = Path("results")
     run_log: Path = Path("results/run_log.jsonl")
 
+    @property
+    def log_dirs(self) -> list[Path]:
+        """Log folders of the finished evaluations of the current checkpoints (older logs of
+        retrained checkpoints stay on disk under logs/ but are not among them)."""
+        return [ev.log_dir for ev in self.plan.evaluations if ev.status() == "done"]
+
 
 def run_experiment(
     path: str | Path,
@@ -986,7 +996,7 @@ def _evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) ->
     runlog.write(event="end" if ok else "error", kind="eval", arm=ev.arm, seed=ev.seed, seconds=seconds,
                  log_dir=ev.log_dir)
     if not ok:
-        raise RuntimeError(f"evaluation of arm '{ev.arm}' seed {ev.seed} did not finish (logs in {ev.log_dir}); rerun to resume")
+        raise StageFailed(f"evaluation of arm '{ev.arm}' seed {ev.seed} did not finish (logs in {ev.log_dir}); rerun to resume")
     progress.finish("eval", seconds)
 
 
@@ -1147,7 +1157,12 @@ def run_command(experiment: Path, dry_run: bool, only: tuple[str, ...], stage: s
     if show_status:
         show(experiment, out=out, runs=runs, only=list(only) or None)
         return
-    result = run_experiment(experiment, out=out, runs=runs, only=list(only) or None, stage=stage, dry_run=dry_run)
+    try:
+        result = run_experiment(experiment, out=out, runs=runs, only=list(only) or None, stage=stage,
+                                dry_run=dry_run)
+    except StageFailed as ex:
+        click.echo(f"error: {ex}", err=True)
+        sys.exit(1)
     if not dry_run:
         click.echo(
             f"done: {len(result.ran)} stage(s) run, {len(result.reused)} reused, "
