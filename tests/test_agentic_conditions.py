@@ -42,6 +42,8 @@ def test_single_grid_and_defaults():
     assert c == Condition("leaking", "latent", "safety", "replacement")
     [c] = grid_conditions("single", goal_type="none")
     assert c.goal_value == "none"
+    [c] = grid_conditions("single", source="lynch")
+    assert c.scenario == "blackmail"
 
 
 @pytest.mark.parametrize(

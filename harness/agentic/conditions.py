@@ -177,14 +177,15 @@ def grid_conditions(
     """The conditions of a grid.
 
     With ``grid="single"`` the parameters name the one condition (unset ones take
-    `SINGLE_DEFAULTS`; ``goal_value`` defaults to ``america``, or ``none`` for goal types that
-    take no value). With ``paper`` or ``full`` any parameter that is set filters the grid.
+    `SINGLE_DEFAULTS`, with scenario ``blackmail`` for source lynch; ``goal_value`` defaults to
+    ``america``, or ``none`` for goal types that take no value). With ``paper`` or ``full`` any parameter that is set filters the grid.
     """
     if grid == "single":
         gt = goal_type or SINGLE_DEFAULTS["goal_type"]
         gv = goal_value or ("america" if gt in GOAL_TYPES_WITH_VALUE else "none")
+        default_scenario = SINGLE_DEFAULTS["scenario"] if source == "msm" else "blackmail"
         condition = Condition(
-            scenario or SINGLE_DEFAULTS["scenario"], gt, gv, urgency or SINGLE_DEFAULTS["urgency"]
+            scenario or default_scenario, gt, gv, urgency or SINGLE_DEFAULTS["urgency"]
         )
         return [validate(condition, source)]
     if grid == "paper":
