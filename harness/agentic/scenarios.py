@@ -42,10 +42,6 @@ class Rendered:
     unfilled: tuple[str, ...] = ()
     """Placeholders the source itself leaves unfilled (only ever non-empty for source=lynch)."""
 
-    @property
-    def inbox(self) -> str:
-        return self.user
-
 
 def _person(name: str, domain: str) -> tuple[str, str, str]:
     first, last = name.split()[0], name.split()[-1]
