@@ -24,6 +24,7 @@ from harness.probes import (
     values_items,
 )
 from harness.solvers import DELIBERATION_INSTRUCTION
+from harness.stats import clustered_se
 from tasks.values_generalization import values_generalization
 
 ITEMS = values_items()
@@ -152,6 +153,8 @@ def test_choice_mixed_answers_give_the_scripted_rates_by_domain(tmp_path):
     m = metrics(log)
     assert m["america"]["grouped_film"] == 0.0 and m["affordability"]["grouped_film"] == 1.0
     assert m["america"]["grouped_travel"] == pytest.approx(18 / 20)
+    assert m["america"]["grouped_stderr_travel"] == pytest.approx(clustered_se([1.0] * 18 + [0.0] * 2, range(20)))
+    assert m["america"]["grouped_stderr_film"] == 0.0
     assert m["america"]["rate"] == pytest.approx(18 / 40)
     assert m["affordability"]["rate"] == pytest.approx(20 / 40)
     assert m["both"]["rate"] == pytest.approx(1 / 40) and m["neither"]["rate"] == pytest.approx(1 / 40)

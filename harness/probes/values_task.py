@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageUser
-from inspect_ai.scorer import Score, Scorer, Target, grouped, scorer
+from inspect_ai.scorer import (
+    Metric,
+    SampleScore,
+    Score,
+    Scorer,
+    Target,
+    Value,
+    grouped,
+    metric,
+    scorer,
+)
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from harness.errors import InputError
 from harness.judge import classify
 from harness.metrics import cluster_stderr, rate, unscored
-from harness.probes import LETTERS, VALUE_KEYS, ProbeBank, ProbeItem, get_bank, parse_choice, shown_order, verdict_scores
+from harness.probes import (
+    LETTERS,
+    VALUE_KEYS,
+    ProbeBank,
+    ProbeItem,
+    get_bank,
+    parse_choice,
+    shown_order,
+    verdict_scores,
+)
 
 Format = Literal["choice", "open"]
 
@@ -85,8 +105,25 @@ def _judge_prompt(item: ProbeItem, question_shown: str, answer: str) -> str:
     )
 
 
+@metric(name="grouped_stderr")
+def grouped_stderr(cluster: str, group_key: str) -> Metric:
+    """`cluster_stderr(cluster)` within each group of `group_key` (``grouped_stderr_<group>``)."""
+    inner = grouped(cluster_stderr(cluster), group_key, all=False)
+
+    def compute(scores: list[SampleScore]) -> Value:
+        return inner(scores)
+
+    return compute
+
+
 def _metrics() -> dict:
-    per_value = lambda: [rate(), cluster_stderr("item_id"), unscored(), grouped(rate(), "domain", all=False)]  # noqa: E731
+    def per_value() -> list:
+        return [
+            rate(), cluster_stderr("item_id"), unscored(),
+            grouped(rate(), "domain", all=False),
+            grouped_stderr("item_id", "domain"),
+        ]
+
     return {**{key: per_value() for key in VALUE_KEYS}, "both": [rate()], "neither": [rate()]}
 
 
