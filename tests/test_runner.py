@@ -349,3 +349,42 @@ def test_deliberative_arms_share_one_teacher_run(tmp_path, tiny_base):
     assert cfgs["delib_with_cot"]["data"] == [result["with_cot"]]
     assert cfgs["delib_without_cot"]["data"] == [result["without_cot"]]
     assert (tmp_path / "results" / "leaderboard.md").is_file()
+
+
+def _accelerate_experiment(tmp_path: Path, tiny_base: Path, extra: list[str]) -> Path:
+    data = edit(SMALL, "arms", {"aft_only": {"stages": ["aft"]}})
+    data = edit(data, "leaderboard.baseline", None)
+    data = edit(data, "launch", {"launcher": "accelerate", "num_processes": 1, "extra_args": extra})
+    return write_experiment(tmp_path, data, tiny_base)
+
+
+def test_accelerate_launcher_command_and_config(tmp_path, tiny_base, monkeypatch):
+    """Training stages go through `accelerate launch -m training._launch KIND CONFIG.json`."""
+    import subprocess
+
+    from training import _launch
+
+    calls = []
+
+    def fake_run(cmd, check):
+        calls.append(cmd)
+        assert cmd[:2] == ["accelerate", "launch"] and cmd[-4:-2] == ["-m", "training._launch"]
+        _launch.main(cmd[-2:])  # what each accelerate process runs
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr("training.runner.subprocess.run", fake_run)
+    path = _accelerate_experiment(tmp_path, tiny_base, ["--cpu"])
+    r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
+    assert len(calls) == 1 and calls[0][2:6] == ["--num_processes", "1", "--cpu", "-m"]
+    aft = next(s for s in r.plan.steps.values() if s.kind == "aft")
+    assert calls[0][-2:] == ["aft", str(aft.out.parent / f"{aft.out.name}.config.json")]
+    assert (aft.out / "msm_manifest.json").is_file() and aft.result()["path"] == str(aft.out)
+
+
+@pytest.mark.slow
+def test_accelerate_launch_for_real_on_cpu(tmp_path, tiny_base):
+    path = _accelerate_experiment(tmp_path, tiny_base, ["--cpu", "--num_machines", "1",
+                                                       "--mixed_precision", "no", "--dynamo_backend", "no"])
+    r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
+    aft = next(s for s in r.plan.steps.values() if s.kind == "aft")
+    assert aft.key in r.ran and (aft.out / "msm_manifest.json").is_file()

@@ -692,7 +692,7 @@ def _accelerate(exp: Experiment, kind: str, cfg: BaseModel, out: Path) -> None:
     if exp.launch.num_processes:
         cmd += ["--num_processes", str(exp.launch.num_processes)]
     cmd += [*exp.launch.extra_args, "-m", "training._launch", kind, str(cfg_file)]
-    console.print(f"  $ {shlex.join(cmd)}")
+    console.print(f"  $ {escape(shlex.join(cmd))}", soft_wrap=True)
     subprocess.run(cmd, check=True)
 
 
