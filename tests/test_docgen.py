@@ -329,3 +329,21 @@ def test_template_backend_shares_ids_filters_and_report(tmp_path):
     expected = [d["text"] for d in docs.template_documents(spec, n_documents=50, seed=0, mode="explain")]
     positions = [expected.index(r["text"]) for r in rows]
     assert positions == sorted(positions)
+
+
+def test_token_target_counted_with_a_local_tokenizer(spec_path, tmp_path):
+    from training.tiny import DEFAULT_CORPUS, train_tokenizer
+
+    tok_dir = tmp_path / "tok"
+    tok = train_tokenizer(DEFAULT_CORPUS + [" ".join(VOCAB)], vocab_size=300)
+    tok.save_pretrained(tok_dir)
+    cfg = config(spec_path, tmp_path / "docs.jsonl", n_documents=None, n_tokens=4000, tokenizer=str(tok_dir))
+    result = generate_documents(cfg, model=mock(Scripted()))
+    rows = read_rows(result.documents)
+    exact = sum(len(tok(r["text"], add_special_tokens=False)["input_ids"]) for r in rows)
+    assert result.n_tokens == exact >= 4000
+    assert exact - len(tok(rows[-1]["text"], add_special_tokens=False)["input_ids"]) < 4000
+
+    bad = config(spec_path, tmp_path / "x.jsonl", tokenizer=str(tmp_path / "missing"))
+    with pytest.raises(InputError, match="tokenizer"):
+        generate_documents(bad, model=mock(Scripted()))

@@ -319,7 +319,8 @@ class TokenCounter:
             try:
                 self._tok = AutoTokenizer.from_pretrained(tokenizer)
             except Exception as ex:  # noqa: BLE001 - any failure is reported, never raised raw
-                raise InputError(f"cannot load tokenizer ({type(ex).__name__})", field="tokenizer")
+                raise InputError(f"cannot load a tokenizer from here ({type(ex).__name__})", file=tokenizer,
+                                 field="tokenizer")
 
     def __call__(self, text: str) -> int:
         if self._tok is not None:
