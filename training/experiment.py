@@ -239,13 +239,34 @@ def load_experiment(path: str | Path) -> Experiment:
         field = ".".join(loc) or None
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            message = "unknown key"
+            known = _known_keys(loc[:-1])
+            message = "unknown key" + (f" (known keys: {', '.join(known)})" if known else "")
         elif err["type"] == "missing":
             message = "required key is missing"
         raise InputError(message, file=path, field=field) from ex
     exp._path = path
     validate(exp)
     return exp
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    """The keys allowed at a place in the file (for an 'unknown key' message)."""
+    sections: dict[str, type[BaseModel]] = {
+        "defaults": StageDefaults, "launch": LaunchSettings, "eval": EvalSettings,
+        "leaderboard": LeaderboardSettings, "base": MicroBase,
+    }
+    model: type[BaseModel] | None = None
+    if not loc:
+        model = Experiment
+    elif len(loc) == 1:
+        model = sections.get(loc[0])
+    elif loc[0] == "arms" and len(loc) == 2:
+        model = Arm
+    elif loc[0] == "tasks" and len(loc) == 2:
+        model = TaskEntry
+    elif loc[-1] == "base" or (loc[0] == "arms" and len(loc) == 3 and loc[2] == "base"):
+        model = MicroBase
+    return sorted(model.model_fields) if model is not None else []
 
 
 def validate(exp: Experiment) -> None:
