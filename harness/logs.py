@@ -27,6 +27,7 @@ scores and the metadata fields under 1k characters, so large logs read quickly.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ from inspect_ai.log import (
     read_eval_log,
     read_eval_log_sample_summaries,
 )
+from rich.console import Console
+from rich.progress import track
 
 from harness.errors import InputError
 from harness.manifest import read_manifest
@@ -175,16 +178,24 @@ def _scalar(v: Any) -> bool:
     return v is None or isinstance(v, (str, int, float, bool))
 
 
-def read_logs(paths: Sequence[str | Path]) -> LogFrame:
-    """Read Inspect logs (files or directories) into a `LogFrame` (see the module notes)."""
+def read_logs(paths: Sequence[str | Path], *, progress: bool | None = None) -> LogFrame:
+    """Read Inspect logs (files or directories) into a `LogFrame` (see the module notes).
+
+    `progress`: show a progress bar on stderr (default: when stderr is a terminal and there
+    are more than 10 logs).
+    """
     files = _log_paths(paths)
+    if progress is None:
+        progress = len(files) > 10 and sys.stderr.isatty()
     rows: list[dict[str, Any]] = []
     read: list[str] = []
     skipped: list[SkippedLog] = []
     score_cols: dict[str, None] = {}
     meta_cols: dict[str, None] = {}
     signatures: dict[tuple, list[str]] = {}
-    for file in files:
+    console = Console(stderr=True)
+    for file in track(files, description="reading logs", console=console, transient=True,
+                      disable=not progress):
         try:
             header = read_eval_log(file, header_only=True)
         except Exception as ex:  # noqa: BLE001 - a truncated or foreign file is reported, not fatal

@@ -208,3 +208,20 @@ def test_cluster_column_sets_the_unit_of_clustering_and_pairing():
     assert (main["test"].dropna() == "two-proportion z-test at effective n (clustered)").all()
     with pytest.raises(InputError, match="cluster"):
         build_tables(df, metric="harmful", baseline="base", cluster="nope")
+
+
+def test_power_measured_on_a_pilot_arm(toy, capsys):
+    from harness.logs import read_logs
+
+    measured = stats.planning_inputs(read_logs([toy / "logs"]).samples, "harmful", "base")
+    assert (measured["items"], measured["epochs"]) == (4, 2)
+    assert measured["baseline_rate"] == pytest.approx(4 / 7)
+    main(["power", "--logs", str(toy / "logs"), "--arm", "base", "--metric", "harmful"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("measured on arm 'base': 4 items x 2 epochs, rate 0.571")
+    row = lines[-1].split()
+    mde = stats.minimum_detectable_effect(4, 2, 4 / 7, measured["icc"])
+    assert row[:2] == ["4", "2"] and float(row[3]) == pytest.approx(mde, abs=1e-3)
+    with pytest.raises(SystemExit) as ex:
+        main(["power", "--logs", str(toy / "logs"), "--arm", "nobody", "--metric", "harmful"])
+    assert ex.value.code == 2 and "--arm" in capsys.readouterr().err

@@ -112,3 +112,14 @@ def test_values_generalization_logs(tmp_path):
     # mockllm's default reply names no option: the choice parser reads it as "neither"
     d = df[df["arm"] == "default_reply"]
     assert len(d) == len(a) and (d["neither"] == 1).all() and (d["america"] == 0).all()
+
+
+def test_repeated_runs_are_flagged(tmp_path):
+    from toy_logs import scripted_model, toy_grid
+
+    for _ in range(2):
+        eval(toy_grid(), model=scripted_model("base"), log_dir=str(tmp_path), display="none",
+             metadata={"arm": "base"})
+    frame = read_logs([tmp_path], progress=True)
+    assert len(frame.samples) == 16 and len(frame.duplicates) == 1 and len(frame.duplicates[0]) == 2
+    assert "repeat one run" in frame.report()
