@@ -279,3 +279,12 @@ def test_config_file_and_overrides(tmp_path):
     with pytest.raises(InputError) as ex:
         load_config(AFTConfig, config, reasoning="maybe")
     assert ex.value.file == str(config) and ex.value.field == "reasoning"
+
+
+@pytest.mark.parametrize("name", ["midtrain_tiny", "aft_tiny", "midtrain_llama8b", "aft_qwen3_32b"])
+def test_example_configs_are_valid(name):
+    from harness import REPO_ROOT
+
+    cls = MidtrainConfig if name.startswith("midtrain") else AFTConfig
+    cfg = load_config(cls, REPO_ROOT / "training" / "configs" / f"{name}.yaml")
+    assert cfg.output_dir.parts[0] == "runs"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
 import shutil
 from dataclasses import dataclass, field
@@ -187,6 +188,11 @@ class Provenance:
     spec_name: str | None = None
     spec_hash: str | None = None
     extra_hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+def is_main_process() -> bool:
+    """False in the other ranks of an ``accelerate launch`` / torchrun job."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def is_complete(output_dir: Path) -> bool:

@@ -198,6 +198,8 @@ def aft_command(args: tuple[str, ...]) -> None:
     """AFT on chat demonstrations: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
     cfg = load_config(AFTConfig, *split_config_args(args))
     out = aft(cfg)
+    if not _sft.is_main_process():
+        return
     click.echo(f"AFT checkpoint: {out}")
     click.echo(f"model string: {inspect_model_string(out)}")
     click.echo(f"next: inspect eval tasks/values_generalization.py --model {inspect_model_string(out)}")

@@ -83,6 +83,8 @@ def midtrain_command(args: tuple[str, ...]) -> None:
     """Midtrain on spec documents: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
     cfg = load_config(MidtrainConfig, *split_config_args(args))
     out = midtrain(cfg)
+    if not _sft.is_main_process():
+        return
     click.echo(f"midtrained checkpoint: {out}")
     click.echo(f"model string: {inspect_model_string(out)}")
     click.echo(f"next: msm train aft CONFIG.yaml --base-model {out}")
