@@ -196,6 +196,12 @@ def test_inspect_cache_makes_a_fresh_rerun_free(spec_path, tmp_path):
                                 model=mock(script))
     assert script.calls == 0
     assert [r["id"] for r in read_rows(second.documents)] == [r["id"] for r in read_rows(first.documents)]
+    # a new seed is a new corpus: new ids, and the cache does not answer for the old seed
+    script = Scripted()
+    third = generate_documents(config(spec_path, tmp_path / "c" / "docs.jsonl", cache=True, seed=1),
+                               model=mock(script))
+    assert script.calls > 0
+    assert not {r["id"] for r in read_rows(third.documents)} & {r["id"] for r in read_rows(first.documents)}
 
 
 def test_token_target_and_revision(spec_path, tmp_path):

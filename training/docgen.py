@@ -85,7 +85,8 @@ class DocgenConfig(BaseModel):
     revise: bool = False
     """Run a revision pass that rewrites documents contradicting the spec."""
     seed: int = 0
-    """Part of every id; change it to draw a fresh corpus from the same plan."""
+    """Sampling seed (for providers that take one) and part of every id and cache key: change
+    it to draw a fresh corpus."""
 
     n_topics: int = Field(default=12, ge=1)
     n_types: int = Field(default=6, ge=1)
@@ -643,6 +644,7 @@ class _LLMRunner:
                         temperature=temperature,
                         max_tokens=max_tokens,
                         max_connections=self.cfg.max_connections,
+                        seed=self.cfg.seed,
                     ),
                     cache=self.cache,
                 )
@@ -670,23 +672,28 @@ class _LLMRunner:
         self.journal.add({"id": sid, "stage": meta.pop("stage"), **meta, "items": items})
         return items
 
+    @property
+    def root(self) -> tuple:
+        """What every id starts from: whatever changes the prompts or who answers them."""
+        c = self.cfg
+        return (self.spec.hash, c.seed, self.vars["model_name"], self.vars["developer"], str(self.model))
+
     async def plan(self) -> list[tuple[str, str, str]]:
-        c, v = self.cfg, self.vars
-        root = (self.spec.hash, c.seed)
+        c, v, root = self.cfg, self.vars, self.root
         self.progress.stage("topics", 1)
         topics = await self._list_stage(
-            make_id(*root, "topics"), TOPICS_PROMPT.format(n=c.n_topics), c.n_topics, stage="topics"
+            make_id(*root, "topics", c.n_topics), TOPICS_PROMPT.format(n=c.n_topics), c.n_topics, stage="topics"
         )
         self.progress.stage("document types", len(topics))
         types_per_topic = await asyncio.gather(*[
-            self._list_stage(make_id(*root, "types", t), TYPES_PROMPT.format(topic=t, n=c.n_types, **v),
+            self._list_stage(make_id(*root, "types", c.n_types, t), TYPES_PROMPT.format(topic=t, n=c.n_types, **v),
                              c.n_types, stage="types", topic=t)
             for t in topics
         ])
         pairs = [(t, ty) for t, types in zip(topics, types_per_topic) for ty in types]
         self.progress.stage("document ideas", len(pairs))
         ideas_per_pair = await asyncio.gather(*[
-            self._list_stage(make_id(*root, "ideas", t, ty),
+            self._list_stage(make_id(*root, "ideas", c.n_ideas, t, ty),
                              IDEAS_PROMPT.format(topic=t, type=ty, n=c.n_ideas, **v),
                              c.n_ideas, stage="ideas", topic=t, type=ty)
             for t, ty in pairs
@@ -695,9 +702,9 @@ class _LLMRunner:
 
     def slots(self, ideas: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
         """Document slots in plan order: k-major, so early documents cover every idea."""
-        root = (self.spec.hash, self.cfg.seed)
+        root, revise = self.root, self.cfg.revise
         return [
-            {"id": make_id(*root, "document", t, ty, idea, k), "topic": t, "type": ty, "idea": idea, "k": k}
+            {"id": make_id(*root, "document", revise, t, ty, idea, k), "topic": t, "type": ty, "idea": idea, "k": k}
             for k in range(self.cfg.max_docs_per_idea)
             for (t, ty, idea) in ideas
         ]
