@@ -260,7 +260,9 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     # every log is labelled for the log reader
     labels = set()
     for ev in r.plan.evaluations:
-        for info in list_eval_logs(str(ev.log_dir)):
+        (task_dir,) = ev.task_dirs.values()
+        assert task_dir.parent == ev.log_dir
+        for info in list_eval_logs(str(task_dir)):
             log = read_eval_log(info, header_only=True)
             assert log.status == "success"
             labels.add(tuple(log.eval.metadata[k] for k in ("arm", "spec", "seed", "experiment")))
@@ -269,7 +271,15 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     # 4. rerun once more: nothing trained, nothing evaluated
     r = run_experiment(path, roles=roles, **dirs)
     assert r.ran == [] and r.evaluated == [] and len(r.reused) == 5
-    assert sorted(r.log_dirs) == sorted(ev.log_dir for ev in r.plan.evaluations)
+    assert sorted(r.log_dirs) == sorted(d for ev in r.plan.evaluations for d in ev.task_dirs.values())
+    # a changed task entry is evaluated afresh (every arm), with nothing retrained
+    changed = write_experiment(tmp_path, edit(SMALL, "tasks", [{**SMALL["tasks"][0], "limit": 3}]))
+    r = run_experiment(changed, roles=roles, **dirs)
+    assert r.ran == [] and len(r.evaluated) == 2
+    assert sorted(r.evaluated) == sorted(str(d) for d in r.log_dirs)
+    write_experiment(tmp_path, SMALL)  # back to the first file: its logs are still there
+    r = run_experiment(path, roles=roles, **dirs)
+    assert r.ran == [] and r.evaluated == []
 
     # 5. the status view reads the stage markers, the logs and the run log
     capsys.readouterr()

@@ -12,7 +12,7 @@ plan, and executes it:
    changed spec or hyperparameter gives a new key and retrains; an interrupted stage is
    called again and resumes from its own checkpoints.
 2. **Evaluation.** Every arm's final checkpoint (for each seed) on every listed task, with
-   Inspect's ``eval_set`` into ``results/NAME/logs/<arm>/seed<k>-<key>/``, so an interrupted
+   Inspect's ``eval_set`` into ``results/NAME/logs/<arm>/seed<k>-<key>/<task>-<hash>/``, so an interrupted
    evaluation resumes and finished ones are not rerun. Model roles come from the file; eval
    metadata ``{arm, spec, seed, experiment}`` labels every log.
 3. **Leaderboard.** ``harness.leaderboard.write_leaderboard`` over the logs of every finished
@@ -132,7 +132,11 @@ class Evaluation:
     """Key of the step whose checkpoint is evaluated (None: the hub base model)."""
     base_model: str | None
     log_dir: Path
+    """Logs of this checkpoint: one folder per task entry under it (`task_dirs`)."""
     n_samples: dict[str, int | None]
+    task_dirs: dict[str, Path] = field(default_factory=dict)
+    """Task label -> its eval_set log folder, named by a hash of the entry (task, args, epochs,
+    limit), so a changed entry is evaluated afresh and the others are kept."""
 
     def model_string(self, plan: Plan) -> str:
         exp = plan.experiment
@@ -149,13 +153,17 @@ class Evaluation:
             )
         return checkpoint_model_string(Path(result["path"]), provider)
 
-    def status(self) -> Literal["done", "partial", "todo"]:
-        counts = log_statuses(self.log_dir)
+    def task_status(self, label: str) -> Literal["done", "partial", "todo"]:
+        counts = log_statuses(self.task_dirs[label])
         if not counts:
             return "todo"
-        if counts.get("success", 0) >= len(self.n_samples):
+        return "done" if counts.get("success", 0) >= 1 else "partial"
+
+    def status(self) -> Literal["done", "partial", "todo"]:
+        states = {self.task_status(label) for label in self.task_dirs}
+        if states <= {"done"}:
             return "done"
-        return "partial"
+        return "todo" if states == {"todo"} else "partial"
 
 
 @dataclass
@@ -556,10 +564,14 @@ class _Planner:
             model_key = current[0]
             model_id = model_key or _hash(self.identities.get(current[1], current[1]))
             log_dir = self.results_dir / "logs" / name / f"seed{seed}-{model_id[:8]}"
+            task_dirs = {
+                t.label: log_dir / f"{t.label}-{_hash(t.model_dump(include={'task', 'args', 'epochs', 'limit'}), 8)}"
+                for t in exp.tasks
+            }
             evaluations.append(
                 Evaluation(
                     arm=name, seed=seed, spec=self.spec_name(arm), model_step=model_key,
-                    base_model=None if model_key else current[1], log_dir=log_dir,
+                    base_model=None if model_key else current[1], log_dir=log_dir, task_dirs=task_dirs,
                     n_samples={t.label: None for t in exp.tasks},
                 )
             )
@@ -818,7 +830,8 @@ class RunResult:
     def log_dirs(self) -> list[Path]:
         """Log folders of the finished evaluations of the current checkpoints (older logs of
         retrained checkpoints stay on disk under logs/ but are not among them)."""
-        return [ev.log_dir for ev in self.plan.evaluations if ev.status() == "done"]
+        return [d for ev in self.plan.evaluations for label, d in ev.task_dirs.items()
+                if ev.task_status(label) == "done"]
 
 
 def run_experiment(
@@ -926,8 +939,7 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
         status = ev.status()
         if status == "done":
             continue
-        _evaluate(plan, ev, runlog, progress)
-        result.evaluated.append(str(ev.log_dir))
+        result.evaluated += _evaluate(plan, ev, runlog, progress)
 
     if stage in (None, "leaderboard"):
         result.leaderboards = write_leaderboards(plan, runlog)
@@ -969,48 +981,58 @@ def _jsonable(cfg: Any) -> Any:
     return cfg
 
 
-def _evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) -> None:
+def _evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) -> list[str]:
+    """Evaluate one checkpoint on every task entry not yet done (one eval_set per entry)."""
     from inspect_ai import eval_set
 
     exp = plan.experiment
     model = ev.model_string(plan)
-    label = f"eval [{ev.arm} seed {ev.seed}] {model} on {', '.join(ev.n_samples)}"
-    progress.start("eval", label)
-    tasks = []
-    for entry in exp.tasks:
-        tasks += _make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
+    todo = [t for t in exp.tasks if ev.task_status(t.label) != "done"]
+    progress.start("eval", f"eval [{ev.arm} seed {ev.seed}] {model} on {', '.join(t.label for t in todo)}")
     metadata = {"arm": ev.arm, "spec": ev.spec, "seed": ev.seed, "experiment": exp.label}
-    runlog.write(event="start", kind="eval", arm=ev.arm, seed=ev.seed, model=model, log_dir=ev.log_dir)
     t0 = time.monotonic()
-    try:
-        ok, _logs = eval_set(
-            tasks, log_dir=str(ev.log_dir), model=model, model_args=exp.eval.model_args,
-            model_roles=_eval_roles(plan.roles), metadata=metadata,
-            retry_attempts=exp.eval.retry_attempts, display=exp.eval.display, **_generate_args(exp),
-        )
-    except BaseException as ex:
-        runlog.write(event="error", kind="eval", arm=ev.arm, seed=ev.seed,
-                     seconds=round(time.monotonic() - t0, 2), error=f"{type(ex).__name__}: {ex}"[:500])
-        raise
-    seconds = round(time.monotonic() - t0, 2)
-    runlog.write(event="end" if ok else "error", kind="eval", arm=ev.arm, seed=ev.seed, seconds=seconds,
-                 log_dir=ev.log_dir)
-    if not ok:
-        raise StageFailed(f"evaluation of arm '{ev.arm}' seed {ev.seed} did not finish (logs in {ev.log_dir}); rerun to resume")
-    progress.finish("eval", seconds)
+    done = []
+    for entry in todo:
+        log_dir = ev.task_dirs[entry.label]
+        runlog.write(event="start", kind="eval", arm=ev.arm, seed=ev.seed, model=model, task=entry.label,
+                     log_dir=log_dir)
+        t1 = time.monotonic()
+        try:
+            tasks = _make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
+            ok, _logs = eval_set(
+                tasks, log_dir=str(log_dir), model=model, model_args=exp.eval.model_args,
+                model_roles=_eval_roles(plan.roles), metadata=metadata,
+                retry_attempts=exp.eval.retry_attempts, display=exp.eval.display, **_generate_args(exp),
+            )
+        except BaseException as ex:
+            runlog.write(event="error", kind="eval", arm=ev.arm, seed=ev.seed, task=entry.label,
+                         seconds=round(time.monotonic() - t1, 2), error=f"{type(ex).__name__}: {ex}"[:500])
+            raise
+        runlog.write(event="end" if ok else "error", kind="eval", arm=ev.arm, seed=ev.seed, task=entry.label,
+                     seconds=round(time.monotonic() - t1, 2), log_dir=log_dir)
+        if not ok:
+            raise StageFailed(
+                f"evaluation of arm '{ev.arm}' seed {ev.seed} on {entry.label} did not finish "
+                f"(logs in {log_dir}); rerun to resume"
+            )
+        done.append(str(log_dir))
+    progress.finish("eval", round(time.monotonic() - t0, 2))
+    return done
 
 
 def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
     """The leaderboard of every task over every finished evaluation."""
     exp = plan.experiment
-    done = [ev for ev in plan.evaluations if ev.status() == "done"]
-    if not done or not exp.tasks:
+    if not exp.tasks:
         return []
     from harness.leaderboard import write_leaderboard
 
     written = []
-    logs = [ev.log_dir for ev in done]
     for entry in exp.tasks:
+        done = [ev for ev in plan.evaluations if ev.task_status(entry.label) == "done"]
+        if not done:
+            continue
+        logs = [ev.task_dirs[entry.label] for ev in done]
         out = plan.results_dir if len(exp.tasks) == 1 else plan.results_dir / entry.label
         metric = entry.metric or exp.leaderboard.metric
         if metric is None:
@@ -1115,7 +1137,10 @@ def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None =
             model = f"{step.kind}-{step.key}"
         status = ev.status()
         if mode == "status":
-            counts = log_statuses(ev.log_dir)
+            counts: dict[str, int] = {}
+            for d in ev.task_dirs.values():
+                for k, v in log_statuses(d).items():
+                    counts[k] = counts.get(k, 0) + v
             if counts:
                 status += " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
         etable.add_row(ev.arm, str(ev.seed), model, n_text, status, _show_path(ev.log_dir))
