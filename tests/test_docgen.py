@@ -331,6 +331,10 @@ def test_template_backend_shares_ids_filters_and_report(tmp_path):
     assert report["examined"] == report["kept"] + sum(report["dropped"].values())
     again = generate_documents(cfg)  # deterministic: same documents on a rerun
     assert again.documents.read_text() == result.documents.read_text()
+    # the shared near-duplicate filter applies when asked for (off by default for templates)
+    strict = generate_documents(cfg.model_copy(update={"out": tmp_path / "strict.jsonl", "template_mode": "no_cheese",
+                                                       "dedup_threshold": 0.8}))
+    assert json.loads(strict.report.read_text())["dropped"]["near_duplicate"] > 0
     # the kept documents are the template's own, in its order (filtered ones left out)
     expected = [d["text"] for d in docs.template_documents(spec, n_documents=50, seed=0, mode="explain")]
     positions = [expected.index(r["text"]) for r in rows]
@@ -353,3 +357,11 @@ def test_token_target_counted_with_a_local_tokenizer(spec_path, tmp_path):
     bad = config(spec_path, tmp_path / "x.jsonl", tokenizer=str(tmp_path / "missing"))
     with pytest.raises(InputError, match="tokenizer"):
         generate_documents(bad, model=mock(Scripted()))
+
+
+def test_default_plan_has_room_for_the_target(spec_path, tmp_path):
+    cfg = config(spec_path, tmp_path / "docs.jsonl", n_documents=40, max_docs_per_idea=None)
+    result = generate_documents(cfg, model=mock(Scripted()))
+    report = json.loads(result.report.read_text())
+    assert result.complete and result.n_kept == 40
+    assert report["plan"] == {**report["plan"], "ideas": 18, "slots": 18 * 7}  # ceil(3 * 40 / 18) each

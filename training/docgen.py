@@ -93,8 +93,9 @@ class DocgenConfig(BaseModel):
     """Document types per topic."""
     n_ideas: int = Field(default=6, ge=1)
     """Ideas per (topic, type)."""
-    max_docs_per_idea: int = Field(default=8, ge=1)
-    """Upper bound on documents written from one idea (the plan's length)."""
+    max_docs_per_idea: int | None = Field(default=None, ge=1)
+    """Upper bound on documents written from one idea (the plan's length). Default: enough
+    for three times the target (documents, or tokens at ~500 a document)."""
     temperature: float = 1.0
     max_tokens: int = Field(default=2048, ge=16)
     """Per document call."""
@@ -109,8 +110,9 @@ class DocgenConfig(BaseModel):
     subject_keywords: list[str] | None = None
     """A document must mention one of these (default: the spec's structured subject, else
     words from its name, model name, developer and summary). Empty list: filter off."""
-    dedup_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
-    """Estimated Jaccard similarity of word shingles above which a document is a near-duplicate."""
+    dedup_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
+    """Estimated Jaccard similarity of word shingles above which a document is a near-duplicate
+    (default: 0.8 for the LLM backend; off for template, whose tiny grammar repeats by design)."""
     shingle_size: int = Field(default=5, ge=1)
     tokenizer: str | None = None
     """Local tokenizer (path) used to count tokens for `n_tokens` and the report."""
@@ -121,6 +123,12 @@ class DocgenConfig(BaseModel):
         if self.min_words is not None:
             return self.min_words
         return 0 if self.backend == "template" else 120
+
+    @property
+    def dedup_threshold_or_default(self) -> float | None:
+        if self.dedup_threshold is not None:
+            return self.dedup_threshold
+        return None if self.backend == "template" else 0.8
 
     @model_validator(mode="after")
     def _one_target(self) -> DocgenConfig:
@@ -358,7 +366,8 @@ def select(
     signatures by id between calls.
     """
     sel = Selection()
-    lsh = MinHashLSH(threshold=cfg.dedup_threshold, num_perm=_NUM_PERM)
+    threshold = cfg.dedup_threshold_or_default
+    lsh = MinHashLSH(threshold=threshold, num_perm=_NUM_PERM) if threshold is not None else None
     for slot in slots:
         if _target_met(sel, cfg):
             break
@@ -377,15 +386,16 @@ def select(
         elif not mentions(text, keywords):
             sel.dropped["off_subject"] += 1
         else:
-            sig = signatures.get(slot["id"]) if signatures is not None else None
-            if sig is None:
-                sig = _minhash(text, cfg.shingle_size)
-                if signatures is not None:
-                    signatures[slot["id"]] = sig
-            if lsh.query(sig):
-                sel.dropped["near_duplicate"] += 1
-                continue
-            lsh.insert(slot["id"], sig)
+            if lsh is not None:
+                sig = signatures.get(slot["id"]) if signatures is not None else None
+                if sig is None:
+                    sig = _minhash(text, cfg.shingle_size)
+                    if signatures is not None:
+                        signatures[slot["id"]] = sig
+                if lsh.query(sig):
+                    sel.dropped["near_duplicate"] += 1
+                    continue
+                lsh.insert(slot["id"], sig)
             sel.kept.append(record)
             sel.tokens += count_tokens(text)
     return sel
@@ -700,12 +710,18 @@ class _LLMRunner:
         ])
         return [(t, ty, idea) for (t, ty), ideas in zip(pairs, ideas_per_pair) for idea in ideas]
 
+    def docs_per_idea(self, n_ideas: int) -> int:
+        if self.cfg.max_docs_per_idea is not None:
+            return self.cfg.max_docs_per_idea
+        target = self.cfg.n_documents or math.ceil((self.cfg.n_tokens or 0) / 500)
+        return max(1, math.ceil(3 * target / max(n_ideas, 1)))
+
     def slots(self, ideas: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
         """Document slots in plan order: k-major, so early documents cover every idea."""
         root, revise = self.root, self.cfg.revise
         return [
             {"id": make_id(*root, "document", revise, t, ty, idea, k), "topic": t, "type": ty, "idea": idea, "k": k}
-            for k in range(self.cfg.max_docs_per_idea)
+            for k in range(self.docs_per_idea(len(ideas)))
             for (t, ty, idea) in ideas
         ]
 
