@@ -21,20 +21,41 @@ Conventions:
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 import numpy as np
-import pandas as pd
-from scipy import stats as sps
-from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from harness.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class _OnUse:
+    """A module imported on first attribute access.
+
+    `harness.metrics` (imported by every task) uses `clustered_se` from here; pandas, scipy
+    and statsmodels would add seconds to every task load, so they load when a function
+    below first needs them.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+pd = _OnUse("pandas")  # type: ignore[no-redef]
+sps = _OnUse("scipy.stats")
+_sm_prop = _OnUse("statsmodels.stats.proportion")
+_sm_tables = _OnUse("statsmodels.stats.contingency_tables")
+_sm_multi = _OnUse("statsmodels.stats.multitest")
+_sm_power = _OnUse("statsmodels.stats.power")
 
 ALPHA = 0.05
 
@@ -59,7 +80,7 @@ def wilson_interval(k, n, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]
     n = np.asarray(n, dtype=float)
     safe = np.where(n > 0, n, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo, hi = proportion_confint(np.where(n > 0, k, 0.0), safe, alpha=alpha, method="wilson")
+        lo, hi = _sm_prop.proportion_confint(np.where(n > 0, k, 0.0), safe, alpha=alpha, method="wilson")
     return _nan_where_empty(n, np.clip(lo, 0, 1), np.clip(hi, 0, 1))
 
 
@@ -68,7 +89,7 @@ def clopper_pearson_interval(k, n, alpha: float = ALPHA) -> tuple[np.ndarray, np
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     safe = np.where(n > 0, n, 1.0)
-    lo, hi = proportion_confint(np.where(n > 0, k, 0.0), safe, alpha=alpha, method="beta")
+    lo, hi = _sm_prop.proportion_confint(np.where(n > 0, k, 0.0), safe, alpha=alpha, method="beta")
     return _nan_where_empty(n, lo, hi)
 
 
@@ -77,7 +98,7 @@ def _cluster_codes(clusters: Sequence[object]) -> np.ndarray:
     arr = np.asarray(clusters)
     if arr.dtype == object:
         arr = arr.astype(str)
-    return pd.factorize(arr)[0]
+    return np.unique(arr, return_inverse=True)[1].reshape(-1)
 
 
 def clustered_se(values: Sequence[float], clusters: Sequence[object]) -> float:
@@ -235,7 +256,7 @@ def newcombe_interval(k_b, n_b, k_a, n_a, alpha: float = ALPHA):
     k_b, n_b, k_a, n_a = (np.asarray(v, dtype=float) for v in (k_b, n_b, k_a, n_a))
     ok = (n_a > 0) & (n_b > 0)
     one = np.ones_like(n_a)
-    lo, hi = confint_proportions_2indep(
+    lo, hi = _sm_prop.confint_proportions_2indep(
         np.where(ok, k_b, 0), np.where(ok, n_b, one), np.where(ok, k_a, 0), np.where(ok, n_a, one),
         method="newcomb", compare="diff", alpha=alpha,
     )
@@ -272,7 +293,7 @@ def mcnemar_p(a: Sequence[float], b: Sequence[float]) -> float:
     table = [[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]]
     if table[0][1] + table[1][0] == 0:
         return 1.0
-    return float(mcnemar(table, exact=True).pvalue)
+    return float(_sm_tables.mcnemar(table, exact=True).pvalue)
 
 
 def paired_permutation_p(a: Sequence[float], b: Sequence[float], n_resamples: int = 9999, seed: int = 0) -> float:
@@ -472,7 +493,7 @@ def adjust_pvalues(p: Sequence[float], method: Adjust = "holm") -> np.ndarray:
         out[ok] = p[ok]
         return out
     sm = {"holm": "holm", "bh": "fdr_bh"}[method]
-    out[ok] = multipletests(p[ok], method=sm)[1]
+    out[ok] = _sm_multi.multipletests(p[ok], method=sm)[1]
     return out
 
 
@@ -502,7 +523,7 @@ def power(n_items: int, epochs: int, baseline_rate: float, difference: float,
     if h == 0:
         return alpha
     n_eff = _effective_per_arm(n_items, epochs, icc)
-    return float(NormalIndPower().power(effect_size=h, nobs1=n_eff, alpha=alpha, ratio=1.0))
+    return float(_sm_power.NormalIndPower().power(effect_size=h, nobs1=n_eff, alpha=alpha, ratio=1.0))
 
 
 def minimum_detectable_effect(n_items: int, epochs: int, baseline_rate: float, icc: float = 0.0,
@@ -510,7 +531,7 @@ def minimum_detectable_effect(n_items: int, epochs: int, baseline_rate: float, i
                               direction: Literal["decrease", "increase"] = "decrease") -> float:
     """Smallest change of rate from `baseline_rate` detected with `target_power` (NaN if none)."""
     n_eff = _effective_per_arm(n_items, epochs, icc)
-    h = NormalIndPower().solve_power(nobs1=n_eff, alpha=alpha, power=target_power, ratio=1.0)
+    h = _sm_power.NormalIndPower().solve_power(nobs1=n_eff, alpha=alpha, power=target_power, ratio=1.0)
     phi = 2 * np.arcsin(np.sqrt(baseline_rate))
     phi2 = phi - h if direction == "decrease" else phi + h
     if not 0 <= phi2 <= np.pi:
