@@ -123,3 +123,18 @@ def test_repeated_runs_are_flagged(tmp_path):
     frame = read_logs([tmp_path], progress=True)
     assert len(frame.samples) == 16 and len(frame.duplicates) == 1 and len(frame.duplicates[0]) == 2
     assert "repeat one run" in frame.report()
+
+
+def test_spec_knowledge_logs(tmp_path):
+    """The say-vs-do task: a 'correct' column, scored 0/1 per question."""
+    from tasks.spec_knowledge import spec_knowledge
+
+    always_a = get_model("mockllm/model", custom_outputs=lambda *a: ModelOutput.from_content(
+        model="mockllm/model", content="A"))
+    eval(spec_knowledge(spec="philosophy"), model=always_a, log_dir=str(tmp_path),
+         metadata={"arm": "always_a"}, display="none")
+    frame = read_logs([tmp_path])
+    assert "correct" in frame.score_columns
+    correct = frame.samples["correct"]
+    assert len(correct) > 0 and set(correct.dropna().unique()) <= {0.0, 1.0}
+    assert 0 < correct.mean() < 1  # "A" is right for some questions and wrong for others
