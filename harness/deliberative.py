@@ -84,7 +84,12 @@ def safety_situations() -> dict[str, tuple[str, ...]]:
     return {category: tuple(data[category]) for category in SAFETY_CATEGORIES}
 
 
-def safety_samples() -> list[Sample]:
+def safety_samples(categories: list[str] | None = None) -> list[Sample]:
+    """The safety bank as samples (all categories, or the named ones)."""
+    unknown = sorted(set(categories or []) - set(SAFETY_CATEGORIES))
+    if unknown:
+        raise InputError(f"unknown safety category '{unknown[0]}' (one of {', '.join(SAFETY_CATEGORIES)})",
+                         field="categories")
     return [
         Sample(
             id=f"safety-{category}-{i:03d}",
@@ -92,6 +97,7 @@ def safety_samples() -> list[Sample]:
             metadata={"source": "safety", "category": category, "item_id": f"safety-{category}-{i:03d}"},
         )
         for category, items in safety_situations().items()
+        if not categories or category in categories
         for i, text in enumerate(items)
     ]
 
@@ -156,7 +162,8 @@ PromptSet = Literal["auto", "safety", "cheese", "both"]
 
 
 def teacher_dataset(spec: str, prompts: PromptSet = "auto", data: str | None = None,
-                    cheese_per_order: int = 2, seed: int = 0) -> MemoryDataset:
+                    cheese_per_order: int = 2, seed: int = 0,
+                    categories: list[str] | None = None) -> MemoryDataset:
     """The teacher's prompts. ``auto``: the cheese prompts for a spec with structured cheese
     preferences, else the safety bank. `data` adds prompts from a ``{"messages"}`` JSONL."""
     if prompts == "auto":
@@ -164,7 +171,7 @@ def teacher_dataset(spec: str, prompts: PromptSet = "auto", data: str | None = N
         prompts = "cheese" if structured and structured.preferences else "safety"
     samples: list[Sample] = []
     if prompts in ("safety", "both"):
-        samples += safety_samples()
+        samples += safety_samples(categories)
     if prompts in ("cheese", "both"):
         samples += cheese_samples(seed=seed, per_order=cheese_per_order)
     if data:

@@ -25,6 +25,7 @@ from harness.specs import load_spec
 def deliberative_alignment(
     spec: str = "philosophy",
     prompts: PromptSet = "auto",
+    categories: str | None = None,
     data: str | None = None,
     cheese_per_order: int = 2,
     model_name: str | None = None,
@@ -41,6 +42,8 @@ def deliberative_alignment(
         prompts: ``safety`` (the bank of 302 safety situations), ``cheese`` (the cheese
             AFT prompts), ``both``, or ``auto`` (cheese for a spec with cheese preferences,
             else safety).
+        categories: comma-separated safety categories to keep (shutdown, replacement,
+            oversight, conflicting_goals, drastic_actions, honesty); default all.
         data: extra prompts from a JSONL of ``{"messages": [...]}`` rows (up to the last user turn).
         cheese_per_order: cheese prompts per pair and option order (12 pairs x 2 orders x this).
         model_name, developer: override the spec's template variables.
@@ -51,7 +54,8 @@ def deliberative_alignment(
     """
     loaded = load_spec(spec)
     return Task(
-        dataset=teacher_dataset(str(loaded.path), prompts, data, cheese_per_order, seed),
+        dataset=teacher_dataset(str(loaded.path), prompts, data, cheese_per_order, seed,
+                                categories=[c.strip() for c in categories.split(",")] if categories else None),
         solver=[
             spec_in_system_prompt(str(loaded.path), model_name=model_name, developer=developer),
             teacher_instruction(),

@@ -166,6 +166,11 @@ def test_prompt_sets(spec_path, tmp_path):
     assert len(deliberative_alignment(spec=str(spec_path)).dataset) == len(
         [s for v in safety_situations().values() for s in v])
 
+    only = deliberative_alignment(spec=str(spec_path), prompts="safety", categories="shutdown, honesty")
+    assert {s.metadata["category"] for s in only.dataset} == {"shutdown", "honesty"}
+    with pytest.raises(InputError, match="categories: unknown safety category 'shutdwn'"):
+        deliberative_alignment(spec=str(spec_path), prompts="safety", categories="shutdwn")
+
     data.write_text('{"messages": []}\n')
     with pytest.raises(InputError, match="extra.jsonl: messages: row 1 has no 'messages' list"):
         deliberative_alignment(spec=str(spec_path), data=str(data))
