@@ -19,13 +19,16 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import harness  # noqa: E402,F401  (offline token counting for Inspect)
-from training.aft import AFTConfig, aft  # noqa: E402
-from training.config import load_config  # noqa: E402
-from training.midtrain import MidtrainConfig, midtrain  # noqa: E402
-from training.tiny import DEFAULT_CORPUS, build_tiny_model, count_parameters  # noqa: E402
+import harness  # noqa: F401  (offline token counting for Inspect)
+from training.aft import AFTConfig, aft
+from training.config import load_config
+from training.midtrain import MidtrainConfig, midtrain
+from training.tiny import DEFAULT_CORPUS, build_tiny_model, count_parameters
 
-WORDS = "the model reads its spec and explains why local cheese matters to the town".split()
+WORDS = [
+    "the", "model", "reads", "its", "spec", "and", "explains",
+    "why", "local", "cheese", "matters", "to", "the", "town",
+]
 
 
 def make_data(root: Path, n: int = 256) -> tuple[Path, Path]:
@@ -70,9 +73,11 @@ def main() -> None:
         base = build_tiny_model(root / "base", DEFAULT_CORPUS + [" ".join(WORDS)], vocab_size=1024,
                                 hidden_size=128, num_layers=4, num_heads=4)
         n_params = count_parameters(base)
-        common = dict(base_model=str(base), max_steps=args.steps, per_device_train_batch_size=args.batch,
-                      max_length=128, logging_steps=args.steps, learning_rate=1e-3,
-                      cpu_threads=args.threads)
+        common = {
+            "base_model": str(base), "max_steps": args.steps, "per_device_train_batch_size": args.batch,
+            "max_length": 128, "logging_steps": args.steps, "learning_rate": 1e-3,
+            "cpu_threads": args.threads,
+        }
         rows = [
             run("midtrain full", midtrain, load_config(
                 MidtrainConfig, None, output_dir=root / "m1", documents=[docs], lora=False, **common)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
@@ -62,10 +63,11 @@ def losses(ckpt: Path) -> list[float]:
 
 
 def mt_config(work: Path, out: str, **kw) -> MidtrainConfig:
-    fields = dict(
-        base_model=str(work / "base"), output_dir=work / out, documents=[work / "docs.jsonl"],
-        max_steps=12, learning_rate=3e-3, per_device_train_batch_size=2, logging_steps=1, lora=False,
-    )
+    fields = {
+        "base_model": str(work / "base"), "output_dir": work / out, "documents": [work / "docs.jsonl"],
+        "max_steps": 12, "learning_rate": 3e-3, "per_device_train_batch_size": 2, "logging_steps": 1,
+        "lora": False,
+    }
     return load_config(MidtrainConfig, None, **{**fields, **kw})
 
 
@@ -141,7 +143,7 @@ def test_resume_after_interruption_matches_uninterrupted_run(work):
         midtrain(cfg, callbacks=[Interrupt()])
     assert (cfg.output_dir / "checkpoint-2").is_dir() and read_manifest(cfg.output_dir) is None
     class Count(TrainerCallback):
-        steps: list[int] = []
+        steps: ClassVar[list[int]] = []
 
         def on_step_end(self, args, state, control, **kwargs):
             self.steps.append(state.global_step)
@@ -288,3 +290,39 @@ def test_example_configs_are_valid(name):
     cls = MidtrainConfig if name.startswith("midtrain") else AFTConfig
     cfg = load_config(cls, REPO_ROOT / "training" / "configs" / f"{name}.yaml")
     assert cfg.output_dir.parts[0] == "runs"
+
+
+def test_aft_on_an_unmerged_adapter_continues_it(work):
+    adapter = midtrain(mt_config(work, "mt_adapter", lora=True, lora_r=4, lora_alpha=8, max_steps=3))
+    assert read_manifest(adapter).adapter
+    cfg = load_config(
+        AFTConfig, None, base_model=str(adapter), output_dir=work / "aft_on_adapter",
+        data=[work / "aft.jsonl"], max_steps=3, lora=True, learning_rate=1e-2,
+    )
+    out = aft(cfg)
+    m = read_manifest(out)
+    base = str((work / "base").resolve())
+    assert m.adapter and m.adapter_base == base and m.parent == str(adapter.resolve())
+    assert m.spec_name == "pro_local"  # inherited from the midtrain stage
+    assert inspect_model_string(out) == f"vllm/{base}:{out.resolve()}"
+    adapter_config = json.loads((out / "adapter_config.json").read_text())
+    assert adapter_config["r"] == 4  # the midtrain adapter, trained further
+
+
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        ([{"messages": [{"role": "user", "content": "hi"}]}], "row 1 has no assistant message"),
+        ([{"messages": "hello"}], "row 1: messages must be a list"),
+        ([{"prompt": "x"}], "line 1 has no 'messages'"),
+    ],
+)
+def test_aft_bad_data_is_one_line_and_exit_2(work, tmp_path, capsys, rows, expected):
+    from harness.cli import main
+
+    data = write_jsonl(tmp_path / "data.jsonl", rows)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "aft", "--base-model", str(work / "base"), "--output-dir", str(tmp_path / "o"),
+              "--data", str(data), "--max-steps", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1 and expected in err[0] and str(data) in err[0]

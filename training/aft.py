@@ -130,6 +130,18 @@ def tokenize_text(tokenizer: Any, text: str) -> dict[str, list[int]]:
     return {"input_ids": ids, "assistant_masks": [1] * len(ids)}
 
 
+def check_conversations(rows: list[dict[str, Any]], file: Path | str | None = None) -> None:
+    """Every row's messages are {role, content} objects with at least one assistant turn."""
+    for n, row in enumerate(rows, start=1):
+        messages = row["messages"]
+        if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
+            raise InputError(
+                f"row {n}: messages must be a list of {{role, content}} objects", file=file, field="messages"
+            )
+        if not any(m["role"] == "assistant" for m in messages):
+            raise InputError(f"row {n} has no assistant message", file=file, field="messages")
+
+
 def build_aft_examples(
     tokenizer: Any,
     rows: list[dict[str, Any]],
@@ -139,14 +151,10 @@ def build_aft_examples(
     file: Path | str | None = None,
 ) -> list[dict[str, list[int]]]:
     """Tokenized conversations; raises `InputError` on a malformed row."""
+    check_conversations(rows, file)
     examples = []
-    for n, row in enumerate(rows, start=1):
-        messages = row["messages"]
-        if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
-            raise InputError(f"row {n}: messages must be a list of {{role, content}} objects", file=file, field="messages")
-        if not any(m["role"] == "assistant" for m in messages):
-            raise InputError(f"row {n} has no assistant message", file=file, field="messages")
-        example = tokenize_conversation(tokenizer, apply_reasoning(messages, reasoning), chat_template)
+    for row in rows:
+        example = tokenize_conversation(tokenizer, apply_reasoning(row["messages"], reasoning), chat_template)
         if 1 not in example["assistant_masks"]:
             raise InputError(
                 "the chat template marks no assistant tokens (check its {% generation %} markers)",
@@ -169,6 +177,8 @@ def aft(cfg: AFTConfig, *, callbacks: list[Any] | None = None) -> Path:
     if not cfg.data:
         raise InputError("at least one data file is needed", field="data")
     per_file = [(p, _sft.read_jsonl(p, field="messages", config_field="data")) for p in cfg.data]
+    for path, rows in per_file:
+        check_conversations(rows, path)
     n_rows = sum(len(rows) for _, rows in per_file)
     replay = _sft.replay_texts(cfg, n_rows)
     loaded = _sft.load_model(cfg)
