@@ -12,9 +12,10 @@ Conventions:
 * Samples *cluster* when the same item (or condition) is seen more than once: Inspect epochs,
   or one scenario rendered several times. Clustered standard errors follow Miller (2024,
   "Adding Error Bars to Evals", Appendix A), with the C/(C-1) small-sample correction.
-* A clustered interval is the Wilson interval at the *effective* sample size n / deff, where
-  the design effect deff = SE_clustered^2 / SE_iid^2 (floored at 1, so clustering never makes
-  an interval narrower). When the rate is 0 or 1 the design effect cannot be estimated and the
+* A clustered interval is the Wilson (or Clopper-Pearson) interval at the *effective* sample
+  size n / deff, where the design effect deff = SE_clustered^2 / SE_iid^2 (floored at 1, so
+  clustering never makes an interval narrower), times (z / t_{C-1})^2 for C clusters (Korn and
+  Graubard 1998). When the rate is 0 or 1 the design effect cannot be estimated and the
   effective size is the number of clusters (the worst case: every cluster all-or-nothing).
 * Differences are ``B - A`` with A the reference (the baseline arm).
 """
@@ -132,10 +133,23 @@ def effective_n(rate, n, n_clusters, se_clustered) -> np.ndarray:
     return np.where(np.isfinite(se) | (var_iid == 0), n_eff, n)
 
 
+def interval_n(rate, n, n_clusters, se_clustered, alpha: float = ALPHA) -> np.ndarray:
+    """The effective size an interval uses: `effective_n` times (z / t_{C-1})^2.
+
+    The degrees-of-freedom factor (Korn and Graubard 1998) widens intervals when there are
+    few clusters, whose variance is itself estimated from few values.
+    """
+    c = np.asarray(n_clusters, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = sps.t.ppf(1 - alpha / 2, np.maximum(c - 1, 1))
+        factor = np.where(c >= 2, (sps.norm.ppf(1 - alpha / 2) / t) ** 2, 1.0)
+    return effective_n(rate, n, n_clusters, se_clustered) * factor
+
+
 def clustered_wilson_interval(rate, n, n_clusters, se_clustered, alpha: float = ALPHA):
-    """Wilson interval at the design-effect adjusted sample size (see module notes)."""
-    n_eff = effective_n(rate, n, n_clusters, se_clustered)
-    return wilson_interval(np.asarray(rate, dtype=float) * n_eff, n_eff, alpha)
+    """Wilson interval at the design-effect (and degrees-of-freedom) adjusted size."""
+    n_i = interval_n(rate, n, n_clusters, se_clustered, alpha)
+    return wilson_interval(np.asarray(rate, dtype=float) * n_i, n_i, alpha)
 
 
 def normal_interval(rate, se, alpha: float = ALPHA):
@@ -204,8 +218,9 @@ def rate_table(
     else:
         lo, hi = wilson_interval(k, n, alpha)
     n_eff = effective_n(rate, n, c, se_c)
+    n_i = interval_n(rate, n, c, se_c, alpha)
     one_rate = clopper_pearson_interval if method == "clopper-pearson" else wilson_interval
-    clo, chi = one_rate(rate * n_eff, n_eff, alpha)
+    clo, chi = one_rate(rate * n_i, n_i, alpha)
     nlo, nhi = normal_interval(rate, np.where(use_cluster, se_c, se_iid), alpha)
     label = np.where(use_cluster, "clustered-" + method, method)
     interval = np.where(binary, label, np.where(use_cluster, "clustered-normal", "normal"))
@@ -467,8 +482,8 @@ def compare(
                           f"{kind}z-test", f"{kind}normal", False, "independent arms, non-binary scores" + note)
     if repeats:
         se_a, se_b = clustered_se(xa, ca), clustered_se(xb, cb)
-        ne_a = float(effective_n(ra, na, len(items_a), se_a)) if len(items_a) >= 2 else float(na)
-        ne_b = float(effective_n(rb, nb, len(items_b), se_b)) if len(items_b) >= 2 else float(nb)
+        ne_a = float(interval_n(ra, na, len(items_a), se_a, alpha)) if len(items_a) >= 2 else float(na)
+        ne_b = float(interval_n(rb, nb, len(items_b), se_b, alpha)) if len(items_b) >= 2 else float(nb)
         lo, hi = newcombe_interval(rb * ne_b, ne_b, ra * ne_a, ne_a, alpha)
         p = float(two_proportion_z_p(rb, ne_b, ra, ne_a))
         return Comparison(na, ra, nb, rb, rb - ra, float(lo), float(hi), p,

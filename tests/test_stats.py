@@ -69,7 +69,10 @@ def test_rate_table_matches_per_group_functions():
         assert row["se_clustered"] == pytest.approx(stats.clustered_se(s["x"], s["item"]))
         assert row["clustered"] and row["interval"] == "clustered-wilson"
         n_eff = stats.effective_n(row["rate"], row["n"], row["n_clusters"], row["se_clustered"])
-        lo, hi = stats.wilson_interval(row["rate"] * n_eff, n_eff)
+        assert row["n_eff"] == pytest.approx(float(n_eff))
+        c = row["n_clusters"]
+        n_i = n_eff * (sps.norm.ppf(0.975) / sps.t.ppf(0.975, c - 1)) ** 2  # Korn-Graubard df
+        lo, hi = stats.wilson_interval(row["rate"] * n_i, n_i)
         assert (row["lo"], row["hi"]) == pytest.approx((float(lo), float(hi)))
 
 
@@ -95,7 +98,8 @@ def test_clustered_rate_at_zero_uses_clusters_as_effective_n():
     df = pd.DataFrame({"g": "x", "item": np.repeat(np.arange(10), 5), "x": 0.0})
     row = stats.rate_table(df, "x", ["g"], cluster="item").iloc[0]
     assert row["clustered"] and row["n_eff"] == 10
-    assert row["hi"] == pytest.approx(float(stats.wilson_interval(0, 10)[1]))
+    n_i = 10 * (sps.norm.ppf(0.975) / sps.t.ppf(0.975, 9)) ** 2
+    assert row["hi"] == pytest.approx(float(stats.wilson_interval(0, n_i)[1]))
 
 
 def test_non_binary_scores_get_a_normal_interval():
