@@ -222,8 +222,13 @@ def build_tables(
                      f"{'Holm' if adjust == 'holm' else 'Benjamini-Hochberg' if adjust == 'bh' else 'none'}"
                      " within each task")
 
-    factors = [c for c in (conditions if conditions is not None else CONDITION_FACTORS)
-               if c in samples.columns]
+    if conditions is not None:
+        unknown = [c for c in conditions if c not in samples.columns]
+        if unknown:
+            raise InputError(f"no column(s) {', '.join(unknown)} in the logs", field="conditions")
+        factors = list(conditions)
+    else:
+        factors = [c for c in CONDITION_FACTORS if c in samples.columns]
     cond_frames = []
     for factor in factors:
         levels = samples.loc[df.index, factor]
@@ -234,8 +239,9 @@ def build_tables(
         cols = ["task", "factor", "level", *by]
         t = stats.rate_table(fdf, metric, cols, cluster=cluster, alpha=alpha, method=interval)
         if base is not None:
-            comp = _comparisons(fdf, t, ["task", "factor", "level"], by, base, metric, pairing=pairing, exact=exact,
-                                alpha=alpha, seed=seed, n_resamples=n_resamples)
+            comp = _comparisons(fdf, t, ["task", "factor", "level"], by, base, metric,
+                                pairing=pairing, exact=exact, alpha=alpha, seed=seed,
+                                n_resamples=n_resamples)
             t = pd.concat([t, comp], axis=1)
             t["p_adj"] = _adjust(t, ["task", "factor"], adjust)
         cond_frames.append(t)

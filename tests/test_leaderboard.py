@@ -160,6 +160,10 @@ def test_build_tables_rejects_bad_input():
         build_tables(df, metric="harmful", baseline="base", by=["nope"])
     with pytest.raises(InputError, match="no sample has"):
         build_tables(df.assign(harmful=np.nan), metric="harmful", baseline="base")
+    with pytest.raises(InputError, match="conditions"):
+        build_tables(df, metric="harmful", baseline="base", conditions=["scenario"])
+    only_domain = build_tables(df, metric="harmful", baseline=None, conditions=["domain"])
+    assert set(only_domain.conditions["factor"]) == {"domain"} and "diff" not in only_domain.main
 
 
 def test_leaderboard_on_agentic_misalignment_logs(tmp_path):
