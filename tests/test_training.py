@@ -66,7 +66,7 @@ def mt_config(work: Path, out: str, **kw) -> MidtrainConfig:
     fields = {
         "base_model": str(work / "base"), "output_dir": work / out, "documents": [work / "docs.jsonl"],
         "max_steps": 12, "learning_rate": 3e-3, "per_device_train_batch_size": 2, "logging_steps": 1,
-        "lora": False,
+        "lora": False, "cpu_threads": 1,
     }
     return load_config(MidtrainConfig, None, **{**fields, **kw})
 
@@ -188,7 +188,7 @@ def test_aft_trains_on_assistant_tokens_only_and_keeps_lineage(work, midtrained)
     cfg = load_config(
         AFTConfig, None, base_model=str(midtrained), output_dir=work / "aft", data=[work / "aft.jsonl"],
         max_steps=10, learning_rate=1e-2, lora=True, lora_r=4, lora_alpha=8, logging_steps=1,
-        per_device_train_batch_size=3, labels={"arm": "msm_local"},
+        per_device_train_batch_size=3, labels={"arm": "msm_local"}, cpu_threads=1,
     )
     out = aft(cfg, callbacks=[Peek()])
     tok = AutoTokenizer.from_pretrained(out)
@@ -297,7 +297,7 @@ def test_aft_on_an_unmerged_adapter_continues_it(work):
     assert read_manifest(adapter).adapter
     cfg = load_config(
         AFTConfig, None, base_model=str(adapter), output_dir=work / "aft_on_adapter",
-        data=[work / "aft.jsonl"], max_steps=3, lora=True, learning_rate=1e-2,
+        data=[work / "aft.jsonl"], max_steps=3, lora=True, learning_rate=1e-2, cpu_threads=1,
     )
     out = aft(cfg)
     m = read_manifest(out)

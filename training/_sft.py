@@ -210,17 +210,33 @@ def run_sft(
 ) -> Path:
     """Train with TRL's SFTTrainer, resuming from the last checkpoint-*, then save the final
     weights (adapter, and merged weights with ``merge``), the tokenizer and the manifest."""
+    import torch
+
+    Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
+    if cfg.cpu_threads:
+        torch.set_num_threads(cfg.cpu_threads)
+    try:
+        return _train(cfg, loaded, dataset, provenance, callbacks, sft_kwargs)
+    finally:
+        torch.set_num_threads(threads)  # leave the caller's process as it was
+
+
+def _train(
+    cfg: TrainingConfig,
+    loaded: Loaded,
+    dataset: Any,
+    provenance: Provenance,
+    callbacks: list[Any] | None,
+    sft_kwargs: dict[str, Any],
+) -> Path:
+    import torch
     from peft import LoraConfig
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
     out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if cfg.cpu_threads:
-        import torch
-
-        torch.set_num_threads(cfg.cpu_threads)
     set_seed(cfg.seed)
     peft_config = None
     if cfg.lora and not loaded.continue_adapter:
@@ -256,6 +272,7 @@ def run_sft(
         report_to=cfg.report_to or "none",
         eval_strategy="no",
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
         dataset_num_proc=None,
         **sft_kwargs,
     )
