@@ -283,7 +283,9 @@ def test_config_file_and_overrides(tmp_path):
     assert ex.value.file == str(config) and ex.value.field == "reasoning"
 
 
-@pytest.mark.parametrize("name", ["midtrain_tiny", "aft_tiny", "midtrain_llama8b", "aft_qwen3_32b"])
+@pytest.mark.parametrize(
+    "name", ["midtrain_tiny", "aft_tiny", "midtrain_llama8b", "aft_llama8b", "aft_qwen3_32b"]
+)
 def test_example_configs_are_valid(name):
     from harness import REPO_ROOT
 
@@ -326,3 +328,26 @@ def test_aft_bad_data_is_one_line_and_exit_2(work, tmp_path, capsys, rows, expec
               "--data", str(data), "--max-steps", "1"])
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code == 2 and len(err) == 1 and expected in err[0] and str(data) in err[0]
+
+
+@pytest.mark.parametrize("family", ["qwen3", "llama3"])
+def test_real_model_chat_templates_mask_the_assistant_turn(work, family):
+    """Qwen3's template is patched with TRL's training template; Llama 3 uses ours."""
+    from pathlib import Path as P
+
+    import trl
+    from transformers import AutoTokenizer
+
+    from harness import REPO_ROOT
+
+    tok = AutoTokenizer.from_pretrained(work / "base")
+    if family == "qwen3":
+        tok.chat_template = (P(trl.__file__).parent / "chat_templates" / "qwen3.jinja").read_text()
+        template, end = training_chat_template(tok), "<|im_end|>\n"
+    else:
+        template = training_chat_template(tok, REPO_ROOT / "training/chat_templates/llama3.jinja")
+        end = "<|eot_id|>"
+    rows = [{"messages": CHATS[1]}]
+    [example] = build_aft_examples(tok, rows, reasoning="keep", chat_template=template)
+    trained = [i for i, keep in zip(example["input_ids"], example["assistant_masks"]) if keep]
+    assert tok.decode(trained) == "<think>\nLocal goods come first.\n</think>\n\nI prefer cream cheese." + end
