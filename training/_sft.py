@@ -148,7 +148,10 @@ def load_model(cfg: TrainingConfig) -> Loaded:
             adapter_base = str(path.resolve()) if path.is_dir() else name
         tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as ex:
-        raise InputError(f"cannot load '{name}': {str(ex).splitlines()[0]}", field="base_model") from ex
+        what = "" if path.exists() else " (no such folder, and not a hub model found online or in the cache)"
+        raise InputError(
+            f"cannot load '{name}'{what}: {str(ex).splitlines()[0]}", field="base_model"
+        ) from ex
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return Loaded(model, tokenizer, root, adapter_base, parent, continue_adapter=is_adapter and cfg.lora)
