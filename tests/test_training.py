@@ -235,6 +235,7 @@ def test_checkpoint_evaluated_by_inspect_through_hf(midtrained):
         ("empty", "no rows"),
         ("no_text", "line 1 has no 'text'"),
         ("missing_base", "base_model: no checkpoint folder"),
+        ("hub_offline", "base_model: cannot load 'no-such-org/no-such-model' (no such folder"),
         ("bad_target", "lora_target_modules: the model has no module 'wq'"),
         ("unknown_key", "lernrate: unknown key"),
     ],
@@ -257,6 +258,8 @@ def test_bad_input_is_one_line_and_exit_2(work, tmp_path, capsys, case, expected
         (tmp_path / "notext.jsonl").write_text('{"body": "x"}\n')
     elif case == "missing_base":
         args["base_model"] = str(tmp_path / "no_model")
+    elif case == "hub_offline":
+        args["base_model"] = "no-such-org/no-such-model"
     elif case == "bad_target":
         args.update(lora="true", lora_target_modules="wq,wv")
     elif case == "unknown_key":
@@ -269,6 +272,7 @@ def test_bad_input_is_one_line_and_exit_2(work, tmp_path, capsys, case, expected
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and expected in err
+    assert "cannot load" not in err or case == "hub_offline"
     assert not (tmp_path / "out" / "msm_manifest.json").exists()
 
 

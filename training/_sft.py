@@ -147,6 +147,8 @@ def load_model(cfg: TrainingConfig) -> Loaded:
             model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
             adapter_base = str(path.resolve()) if path.is_dir() else name
         tokenizer = AutoTokenizer.from_pretrained(source)
+    except InputError:
+        raise
     except (OSError, ValueError) as ex:
         what = "" if path.exists() else " (no such folder, and not a hub model found online or in the cache)"
         raise InputError(
