@@ -75,8 +75,10 @@ def read_texts(path: str | Path, *, config_field: str) -> list[str]:
 
 def replay_texts(cfg: TrainingConfig, n_main: int) -> list[str]:
     """Replay examples so they make up ``replay_fraction`` of the mix (sampled with the seed)."""
-    if cfg.replay_fraction == 0 or not cfg.replay:
+    if cfg.replay_fraction == 0:
         return []
+    if not cfg.replay:
+        raise InputError(f"replay_fraction is {cfg.replay_fraction} but no replay file is given", field="replay")
     pool = [t for p in cfg.replay for t in read_texts(p, config_field="replay")]
     n = round(n_main * cfg.replay_fraction / (1 - cfg.replay_fraction))
     rng = random.Random(cfg.seed)
