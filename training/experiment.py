@@ -368,9 +368,8 @@ def _spec_ref(exp: Experiment, spec: str) -> str | Path:
 def _check_base(exp: Experiment, base: str | MicroBase, field: str) -> None:
     if isinstance(base, MicroBase):
         return
-    if looks_local(base):
-        if not exp.resolve(base).exists():
-            raise InputError(f"base model path '{base}' does not exist", file=exp.path, field=field)
+    if looks_local(base) and not exp.resolve(base).exists():
+        raise InputError(f"base model path '{base}' does not exist", file=exp.path, field=field)
 
 
 _PATH_KEYS = ("documents", "data", "replay")

@@ -325,7 +325,7 @@ class _Planner:
             step = Step("pretrain", key, out, [], lambda _r, cfg=cfg: cfg, execute, summary="micro world")
             self.add(step, user)
             return key, self.placeholder(key)
-        if looks_local(base):
+        if looks_local(base) or self.exp.resolve(base).exists():  # a folder beside the file
             path = self.exp.resolve(base)
             stamp = max((p.stat().st_mtime_ns for p in path.glob("*.json")), default=path.stat().st_mtime_ns)
             self.identities[str(path)] = f"local:{path}:{stamp}"
