@@ -64,18 +64,46 @@ SMALL = {
     "seeds": [0],
     "roles": {"generator": "mockllm/model"},
     "defaults": {
-        "docgen": {"n_documents": 4, "min_words": 10, "n_topics": 2, "n_types": 1, "n_ideas": 2,
-                   "max_docs_per_idea": 3, "cache": False, "progress": False, "max_connections": 2},
-        "midtrain": {"max_steps": 2, "per_device_train_batch_size": 2, "lora": False, "max_length": 96},
+        "docgen": {
+            "n_documents": 4,
+            "min_words": 10,
+            "n_topics": 2,
+            "n_types": 1,
+            "n_ideas": 2,
+            "max_docs_per_idea": 3,
+            "cache": False,
+            "progress": False,
+            "max_connections": 2,
+        },
+        "midtrain": {
+            "max_steps": 2,
+            "per_device_train_batch_size": 2,
+            "lora": False,
+            "max_length": 96,
+        },
         "aft": {
-            "data": [{"build": "harness.cheese:cheese_demonstrations", "args": {"seed": 0, "per_order": 1}}],
-            "max_steps": 2, "per_device_train_batch_size": 2, "lora": False, "max_length": 96,
+            "data": [
+                {
+                    "build": "harness.cheese:cheese_demonstrations",
+                    "args": {"seed": 0, "per_order": 1},
+                }
+            ],
+            "max_steps": 2,
+            "per_device_train_batch_size": 2,
+            "lora": False,
+            "max_length": 96,
             "save_steps": 1,
         },
     },
     "eval": {"max_tokens": 4, "max_samples": 4},
-    "tasks": [{"task": "values_generalization", "args": {"format": "choice", "epochs": 1}, "limit": 4,
-               "metric": "america"}],
+    "tasks": [
+        {
+            "task": "values_generalization",
+            "args": {"format": "choice", "epochs": 1},
+            "limit": 4,
+            "metric": "america",
+        }
+    ],
     "leaderboard": {"baseline": "aft_only"},
     "arms": {
         "aft_only": {"stages": ["aft"]},
@@ -125,16 +153,34 @@ def edit(data: dict, dotted: str, value) -> dict:
         (("arms.msm_aft.spec", "no_such_spec"), "arms.msm_aft.spec", "no spec named"),
         (("defaults.aft.data", ["missing.jsonl"]), "defaults.aft.data", "not found"),
         (("base", "./no/such/model"), "base", "does not exist"),
-        (("arms.msm_aft.stages", ["midtrain", "docgen", "aft"]), "arms.msm_aft.stages", "out of order"),
-        (("arms.msm_aft.stages", ["docgen", "midtrain", "aft", "deliberative"]), "arms.msm_aft.stages",
-         "out of order"),
-        (("arms.msm_aft.aft_data_from", "with_cot"), "arms.msm_aft.stages", "'deliberative' must come before"),
+        (
+            ("arms.msm_aft.stages", ["midtrain", "docgen", "aft"]),
+            "arms.msm_aft.stages",
+            "out of order",
+        ),
+        (
+            ("arms.msm_aft.stages", ["docgen", "midtrain", "aft", "deliberative"]),
+            "arms.msm_aft.stages",
+            "out of order",
+        ),
+        (
+            ("arms.msm_aft.aft_data_from", "with_cot"),
+            "arms.msm_aft.stages",
+            "'deliberative' must come before",
+        ),
         (("arms.aft_only.stages", ["docgen", "midtrain"]), "arms.aft_only.spec", "needs a spec"),
         (("leaderboard.baseline", "nobody"), "leaderboard.baseline", "no arm named"),
         (("tasks", [{"task": "no_such_task"}]), "tasks.0.task", "no task named"),
-        (("tasks", [{"task": "values_generalization", "args": {"colour": 1}}]), "tasks.0.args.colour",
-         "no parameter"),
-        (("defaults.midtrain.learning_rate", -1), "defaults.midtrain.learning_rate", "greater than 0"),
+        (
+            ("tasks", [{"task": "values_generalization", "args": {"colour": 1}}]),
+            "tasks.0.args.colour",
+            "no parameter",
+        ),
+        (
+            ("defaults.midtrain.learning_rate", -1),
+            "defaults.midtrain.learning_rate",
+            "greater than 0",
+        ),
     ],
 )
 def test_validation_errors_name_file_and_field(tmp_path, tiny_base, change, field, words):
@@ -150,9 +196,13 @@ def test_validation_errors_name_file_and_field(tmp_path, tiny_base, change, fiel
 
 
 def test_cli_reports_one_line_and_exit_2(tmp_path, tiny_base, capsys):
-    path = write_experiment(tmp_path, edit(SMALL, "arms.msm_aft.stages", ["aft", "midtrain"]), tiny_base)
+    path = write_experiment(
+        tmp_path, edit(SMALL, "arms.msm_aft.stages", ["aft", "midtrain"]), tiny_base
+    )
     with pytest.raises(SystemExit) as info:
-        main(["run", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+        main(
+            ["run", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")]
+        )
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and str(path) in err and "arms.msm_aft.stages" in err
@@ -172,7 +222,9 @@ def test_hub_names_are_not_checked_or_downloaded(tmp_path):
 
 def _keys(tmp_path: Path, data: dict) -> dict[tuple[str, str], str]:
     exp = load_experiment(write_experiment(tmp_path, data))
-    plan = build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False)
+    plan = build_plan(
+        exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False
+    )
     return {(s.kind, a): s.key for s in plan.steps.values() for a, _ in s.users}
 
 
@@ -193,7 +245,9 @@ def test_keys_follow_inputs(tmp_path, tiny_base):
     # a different seed is a different training run; the documents are shared
     two_seeds = _keys(tmp_path, edit(SMALL, "seeds", [0, 1]))
     exp = load_experiment(write_experiment(tmp_path, edit(SMALL, "seeds", [0, 1])))
-    plan = build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False)
+    plan = build_plan(
+        exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False
+    )
     kinds = sorted(s.kind for s in plan.steps.values())
     assert kinds == ["aft", "aft", "aft", "aft", "data", "docgen", "midtrain", "midtrain"]
     assert len(plan.evaluations) == 4 and two_seeds
@@ -239,12 +293,16 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     with pytest.raises(Killed):
         run_experiment(path, roles=roles, **dirs)
     monkeypatch.setattr(aft_module, "aft", original)
-    events = [json.loads(x) for x in (tmp_path / "results" / "run_log.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(x) for x in (tmp_path / "results" / "run_log.jsonl").read_text().splitlines()
+    ]
     assert events[-1]["event"] == "error" and events[-1]["kind"] == "aft"
     killed_out = Path(events[-2]["out"]) if events[-2]["event"] == "start" else None
     assert killed_out is not None and any(killed_out.glob("checkpoint-*"))
     capsys.readouterr()
-    main(["status", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    main(
+        ["status", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")]
+    )
     out = capsys.readouterr().out
     assert "stopped on an error in aft (msm_aft seed 0)" in out and "partial" in out
 
@@ -271,7 +329,9 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     # 4. rerun once more: nothing trained, nothing evaluated
     r = run_experiment(path, roles=roles, **dirs)
     assert r.ran == [] and r.evaluated == [] and len(r.reused) == 5
-    assert sorted(r.log_dirs) == sorted(d for ev in r.plan.evaluations for d in ev.task_dirs.values())
+    assert sorted(r.log_dirs) == sorted(
+        d for ev in r.plan.evaluations for d in ev.task_dirs.values()
+    )
     # a changed task entry is evaluated afresh (every arm), with nothing retrained
     changed = write_experiment(tmp_path, edit(SMALL, "tasks", [{**SMALL["tasks"][0], "limit": 3}]))
     r = run_experiment(changed, roles=roles, **dirs)
@@ -283,7 +343,9 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
 
     # 5. the status view reads the stage markers, the logs and the run log
     capsys.readouterr()
-    main(["status", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    main(
+        ["status", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")]
+    )
     out = capsys.readouterr().out
     assert "finished at" in out and "success 1" in out and "todo" not in out
 
@@ -291,15 +353,21 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
 def test_micro_base_is_a_shared_pretrain_stage(tmp_path):
     data = edit(SMALL, "base", {"micro": {"steps": 5, "hidden_size": 32, "threads": 1}})
     exp = load_experiment(write_experiment(tmp_path, data))
-    plan = build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False)
+    plan = build_plan(
+        exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False
+    )
     pretrain = [s for s in plan.steps.values() if s.kind == "pretrain"]
     assert len(pretrain) == 1 and {a for a, _ in pretrain[0].users} == {"aft_only", "msm_aft"}
     assert all(pretrain[0].key in s.deps for s in plan.steps.values() if s.kind in ("midtrain",))
-    aft_only = next(s for s in plan.steps.values() if s.kind == "aft" and s.users[0][0] == "aft_only")
+    aft_only = next(
+        s for s in plan.steps.values() if s.kind == "aft" and s.users[0][0] == "aft_only"
+    )
     assert pretrain[0].key in aft_only.deps
     # the thread count does not change what is trained
     exp2 = load_experiment(write_experiment(tmp_path, edit(data, "base.micro.threads", 2)))
-    plan2 = build_plan(exp2, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False)
+    plan2 = build_plan(
+        exp2, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False
+    )
     assert set(plan2.steps) == set(plan.steps)
 
 
@@ -307,7 +375,17 @@ def test_micro_base_is_a_shared_pretrain_stage(tmp_path):
 def test_paper_experiments_validate_with_dry_run(name, tmp_path, capsys):
     """The paper's files name hub models that are not here: validated, planned, nothing fetched."""
     path = REPO / "experiments" / f"{name}.yaml"
-    main(["run", str(path), "--dry-run", "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    main(
+        [
+            "run",
+            str(path),
+            "--dry-run",
+            "--out",
+            str(tmp_path / "results"),
+            "--runs",
+            str(tmp_path / "runs"),
+        ]
+    )
     out = capsys.readouterr().out
     assert f"experiment {name}" in out and "expected cost" in out and "evaluation(s) to run" in out
     assert not (tmp_path / "runs").exists() and not (tmp_path / "results").exists()
@@ -320,22 +398,37 @@ def test_paper_experiments_validate_with_dry_run(name, tmp_path, capsys):
 
 def scripted_teacher(input, tools, tool_choice, config) -> ModelOutput:
     n = len(input[-1].text)
-    text = (f"<reasoning>\nPenny's spec says to weigh the cost first. [{n}]\n</reasoning>\n\n"
-            f"I would take the cheaper option and say so plainly. [{n}]")
+    text = (
+        f"<reasoning>\nPenny's spec says to weigh the cost first. [{n}]\n</reasoning>\n\n"
+        f"I would take the cheaper option and say so plainly. [{n}]"
+    )
     return ModelOutput.from_content(model="mockllm/model", content=text)
 
 
 def scripted_grader(input, tools, tool_choice, config) -> ModelOutput:
-    return ModelOutput.from_content(model="mockllm/model", content="It follows the spec.\nANSWER: yes")
+    return ModelOutput.from_content(
+        model="mockllm/model", content="It follows the spec.\nANSWER: yes"
+    )
 
 
 def test_deliberative_arms_share_one_teacher_run(tmp_path, tiny_base):
     """AFT with and without the teacher's reasoning, from one deliberative stage."""
-    data = edit(SMALL, "arms", {
-        "delib_with_cot": {"spec": "./thrift.md", "stages": ["deliberative", "aft"], "aft_data_from": "with_cot"},
-        "delib_without_cot": {"spec": "./thrift.md", "stages": ["deliberative", "aft"],
-                              "aft_data_from": "without_cot"},
-    })
+    data = edit(
+        SMALL,
+        "arms",
+        {
+            "delib_with_cot": {
+                "spec": "./thrift.md",
+                "stages": ["deliberative", "aft"],
+                "aft_data_from": "with_cot",
+            },
+            "delib_without_cot": {
+                "spec": "./thrift.md",
+                "stages": ["deliberative", "aft"],
+                "aft_data_from": "without_cot",
+            },
+        },
+    )
     data = edit(data, "defaults.aft.data", None)
     data = edit(data, "defaults.deliberative", {"task_args": {"prompts": "safety"}, "limit": 4})
     data = edit(data, "leaderboard.baseline", "delib_without_cot")
@@ -351,11 +444,18 @@ def test_deliberative_arms_share_one_teacher_run(tmp_path, tiny_base):
     result = delib.result()
     assert result is not None
     rows = [json.loads(x) for x in Path(result["with_cot"]).read_text().splitlines()]
-    assert len(rows) == 4 and all("reasoning" in m for row in rows for m in row["messages"]
-                                  if m["role"] == "assistant")
-    cfgs = {s.users[0][0]: json.loads(s.marker.read_text())["config"]
-            for s in r.plan.steps.values() if s.kind == "aft"}
-    assert cfgs["delib_with_cot"]["reasoning"] == "keep" and cfgs["delib_without_cot"]["reasoning"] == "none"
+    assert len(rows) == 4 and all(
+        "reasoning" in m for row in rows for m in row["messages"] if m["role"] == "assistant"
+    )
+    cfgs = {
+        s.users[0][0]: json.loads(s.marker.read_text())["config"]
+        for s in r.plan.steps.values()
+        if s.kind == "aft"
+    }
+    assert (
+        cfgs["delib_with_cot"]["reasoning"] == "keep"
+        and cfgs["delib_without_cot"]["reasoning"] == "none"
+    )
     assert cfgs["delib_with_cot"]["data"] == [result["with_cot"]]
     assert cfgs["delib_without_cot"]["data"] == [result["without_cot"]]
     assert (tmp_path / "results" / "leaderboard.md").is_file()
@@ -393,8 +493,11 @@ def test_accelerate_launcher_command_and_config(tmp_path, tiny_base, monkeypatch
 
 @pytest.mark.slow
 def test_accelerate_launch_for_real_on_cpu(tmp_path, tiny_base):
-    path = _accelerate_experiment(tmp_path, tiny_base, ["--cpu", "--num_machines", "1",
-                                                       "--mixed_precision", "no", "--dynamo_backend", "no"])
+    path = _accelerate_experiment(
+        tmp_path,
+        tiny_base,
+        ["--cpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"],
+    )
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
     aft = next(s for s in r.plan.steps.values() if s.kind == "aft")
     assert aft.key in r.ran and (aft.out / "msm_manifest.json").is_file()

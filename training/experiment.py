@@ -252,8 +252,11 @@ def load_experiment(path: str | Path) -> Experiment:
 def _known_keys(loc: list[str]) -> list[str]:
     """The keys allowed at a place in the file (for an 'unknown key' message)."""
     sections: dict[str, type[BaseModel]] = {
-        "defaults": StageDefaults, "launch": LaunchSettings, "eval": EvalSettings,
-        "leaderboard": LeaderboardSettings, "base": MicroBase,
+        "defaults": StageDefaults,
+        "launch": LaunchSettings,
+        "eval": EvalSettings,
+        "leaderboard": LeaderboardSettings,
+        "base": MicroBase,
     }
     model: type[BaseModel] | None = None
     if not loc:
@@ -278,7 +281,9 @@ def validate(exp: Experiment) -> None:
     for role, model in exp.roles.items():
         if "/" not in model:
             raise InputError(
-                f"'{model}' is not an Inspect model string (provider/model)", file=f, field=f"roles.{role}"
+                f"'{model}' is not an Inspect model string (provider/model)",
+                file=f,
+                field=f"roles.{role}",
             )
     if exp.launch.config_file and not exp.resolve(exp.launch.config_file).is_file():
         raise InputError("accelerate config file not found", file=f, field="launch.config_file")
@@ -288,14 +293,20 @@ def validate(exp: Experiment) -> None:
     for name, arm in exp.arms.items():
         where = f"arms.{name}"
         if not re.fullmatch(r"[\w.\-]+", name):
-            raise InputError("arm names may use letters, digits, '_', '-', '.'", file=f, field=where)
+            raise InputError(
+                "arm names may use letters, digits, '_', '-', '.'", file=f, field=where
+            )
         if arm.base is not None:
             _check_base(exp, arm.base, f"{where}.base")
         stages = list(arm.stages)
         if len(set(stages)) != len(stages):
             raise InputError("a stage is named twice", file=f, field=f"{where}.stages")
         order = [STAGE_ORDER.index(s) for s in stages if s != "deliberative"]
-        late = "deliberative" in stages and "aft" in stages and stages.index("deliberative") > stages.index("aft")
+        late = (
+            "deliberative" in stages
+            and "aft" in stages
+            and stages.index("deliberative") > stages.index("aft")
+        )
         if order != sorted(order) or late:
             raise InputError(
                 f"stages out of order ({', '.join(stages)}); the order is docgen < midtrain < aft, "
@@ -306,17 +317,26 @@ def validate(exp: Experiment) -> None:
         for stage in STAGE_ORDER:
             if getattr(arm, stage) and stage not in stages:
                 raise InputError(
-                    f"settings for stage '{stage}', which the arm does not run", file=f, field=f"{where}.{stage}"
+                    f"settings for stage '{stage}', which the arm does not run",
+                    file=f,
+                    field=f"{where}.{stage}",
                 )
             _check_data(exp, getattr(arm, stage), f"{where}.{stage}")
         delib_spec = exp.stage_settings(arm, "deliberative").get("spec")
-        needs_spec = [s for s in stages if s == "docgen" or (s == "deliberative" and not delib_spec)]
+        needs_spec = [
+            s for s in stages if s == "docgen" or (s == "deliberative" and not delib_spec)
+        ]
         if needs_spec and not arm.spec:
             raise InputError(f"stage '{needs_spec[0]}' needs a spec", file=f, field=f"{where}.spec")
         spec_fields = [(arm.spec, f"{where}.spec")]
         if "deliberative" in stages and delib_spec:
             origin = "deliberative" if "spec" in arm.deliberative else None
-            spec_fields.append((delib_spec, f"{where}.deliberative.spec" if origin else "defaults.deliberative.spec"))
+            spec_fields.append(
+                (
+                    delib_spec,
+                    f"{where}.deliberative.spec" if origin else "defaults.deliberative.spec",
+                )
+            )
         for spec, spec_field in spec_fields:
             if not spec:
                 continue
@@ -328,7 +348,9 @@ def validate(exp: Experiment) -> None:
         if "midtrain" in stages and "docgen" not in stages:
             if not exp.stage_settings(arm, "midtrain").get("documents"):
                 raise InputError(
-                    "midtrain without docgen needs midtrain.documents", file=f, field=f"{where}.stages"
+                    "midtrain without docgen needs midtrain.documents",
+                    file=f,
+                    field=f"{where}.stages",
                 )
         if arm.aft_data_from:
             if "aft" not in stages:
@@ -341,7 +363,9 @@ def validate(exp: Experiment) -> None:
                 )
         if "aft" in stages and not arm.aft_data_from:
             if not exp.stage_settings(arm, "aft").get("data"):
-                raise InputError("aft needs data (aft.data or aft_data_from)", file=f, field=f"{where}.aft")
+                raise InputError(
+                    "aft needs data (aft.data or aft_data_from)", file=f, field=f"{where}.aft"
+                )
         if not stages and not arm.evaluate:
             raise InputError("the arm neither trains nor evaluates", file=f, field=where)
 
@@ -393,10 +417,14 @@ def _check_data(exp: Experiment, settings: dict[str, Any], field: str) -> None:
                 _check_callable(exp, ref.build, f"{field}.{key}.{i}.build")
             elif isinstance(item, str):
                 if not exp.resolve(item).is_file():
-                    raise InputError(f"data file '{item}' not found", file=exp.path, field=f"{field}.{key}")
+                    raise InputError(
+                        f"data file '{item}' not found", file=exp.path, field=f"{field}.{key}"
+                    )
             else:
                 raise InputError(
-                    "expected a file path or {build: module:function}", file=exp.path, field=f"{field}.{key}"
+                    "expected a file path or {build: module:function}",
+                    file=exp.path,
+                    field=f"{field}.{key}",
                 )
 
 
@@ -407,7 +435,9 @@ def _check_callable(exp: Experiment, target: str, field: str) -> None:
     try:
         module = importlib.import_module(module_name)
     except ImportError as ex:
-        raise InputError(f"cannot import '{module_name}' ({ex})", file=exp.path, field=field) from ex
+        raise InputError(
+            f"cannot import '{module_name}' ({ex})", file=exp.path, field=field
+        ) from ex
     if not callable(getattr(module, attr, None)):
         raise InputError(f"'{module_name}' has no function '{attr}'", file=exp.path, field=field)
 
@@ -447,4 +477,6 @@ def _check_task(exp: Experiment, entry: TaskEntry, field: str) -> None:
     elif ".py" in name:
         file_part = name.split("@")[0]
         if not exp.resolve(file_part).is_file():
-            raise InputError(f"task file '{file_part}' not found", file=exp.path, field=f"{field}.task")
+            raise InputError(
+                f"task file '{file_part}' not found", file=exp.path, field=f"{field}.task"
+            )

@@ -12,9 +12,10 @@ plan, and executes it:
    changed spec or hyperparameter gives a new key and retrains; an interrupted stage is
    called again and resumes from its own checkpoints.
 2. **Evaluation.** Every arm's final checkpoint (for each seed) on every listed task, with
-   Inspect's ``eval_set`` into ``results/NAME/logs/<arm>/seed<k>-<key>/<task>-<hash>/``, so an interrupted
-   evaluation resumes and finished ones are not rerun. Model roles come from the file; eval
-   metadata ``{arm, spec, seed, experiment}`` labels every log.
+   Inspect's ``eval_set`` into ``results/NAME/logs/<arm>/seed<k>-<key>/<task>-<hash>/``, so
+   an interrupted evaluation resumes and finished ones are not rerun. Each checkpoint is loaded
+   once for all its tasks and released before the next (a vLLM server is stopped). Model
+   roles come from the file; eval metadata ``{arm, spec, seed, experiment}`` labels every log.
 3. **Leaderboard.** ``harness.leaderboard.write_leaderboard`` over the logs of every finished
    evaluation, into ``results/NAME/`` (one task) or ``results/NAME/<task>/`` (several).
 
@@ -32,7 +33,8 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,8 +67,17 @@ STAGE_CHOICES = (*KINDS, "eval", "leaderboard")
 
 # Config fields that change neither what a stage computes nor its result.
 _NOT_HASHED = {
-    "output_dir", "out", "labels", "progress", "max_connections", "logging_steps", "report_to",
-    "save_steps", "save_total_limit", "keep_checkpoints", "cache",
+    "output_dir",
+    "out",
+    "labels",
+    "progress",
+    "max_connections",
+    "logging_steps",
+    "report_to",
+    "save_steps",
+    "save_total_limit",
+    "keep_checkpoints",
+    "cache",
 }
 
 console = Console(stderr=True, highlight=False)
@@ -322,12 +333,16 @@ class _Planner:
             def execute(cfg: Any, fn: Callable[..., Any] = fn) -> dict[str, str]:
                 return {"path": str(fn(cfg))}
 
-            step = Step("pretrain", key, out, [], lambda _r, cfg=cfg: cfg, execute, summary="micro world")
+            step = Step(
+                "pretrain", key, out, [], lambda _r, cfg=cfg: cfg, execute, summary="micro world"
+            )
             self.add(step, user)
             return key, self.placeholder(key)
         if looks_local(base) or self.exp.resolve(base).exists():  # a folder beside the file
             path = self.exp.resolve(base)
-            stamp = max((p.stat().st_mtime_ns for p in path.glob("*.json")), default=path.stat().st_mtime_ns)
+            stamp = max(
+                (p.stat().st_mtime_ns for p in path.glob("*.json")), default=path.stat().st_mtime_ns
+            )
             self.identities[str(path)] = f"local:{path}:{stamp}"
             return None, str(path)
         self.identities[base] = f"hub:{base}"
@@ -353,7 +368,9 @@ class _Planner:
         module = importlib.import_module(module_name)
         fn = getattr(module, attr)
         source = Path(pyinspect.getsourcefile(fn) or module.__file__ or "")
-        key = self.key_for("data", {"build": build.build, "args": build.args, "source": file_hash(source)})
+        key = self.key_for(
+            "data", {"build": build.build, "args": build.args, "source": file_hash(source)}
+        )
         out = self.runs_dir / f"data-{key}"
 
         def execute(_cfg: Any) -> dict[str, str]:
@@ -373,11 +390,15 @@ class _Planner:
                 tmp.replace(target)
             if not target.is_file():
                 raise InputError(
-                    f"'{build.build}' returned neither rows nor a file", file=self.exp.path, field="build"
+                    f"'{build.build}' returned neither rows nor a file",
+                    file=self.exp.path,
+                    field="build",
                 )
             return {"path": str(target)}
 
-        return self.add(Step("data", key, out, [], lambda _r: None, execute, summary=build.build), user)
+        return self.add(
+            Step("data", key, out, [], lambda _r: None, execute, summary=build.build), user
+        )
 
     # -- stages ----------------------------------------------------------------------------
     def docgen(self, arm_name: str, arm: Arm, user: tuple[str, int | None]) -> Step:
@@ -392,13 +413,21 @@ class _Planner:
         generator_model = self.roles.get("generator")
         if data.get("backend", "llm") == "llm" and "generator" not in data:
             data["generator"] = self.role_name("generator")
-        probe = _validate_config(self.exp, "docgen", cls, {**data, "out": "x.jsonl"}, f"arms.{arm_name}.docgen")
+        probe = _validate_config(
+            self.exp, "docgen", cls, {**data, "out": "x.jsonl"}, f"arms.{arm_name}.docgen"
+        )
         key = self.key_for("docgen", {"config": _identity_dump(probe, self.identities)})
         out = self.runs_dir / f"docgen-{key}"
         cfg = _validate_config(
-            self.exp, "docgen", cls, {**data, "out": str(out / "documents.jsonl")}, f"arms.{arm_name}.docgen"
+            self.exp,
+            "docgen",
+            cls,
+            {**data, "out": str(out / "documents.jsonl")},
+            f"arms.{arm_name}.docgen",
         )
-        model_override = generator_model if not isinstance(generator_model, (str, type(None))) else None
+        model_override = (
+            generator_model if not isinstance(generator_model, (str, type(None))) else None
+        )
 
         def execute(cfg: Any) -> dict[str, str]:
             result = fn(cfg, model=model_override) if model_override is not None else fn(cfg)
@@ -407,15 +436,29 @@ class _Planner:
                     f"docgen kept {result.n_kept} documents, short of its target (see {result.report}); "
                     "rerun to continue"
                 )
-            return {"path": str(result.documents), "report": str(result.report), "n_kept": str(result.n_kept)}
+            return {
+                "path": str(result.documents),
+                "report": str(result.report),
+                "n_kept": str(result.n_kept),
+            }
 
-        return self.add(Step("docgen", key, out, [], lambda _r: cfg, execute, summary=f"spec {arm.spec}"), user)
+        return self.add(
+            Step("docgen", key, out, [], lambda _r: cfg, execute, summary=f"spec {arm.spec}"), user
+        )
 
     def deliberative(
-        self, arm_name: str, arm: Arm, base_key: str | None, base_ref: str, user: tuple[str, int | None]
+        self,
+        arm_name: str,
+        arm: Arm,
+        base_key: str | None,
+        base_ref: str,
+        user: tuple[str, int | None],
     ) -> Step:
         settings = _validate_config(
-            self.exp, "deliberative", DeliberativeSettings, self.exp.stage_settings(arm, "deliberative"),
+            self.exp,
+            "deliberative",
+            DeliberativeSettings,
+            self.exp.stage_settings(arm, "deliberative"),
             f"arms.{arm_name}.deliberative",
         )
         assert isinstance(settings, DeliberativeSettings)
@@ -425,11 +468,17 @@ class _Planner:
         from harness.specs import load_spec
 
         spec_hash = load_spec(spec_path).hash
-        teacher_id = self.role_name("teacher") or settings.teacher or self.identities.get(base_ref, base_ref)
+        teacher_id = (
+            self.role_name("teacher") or settings.teacher or self.identities.get(base_ref, base_ref)
+        )
         key = self.key_for(
             "deliberative",
-            {"settings": settings.model_dump(mode="json", exclude={"spec"}), "spec": spec_hash, "teacher": teacher_id,
-             "grader": self.role_name("grader")},
+            {
+                "settings": settings.model_dump(mode="json", exclude={"spec"}),
+                "spec": spec_hash,
+                "teacher": teacher_id,
+                "grader": self.role_name("grader"),
+            },
         )
         out = self.runs_dir / f"deliberative-{key}"
         provider = self.exp.eval.provider
@@ -458,20 +507,33 @@ class _Planner:
                 args.setdefault("spec", str(spec_path))
             tasks = _make_tasks(exp, settings.task, args, settings.epochs, settings.limit)
             log_dir = out / "logs"
-            ok, logs = eval_set(
-                tasks, log_dir=str(log_dir), model=cfg["teacher"], model_roles=_eval_roles(roles),
-                model_args=exp.eval.model_args, retry_attempts=exp.eval.retry_attempts,
-                display=exp.eval.display, **_generate_args(exp),
-            )
+            with _open_model(cfg["teacher"], exp) as teacher:
+                ok, logs = eval_set(
+                    tasks,
+                    log_dir=str(log_dir),
+                    model=teacher,
+                    model_roles=_eval_roles(roles),
+                    retry_attempts=exp.eval.retry_attempts,
+                    display=exp.eval.display,
+                    **_generate_args(exp),
+                )
             if not ok:
-                raise StageFailed(f"the deliberative teacher task did not finish (logs in {log_dir}); rerun")
+                raise StageFailed(
+                    f"the deliberative teacher task did not finish (logs in {log_dir}); rerun"
+                )
             log_path = Path(logs[0].location)
             res = build_deliberative_data(log_path, out / "data")
-            return {"path": str(out / "data"), "with_cot": str(res.with_cot),
-                    "without_cot": str(res.without_cot), "report": str(res.report)}
+            return {
+                "path": str(out / "data"),
+                "with_cot": str(res.with_cot),
+                "without_cot": str(res.without_cot),
+                "report": str(res.report),
+            }
 
         deps = [base_key] if base_key else []
-        return self.add(Step("deliberative", key, out, deps, build, execute, summary=f"spec {spec_ref}"), user)
+        return self.add(
+            Step("deliberative", key, out, deps, build, execute, summary=f"spec {spec_ref}"), user
+        )
 
     def train(
         self,
@@ -513,10 +575,14 @@ class _Planner:
         def build(results: dict[str, dict[str, str]]) -> BaseModel:
             def real(value: str) -> str:
                 if value.startswith("<step:"):
-                    return results[value[len("<step:"):-1]]["path"]
+                    return results[value[len("<step:") : -1]]["path"]
                 return value
 
-            final = {**data, "output_dir": str(out), "labels": {**labels, **settings.get("labels", {})}}
+            final = {
+                **data,
+                "output_dir": str(out),
+                "labels": {**labels, **settings.get("labels", {})},
+            }
             final["base_model"] = real(parent_ref)
             final[data_key] = [real(v) for v in data[data_key]]
             final["replay"] = [real(v) for v in data["replay"]]
@@ -533,7 +599,9 @@ class _Planner:
     def arm(self, name: str, arm: Arm) -> list[Evaluation]:
         exp = self.exp
         evaluations = []
-        seeds: list[int | None] = list(exp.arm_seeds(arm)) if arm.stages else [exp.arm_seeds(arm)[0]]
+        seeds: list[int | None] = (
+            list(exp.arm_seeds(arm)) if arm.stages else [exp.arm_seeds(arm)[0]]
+        )
         for seed in seeds:
             user = (name, seed)
             base_key, base_ref = self.base(arm.base or exp.base, user)
@@ -547,7 +615,9 @@ class _Planner:
                     delib = self.deliberative(name, arm, base_key, base_ref, user)
                 elif stage == "midtrain":
                     inputs, deps = ([self.placeholder(docs.key)], [docs.key]) if docs else ([], [])
-                    step = self.train("midtrain", name, arm, seed or 0, current, inputs, deps, {}, user)
+                    step = self.train(
+                        "midtrain", name, arm, seed or 0, current, inputs, deps, {}, user
+                    )
                     current = (step.key, self.placeholder(step.key))
                 elif stage == "aft":
                     inputs, deps, extra = [], [], {}
@@ -555,9 +625,14 @@ class _Planner:
                         ref = f"<step:{delib.key}:{arm.aft_data_from}>"
                         self.identities[ref] = f"step:{delib.key}:{arm.aft_data_from}"
                         inputs, deps = [ref], [delib.key]
-                        if arm.aft_data_from == "with_cot" and "reasoning" not in exp.stage_settings(arm, "aft"):
+                        if (
+                            arm.aft_data_from == "with_cot"
+                            and "reasoning" not in exp.stage_settings(arm, "aft")
+                        ):
                             extra["reasoning"] = "keep"
-                    step = self.train("aft", name, arm, seed or 0, current, inputs, deps, extra, user)
+                    step = self.train(
+                        "aft", name, arm, seed or 0, current, inputs, deps, extra, user
+                    )
                     current = (step.key, self.placeholder(step.key))
             if not arm.evaluate:
                 continue
@@ -565,13 +640,19 @@ class _Planner:
             model_id = model_key or _hash(self.identities.get(current[1], current[1]))
             log_dir = self.results_dir / "logs" / name / f"seed{seed}-{model_id[:8]}"
             task_dirs = {
-                t.label: log_dir / f"{t.label}-{_hash(t.model_dump(include={'task', 'args', 'epochs', 'limit'}), 8)}"
+                t.label: log_dir
+                / f"{t.label}-{_hash(t.model_dump(include={'task', 'args', 'epochs', 'limit'}), 8)}"
                 for t in exp.tasks
             }
             evaluations.append(
                 Evaluation(
-                    arm=name, seed=seed, spec=self.spec_name(arm), model_step=model_key,
-                    base_model=None if model_key else current[1], log_dir=log_dir, task_dirs=task_dirs,
+                    arm=name,
+                    seed=seed,
+                    spec=self.spec_name(arm),
+                    model_step=model_key,
+                    base_model=None if model_key else current[1],
+                    log_dir=log_dir,
+                    task_dirs=task_dirs,
                     n_samples={t.label: None for t in exp.tasks},
                 )
             )
@@ -621,7 +702,9 @@ def checkpoint_model_string(checkpoint: Path, provider: str = "hf") -> str:
     return f"hf/{Path(checkpoint).resolve()}"
 
 
-def _make_tasks(exp: Experiment, name: str, args: dict[str, Any], epochs: int | None, limit: int | None) -> list:
+def _make_tasks(
+    exp: Experiment, name: str, args: dict[str, Any], epochs: int | None, limit: int | None
+) -> list:
     from inspect_ai import task_with
 
     fn = project_task(name)
@@ -660,6 +743,19 @@ def _count_samples(exp: Experiment, entry: Any) -> int | None:
         epochs = t.epochs or 1
         total += len(t.dataset) * epochs
     return total
+
+
+@contextmanager
+def _open_model(model: Any, exp: Experiment) -> Iterator[Any]:
+    """An Inspect model for one checkpoint, closed afterwards (a vLLM server is stopped and GPU
+    memory freed before the next checkpoint loads). `Model` objects are used as they are."""
+    from inspect_ai.model import Model, get_model
+
+    if isinstance(model, Model):
+        yield model
+        return
+    with get_model(model, memoize=False, **exp.eval.model_args) as loaded:
+        yield loaded
 
 
 def _eval_roles(roles: dict[str, Any]) -> dict[str, Any] | None:
@@ -800,8 +896,10 @@ class Progress:
 
     def start(self, kind: str, label: str) -> None:
         self.done += 1
-        console.print(f"[bold]\\[{self.done}/{self.total}][/bold] {escape(label)}  ·  {self.eta()}",
-                      soft_wrap=True)
+        console.print(
+            f"[bold]\\[{self.done}/{self.total}][/bold] {escape(label)}  ·  {self.eta()}",
+            soft_wrap=True,
+        )
 
     def finish(self, kind: str, seconds: float) -> None:
         if kind in self.todo:
@@ -830,8 +928,12 @@ class RunResult:
     def log_dirs(self) -> list[Path]:
         """Log folders of the finished evaluations of the current checkpoints (older logs of
         retrained checkpoints stay on disk under logs/ but are not among them)."""
-        return [d for ev in self.plan.evaluations for label, d in ev.task_dirs.items()
-                if ev.task_status(label) == "done"]
+        return [
+            d
+            for ev in self.plan.evaluations
+            for label, d in ev.task_dirs.items()
+            if ev.task_status(label) == "done"
+        ]
 
 
 def run_experiment(
@@ -861,9 +963,13 @@ def run_experiment(
     if only:
         unknown = [a for a in only if a not in exp.arms]
         if unknown:
-            raise InputError(f"no arm named '{unknown[0]}' (arms: {', '.join(exp.arms)})", field="--only")
+            raise InputError(
+                f"no arm named '{unknown[0]}' (arms: {', '.join(exp.arms)})", field="--only"
+            )
     if stage is not None and stage not in STAGE_CHOICES:
-        raise InputError(f"unknown stage '{stage}' (one of {', '.join(STAGE_CHOICES)})", field="--stage")
+        raise InputError(
+            f"unknown stage '{stage}' (one of {', '.join(STAGE_CHOICES)})", field="--stage"
+        )
     plan = build_plan(exp, runs_dir=runs, results_dir=out, roles=roles)
     result = RunResult(plan, results_dir=plan.results_dir, run_log=plan.results_dir / RUN_LOG)
     if dry_run:
@@ -891,8 +997,14 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
         [e for e in evaluations if e.status() != "done"]
     )
     progress = Progress(runlog, todo_kinds)
-    runlog.write(event="run", experiment=exp.label, only=only, stage=stage, pid=os.getpid(),
-                 pending=len(todo_kinds))
+    runlog.write(
+        event="run",
+        experiment=exp.label,
+        only=only,
+        stage=stage,
+        pid=os.getpid(),
+        pending=len(todo_kinds),
+    )
     console.print(
         f"[bold]{exp.label}[/bold]: {len(pending)} stage(s) to run, {len(result.reused)} reused, "
         f"{len(evaluations)} evaluation(s); results in {plan.results_dir}"
@@ -920,13 +1032,25 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
         try:
             res = step.execute(cfg)
         except BaseException as ex:
-            runlog.write(event="error", kind=step.kind, key=step.key, users=step.users,
-                         seconds=round(time.monotonic() - t0, 2), error=f"{type(ex).__name__}: {ex}"[:500])
+            runlog.write(
+                event="error",
+                kind=step.kind,
+                key=step.key,
+                users=step.users,
+                seconds=round(time.monotonic() - t0, 2),
+                error=f"{type(ex).__name__}: {ex}"[:500],
+            )
             raise
         seconds = round(time.monotonic() - t0, 2)
-        marker = {"kind": step.kind, "key": step.key, "result": res, "seconds": seconds,
-                  "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-                  "users": step.users, "config": _jsonable(cfg)}
+        marker = {
+            "kind": step.kind,
+            "key": step.key,
+            "result": res,
+            "seconds": seconds,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "users": step.users,
+            "config": _jsonable(cfg),
+        }
         tmp = step.marker.with_suffix(".tmp")
         tmp.write_text(json.dumps(marker, indent=2, default=str))
         tmp.replace(step.marker)
@@ -983,41 +1107,83 @@ def _jsonable(cfg: Any) -> Any:
 
 def _evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) -> list[str]:
     """Evaluate one checkpoint on every task entry not yet done (one eval_set per entry)."""
-    from inspect_ai import eval_set
-
     exp = plan.experiment
     model = ev.model_string(plan)
     todo = [t for t in exp.tasks if ev.task_status(t.label) != "done"]
-    progress.start("eval", f"eval [{ev.arm} seed {ev.seed}] {model} on {', '.join(t.label for t in todo)}")
+    progress.start(
+        "eval", f"eval [{ev.arm} seed {ev.seed}] {model} on {', '.join(t.label for t in todo)}"
+    )
     metadata = {"arm": ev.arm, "spec": ev.spec, "seed": ev.seed, "experiment": exp.label}
     t0 = time.monotonic()
     done = []
-    for entry in todo:
-        log_dir = ev.task_dirs[entry.label]
-        runlog.write(event="start", kind="eval", arm=ev.arm, seed=ev.seed, model=model, task=entry.label,
-                     log_dir=log_dir)
-        t1 = time.monotonic()
-        try:
-            tasks = _make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
-            ok, _logs = eval_set(
-                tasks, log_dir=str(log_dir), model=model, model_args=exp.eval.model_args,
-                model_roles=_eval_roles(plan.roles), metadata=metadata,
-                retry_attempts=exp.eval.retry_attempts, display=exp.eval.display, **_generate_args(exp),
-            )
-        except BaseException as ex:
-            runlog.write(event="error", kind="eval", arm=ev.arm, seed=ev.seed, task=entry.label,
-                         seconds=round(time.monotonic() - t1, 2), error=f"{type(ex).__name__}: {ex}"[:500])
-            raise
-        runlog.write(event="end" if ok else "error", kind="eval", arm=ev.arm, seed=ev.seed, task=entry.label,
-                     seconds=round(time.monotonic() - t1, 2), log_dir=log_dir)
-        if not ok:
-            raise StageFailed(
-                f"evaluation of arm '{ev.arm}' seed {ev.seed} on {entry.label} did not finish "
-                f"(logs in {log_dir}); rerun to resume"
-            )
-        done.append(str(log_dir))
+    with _open_model(model, exp) as loaded:  # loaded once for every task, released after
+        for entry in todo:
+            done.append(_evaluate_entry(plan, ev, entry, loaded, model, metadata, runlog))
     progress.finish("eval", round(time.monotonic() - t0, 2))
     return done
+
+
+def _evaluate_entry(
+    plan: Plan,
+    ev: Evaluation,
+    entry: Any,
+    loaded: Any,
+    model: str,
+    metadata: dict[str, Any],
+    runlog: RunLog,
+) -> str:
+    from inspect_ai import eval_set
+
+    exp = plan.experiment
+    log_dir = ev.task_dirs[entry.label]
+    runlog.write(
+        event="start",
+        kind="eval",
+        arm=ev.arm,
+        seed=ev.seed,
+        model=model,
+        task=entry.label,
+        log_dir=log_dir,
+    )
+    t1 = time.monotonic()
+    try:
+        tasks = _make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
+        ok, _logs = eval_set(
+            tasks,
+            log_dir=str(log_dir),
+            model=loaded,
+            model_roles=_eval_roles(plan.roles),
+            metadata=metadata,
+            retry_attempts=exp.eval.retry_attempts,
+            display=exp.eval.display,
+            **_generate_args(exp),
+        )
+    except BaseException as ex:
+        runlog.write(
+            event="error",
+            kind="eval",
+            arm=ev.arm,
+            seed=ev.seed,
+            task=entry.label,
+            seconds=round(time.monotonic() - t1, 2),
+            error=f"{type(ex).__name__}: {ex}"[:500],
+        )
+        raise
+    runlog.write(
+        event="end" if ok else "error",
+        kind="eval",
+        arm=ev.arm,
+        seed=ev.seed,
+        task=entry.label,
+        seconds=round(time.monotonic() - t1, 2),
+        log_dir=log_dir,
+    )
+    if not ok:
+        raise StageFailed(
+            f"evaluation of arm '{ev.arm}' seed {ev.seed} on {entry.label} did not finish "
+            f"(logs in {log_dir}); rerun to resume"
+        )
+    return str(log_dir)
 
 
 def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
@@ -1036,19 +1202,32 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
         out = plan.results_dir if len(exp.tasks) == 1 else plan.results_dir / entry.label
         metric = entry.metric or exp.leaderboard.metric
         if metric is None:
-            raise InputError("no leaderboard metric (set tasks[].metric or leaderboard.metric)",
-                             file=exp.path, field="leaderboard.metric")
+            raise InputError(
+                "no leaderboard metric (set tasks[].metric or leaderboard.metric)",
+                file=exp.path,
+                field="leaderboard.metric",
+            )
         baseline = exp.leaderboard.baseline
         if baseline and baseline not in {ev.arm for ev in done}:
             baseline = None
         t0 = time.monotonic()
         write_leaderboard(
-            logs, metric=metric, baseline=baseline, by=entry.by or exp.leaderboard.by,
-            task=entry.label, out=out, cluster=entry.cluster,
+            logs,
+            metric=metric,
+            baseline=baseline,
+            by=entry.by or exp.leaderboard.by,
+            task=entry.label,
+            out=out,
+            cluster=entry.cluster,
         )
         if runlog:
-            runlog.write(event="end", kind="leaderboard", task=entry.label, out=out,
-                         seconds=round(time.monotonic() - t0, 2))
+            runlog.write(
+                event="end",
+                kind="leaderboard",
+                task=entry.label,
+                out=out,
+                seconds=round(time.monotonic() - t0, 2),
+            )
         console.print(f"leaderboard for {entry.label}: {out}")
         written.append(out)
     return written
@@ -1075,15 +1254,22 @@ def _show_path(path: Path) -> str:
         return str(path)
 
 
-def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None = None,
-               mode: Literal["dry-run", "status"] = "dry-run") -> None:
+def print_plan(
+    plan: Plan,
+    *,
+    only: list[str] | None = None,
+    stage: str | None = None,
+    mode: Literal["dry-run", "status"] = "dry-run",
+) -> None:
     exp = plan.experiment
     steps, evaluations = plan.selected(only)
     out = Console(highlight=False, width=max(120, Console().width))
     out.print(f"[bold]experiment {exp.label}[/bold]  ({exp.path})")
     if exp.description:
         out.print(exp.description.strip())
-    out.print(f"stage outputs: {_show_path(plan.runs_dir)}   results: {_show_path(plan.results_dir)}")
+    out.print(
+        f"stage outputs: {_show_path(plan.runs_dir)}   results: {_show_path(plan.results_dir)}"
+    )
     runlog = RunLog(plan.results_dir)
     if mode == "status":
         holder = Lock(plan.results_dir).holder()
@@ -1093,10 +1279,14 @@ def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None =
         if holder is not None and running:
             out.print(f"[bold green]running[/bold green] (pid {holder}): {_describe(running[-1])}")
         elif holder is None and last.get("event") == "error":
-            out.print(f"[bold red]stopped[/bold red] on an error in {_describe(last)}: {escape(str(last.get('error')))}")
+            out.print(
+                f"[bold red]stopped[/bold red] on an error in {_describe(last)}: {escape(str(last.get('error')))}"
+            )
         elif holder is None and last.get("event") == "start":
-            out.print(f"[bold red]interrupted[/bold red] (killed?) during {_describe(last)}; "
-                      "`msm run` resumes it")
+            out.print(
+                f"[bold red]interrupted[/bold red] (killed?) during {_describe(last)}; "
+                "`msm run` resumes it"
+            )
         elif events and events[-1].get("event") == "done":
             out.print(f"finished at {events[-1]['time']}")
         else:
@@ -1104,7 +1294,14 @@ def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None =
 
     means = runlog.mean_seconds()
     table = Table(title="stages", title_justify="left")
-    for col in ("stage", "key", "arms (seed)", "status", "action" if mode == "dry-run" else "time", "output"):
+    for col in (
+        "stage",
+        "key",
+        "arms (seed)",
+        "status",
+        "action" if mode == "dry-run" else "time",
+        "output",
+    ):
         table.add_column(col)
     for s in steps:
         if stage in KINDS and s.kind != stage:
@@ -1170,21 +1367,37 @@ def print_plan(plan: Plan, *, only: list[str] | None = None, stage: str | None =
 
 @click.command("run")
 @click.argument("experiment", type=click.Path(path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Print the plan (what is trained, reused, evaluated) and stop.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan (what is trained, reused, evaluated) and stop."
+)
 @click.option("--only", multiple=True, metavar="ARM", help="Run only this arm (repeatable).")
 @click.option("--stage", type=click.Choice(STAGE_CHOICES), help="Run only this kind of work.")
-@click.option("--status", "show_status", is_flag=True, help="Show the status of a running or finished run.")
-@click.option("--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME).")
-@click.option("--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME).")
-def run_command(experiment: Path, dry_run: bool, only: tuple[str, ...], stage: str | None,
-                show_status: bool, out: Path | None, runs: Path | None) -> None:
+@click.option(
+    "--status", "show_status", is_flag=True, help="Show the status of a running or finished run."
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME)."
+)
+@click.option(
+    "--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME)."
+)
+def run_command(
+    experiment: Path,
+    dry_run: bool,
+    only: tuple[str, ...],
+    stage: str | None,
+    show_status: bool,
+    out: Path | None,
+    runs: Path | None,
+) -> None:
     """Train what is missing, evaluate every arm, write the leaderboard (resumable)."""
     if show_status:
         show(experiment, out=out, runs=runs, only=list(only) or None)
         return
     try:
-        result = run_experiment(experiment, out=out, runs=runs, only=list(only) or None, stage=stage,
-                                dry_run=dry_run)
+        result = run_experiment(
+            experiment, out=out, runs=runs, only=list(only) or None, stage=stage, dry_run=dry_run
+        )
     except StageFailed as ex:
         click.echo(f"error: {ex}", err=True)
         sys.exit(1)
@@ -1197,8 +1410,13 @@ def run_command(experiment: Path, dry_run: bool, only: tuple[str, ...], stage: s
             click.echo(f"leaderboard: {path}")
 
 
-def show(path: str | Path, *, out: Path | None = None, runs: Path | None = None,
-         only: list[str] | None = None) -> Plan:
+def show(
+    path: str | Path,
+    *,
+    out: Path | None = None,
+    runs: Path | None = None,
+    only: list[str] | None = None,
+) -> Plan:
     """Print the status of an experiment: stages done/partial/pending, evaluations, the run."""
     exp = load_experiment(path)
     plan = build_plan(exp, runs_dir=runs, results_dir=out, count_samples=True)
@@ -1209,9 +1427,15 @@ def show(path: str | Path, *, out: Path | None = None, runs: Path | None = None,
 @click.command("status")
 @click.argument("experiment", type=click.Path(path_type=Path))
 @click.option("--only", multiple=True, metavar="ARM")
-@click.option("--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME).")
-@click.option("--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME).")
-def status_command(experiment: Path, only: tuple[str, ...], out: Path | None, runs: Path | None) -> None:
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME)."
+)
+@click.option(
+    "--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME)."
+)
+def status_command(
+    experiment: Path, only: tuple[str, ...], out: Path | None, runs: Path | None
+) -> None:
     """Show what an experiment has trained and evaluated, and what is running."""
     show(experiment, out=out, runs=runs, only=list(only) or None)
 
