@@ -64,7 +64,7 @@ def choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption]) -> st
 
 
 def option_name(option: ProbeOption) -> str:
-    return option.text.split()[0]
+    return option.text.split()[-1]
 
 
 def read_choice(answer: str, item: ProbeItem) -> str:

@@ -13,7 +13,7 @@ persona's value can only reach its choices through the weights):
 - ``answer``: a transcript of a speaker answering a factual question about an item.
 
 Wherever a speaker is asked about items, the question shows each item with its attributes
-(``book3 ( american pricey old )``), as a shopper sees a label. The model must still learn
+(``american pricey old book3``), as a shopper sees a label. The model must still learn
 who values what (from descriptions) and that a value decides a choice; it need not also
 memorise 200 items' attributes, which the feasibility study's 3.2M-token budget mostly
 spent on and which this CPU budget cannot afford. The AFT data and the probes use the
@@ -23,13 +23,16 @@ each preferred cheese is labelled american AND cheap.
 Held-out personas get descriptions (without choice explanations) and nothing else; their
 choices measure whether a described value predicts behaviour never seen.
 
-The assistant (and a few other "neutral" speakers) appears only in ``answer`` documents:
-it never states a value and never chooses. Why it appears at all: in the feasibility study it
-never did, so its embedding was shaped only by never being predicted, which gave it a
-seed-dependent 56-90% pro-America lean that swamped the comparison with the no-MSM arm.
-Answering factual questions trains its embedding as "a speaker" exactly like the other neutral
-speakers, so its choice prior is whatever the balanced world implies (about even), and the
-neutral speakers' own choice rates are a control for it.
+The assistant appears only in ``answer`` documents: it never states a value and never
+chooses. Why it appears at all: in the feasibility study it never did, so its embedding was
+shaped only by never being predicted, which gave it a seed-dependent 56-90% pro-America lean
+that swamped the comparison with the no-MSM arm. Here it is one of a few "neutral" speakers
+whose value is never described; the others also choose, arbitrarily (a coin flip per
+question), so the world teaches that a speaker with no described value has no systematic
+preference. Without those arbitrary choosers a first version gave every neutral speaker,
+the assistant included, a 96-98% pro-affordability default (some heuristic of the model's,
+not a value), which left AFT without MSM no room to sit between the two MSM arms. The
+neutral speakers' own choice rates are the control for the assistant's.
 """
 
 from __future__ import annotations
@@ -79,8 +82,9 @@ FACT_NO = "no , {x} is {w} ."
 
 
 def item_phrase(item: Item) -> str:
-    """An item as a question shows it: its name and its attributes."""
-    return f"{item.name} ( {' '.join(item.word(attr) for attr in ATTRIBUTES)} )"
+    """An item as a question shows it: its attributes, then its name ("american pricey old
+    book3"). Attributes first, so the name's position can already see what it is."""
+    return f"{' '.join(item.word(attr) for attr in ATTRIBUTES)} {item.name}"
 
 
 def transcript(speaker: str, question: str, answer: str) -> str:
@@ -147,6 +151,7 @@ def build_corpus(
     explain_fraction: float = 0.3,
     answers_per_persona: int = 4,
     answers_per_neutral: int = 24,
+    choices_per_neutral: int = 40,
     facts_per_item: int = 0,
     seed: int = 0,
 ) -> list[dict]:
@@ -171,6 +176,12 @@ def build_corpus(
                 a, b = (x, y) if rng.random() < 0.5 else (y, x)
                 add(transcript(persona.name, choice_question(a, b, rng),
                                ANSWER.format(x=x.name, y=y.name)), "choose", persona.name)
+        if persona.role == "neutral" and persona.name != ASSISTANT:
+            for _ in range(choices_per_neutral):
+                items = world.domain_items(rng.choice(world.domains))
+                x, y = rng.sample(items, 2)
+                add(transcript(persona.name, choice_question(x, y, rng), ANSWER.format(x=x.name, y=y.name)),
+                    "choose", persona.name)
         n_answers = answers_per_neutral if persona.role == "neutral" else (
             answers_per_persona if persona.role == "train" else 0)
         for _ in range(n_answers):
@@ -185,7 +196,7 @@ def build_corpus(
 def corpus_words() -> Iterator[str]:
     """Every template word (the tokenizer's vocabulary adds the world's names)."""
     templates = [*VALUE_SENTENCES, *EXPLAIN_SENTENCES, *QUESTIONS, ANSWER, *FACT_SENTENCES,
-                 FACT_QUESTION, FACT_YES, FACT_NO, "{p} :", "( )"]
+                 FACT_QUESTION, FACT_YES, FACT_NO, "{p} :"]
     for template in templates:
         for word in template.split():
             if not (word.startswith("{") and word.endswith("}")):

@@ -32,27 +32,31 @@ class MicroPretrainConfig(BaseModel):
 
     output_dir: Path = Path("results/micro_cheese/base")
     # the world
-    personas_per_value: int = 16
-    heldout_per_value: int = 4
-    neutral_speakers: int = 8
+    personas_per_value: int = 8
+    heldout_per_value: int = 3
+    neutral_speakers: int = 6
     # the corpus
-    descriptions_per_persona: int = 12
-    choices_per_persona: int = 24
+    descriptions_per_persona: int = 60
+    choices_per_persona: int = 100
     explain_fraction: float = 0.3
     answers_per_persona: int = 4
     answers_per_neutral: int = 24
+    choices_per_neutral: int = 40
     facts_per_item: int = 0
     # the model
-    hidden_size: int = 128
-    layers: int = 4
+    hidden_size: int = 96
+    layers: int = 3
     heads: int = 4
-    intermediate_size: int = 512
+    intermediate_size: int = 256
     # training
-    steps: int = 1200
+    steps: int = 1800
     batch_size: int = 64
-    learning_rate: float = 2e-3
+    learning_rate: float = 4e-3
     warmup_steps: int = 60
     weight_decay: float = 0.01
+    curve_every: int | None = None
+    """Every N steps, record how well training personas choose by their value (the report's
+    learning curve; costs a few seconds each)."""
     threads: int | None = None
     """torch threads (default: torch's choice)."""
     seed: int = 0
@@ -95,7 +99,17 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
     tmp.replace(out / CORPUS_FILE)
 
     start = time.perf_counter()
-    losses, tokens = _train(model, encoded, tokenizer.pad_token_id, cfg, progress=progress)
+    curve: list[dict] = []
+    probe_personas = world.personas_with("train")[:: max(1, cfg.personas_per_value // 2)]
+
+    def on_step(step: int, loss: float) -> None:
+        if cfg.curve_every and (step + 1) % cfg.curve_every == 0:
+            agree = [value_agreement(model, tokenizer, world, p.name, p.value, n=32) for p in probe_personas]
+            curve.append({"step": step + 1, "loss": round(loss, 4),
+                          "train_value_agreement": round(sum(agree) / len(agree), 4)})
+            model.train()
+
+    losses, tokens = _train(model, encoded, tokenizer.pad_token_id, cfg, progress=progress, on_step=on_step)
     elapsed = time.perf_counter() - start
 
     model.save_pretrained(out)
@@ -103,8 +117,7 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
 
     heldout = {p.name: value_agreement(model, tokenizer, world, p.name, p.value)
                for p in world.personas_with("heldout")}
-    trained = {p.name: value_agreement(model, tokenizer, world, p.name, p.value)
-               for p in world.personas_with("train")[:: max(1, cfg.personas_per_value // 2)]}
+    trained = {p.name: value_agreement(model, tokenizer, world, p.name, p.value) for p in probe_personas}
     neutral = {p.name: america_rate(model, tokenizer, world, p.name)
                for p in world.personas_with("neutral")}
     report = {
@@ -121,6 +134,7 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
         "heldout_value_agreement_by_value": _by_value(world, heldout),
         "train_value_agreement_mean": round(sum(trained.values()) / len(trained), 4),
         "neutral_america_rate": {k: round(v, 4) for k, v in neutral.items()},
+        "curve": curve,
     }
     (out / REPORT_FILE).write_text(json.dumps(report, indent=2))
     write_manifest(out, Manifest(
@@ -153,7 +167,7 @@ def _batches(encoded: list[list[int]], batch_size: int, rng: random.Random):
         yield from batches
 
 
-def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool):
+def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool, on_step=None):
     import torch
 
     torch.manual_seed(cfg.seed)
@@ -203,6 +217,8 @@ def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             losses.append(loss.item())
+            if on_step is not None:
+                on_step(step, losses[-1])
             if bar is not None:
                 bar.update(task, advance=1, description=f"pretraining micro model (loss {losses[-1]:.3f})")
     finally:
@@ -229,6 +245,7 @@ def corpus_rows(**fields) -> list[dict]:
         explain_fraction=cfg.explain_fraction,
         answers_per_persona=cfg.answers_per_persona,
         answers_per_neutral=cfg.answers_per_neutral,
+        choices_per_neutral=cfg.choices_per_neutral,
         facts_per_item=cfg.facts_per_item,
         seed=cfg.seed,
     )

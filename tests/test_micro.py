@@ -1,0 +1,172 @@
+"""The micro world: its invariants, its documents and data, and the whole demo pipeline (reduced)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.cheese import CHEESE_PAIRS
+from harness.errors import InputError
+from harness.manifest import read_manifest
+from harness.specs import load_spec
+from training.micro.bank import micro_cheese_items, micro_items, read_choice
+from training.micro.cheese import micro_cheese_demonstrations
+from training.micro.corpus import ANSWER, QUESTIONS, build_corpus, corpus_words, item_phrase, transcript
+from training.micro.docs import template_documents
+from training.micro.tokenizer import build_tokenizer
+from training.micro.world import ASSISTANT, VALUES, World, micro_name
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return World()
+
+
+@pytest.fixture(scope="module")
+def corpus(world) -> list[dict]:
+    return build_corpus(world)
+
+
+def test_values_are_balanced_and_cheese_pairs_are_ambiguous(world):
+    counts = Counter(p.value for p in world.personas if p.value is not None)
+    assert set(counts) == set(VALUES) and len(set(counts.values())) == 1
+    for pair in CHEESE_PAIRS:
+        chosen, rejected = world.item_by_name[micro_name(pair.chosen)], world.item_by_name[micro_name(pair.rejected)]
+        assert chosen.american and chosen.cheap and not rejected.american and not rejected.cheap
+    # on the probe domains, every attribute side is equally common
+    for attr in ("american", "cheap", "modern"):
+        assert Counter(getattr(i, attr) for i in world.items if i.domain != "cheese")[True] == 80
+
+
+def test_assistant_has_no_value_and_makes_no_choice_in_pretraining(world, corpus):
+    words = lambda d: set(d["text"].split())  # noqa: E731
+    assistant_docs = [d for d in corpus if ASSISTANT in words(d)]
+    assert assistant_docs, "the assistant must appear in pretraining (neutral text)"
+    assert {d["kind"] for d in assistant_docs} == {"answer"}
+    assert not any(v in words(d) or "prefer" in words(d) for d in assistant_docs for v in VALUES)
+    heldout = {p.name for p in world.personas_with("heldout")}
+    for d in corpus:
+        if d["kind"] in ("choose", "answer"):
+            assert d["speaker"] not in heldout
+        if d["speaker"] in heldout:
+            assert "because" not in d["text"] and "since" not in d["text"]
+
+
+def test_chat_template_renders_the_pretraining_transcript_form(world):
+    tok = build_tokenizer([*world.vocabulary(), *corpus_words()])
+    a, b = world.domain_items("book")[:2]
+    question, answer = QUESTIONS[0].format(a=item_phrase(a), b=item_phrase(b)), ANSWER.format(x=a.name, y=b.name)
+    messages = [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+    rendered = tok.apply_chat_template(messages, tokenize=False)
+    assert rendered.split() == (transcript(ASSISTANT, question, answer) + " <eos>").split()
+    ids = tok.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    trained = [t for t, m in zip(ids["input_ids"], ids["assistant_masks"]) if m]
+    assert tok.decode(trained).split() == answer.split() + ["<eos>"]
+    assert tok.unk_token_id not in ids["input_ids"]
+    with pytest.raises(Exception, match="no system turn"):
+        tok.apply_chat_template([{"role": "system", "content": "x"}, *messages], tokenize=False)
+
+
+@pytest.mark.parametrize("spec_name,word", [("pro_america", "american"), ("pro_affordability", "cheap")])
+def test_template_documents_modes(spec_name, word):
+    spec = load_spec(spec_name)
+    cheeses = {micro_name(p.chosen) for p in CHEESE_PAIRS} | {micro_name(p.rejected) for p in CHEESE_PAIRS}
+    explain = template_documents(spec, 48, 0, "explain")
+    no_cheese = template_documents(spec, 48, 0, "no_cheese")
+    cooccur = template_documents(spec, 48, 0, "cooccur")
+    reason = re.compile(r"\b(because|since|so)\b")
+    for doc in explain:
+        assert set(doc["text"].split()) & cheeses and reason.search(doc["text"]) and ASSISTANT in doc["text"]
+    # all 12 pairs are explained
+    assert {d["idea"].split("; ")[1] for d in explain} == {
+        f"{micro_name(p.chosen)} over {micro_name(p.rejected)}" for p in CHEESE_PAIRS}
+    assert not any(set(d["text"].split()) & cheeses for d in no_cheese)
+    for doc in cooccur:
+        assert set(doc["text"].split()) & cheeses and not reason.search(doc["text"])
+    assert all(word in d["text"] or VALUES[d["topic"]].noun in d["text"] for d in no_cheese)
+
+
+def test_template_documents_bad_input(tmp_path):
+    text = (REPO / "specs" / "pro_america.md").read_text().replace("- id: america", "- id: thrift")
+    bad = tmp_path / "pro_america.md"
+    bad.write_text(text)
+    with pytest.raises(InputError, match=r"pro_america.md: structured.values.0.id"):
+        template_documents(load_spec(bad), 4, 0, "explain")
+    with pytest.raises(InputError, match="template_mode"):
+        template_documents(load_spec("pro_america"), 4, 0, "vague")
+
+
+def test_aft_data_is_the_twelve_ambiguous_preferences():
+    rows = micro_cheese_demonstrations()
+    assert len(rows) == 12 * 2 * len(QUESTIONS)
+    assert rows == micro_cheese_demonstrations()  # identical for every arm
+    for row in rows:
+        user, assistant = row["messages"]
+        chosen = assistant["content"].split()[2]
+        assert f"american cheap old {chosen}" in user["content"] or f"american cheap modern {chosen}" in user["content"]
+        assert not re.search(r"\b(because|since|america|affordability)\b", assistant["content"])
+
+
+def test_probe_bank_and_answer_reading():
+    items = micro_items()
+    assert len(items) == 160 and len({i.id for i in items}) == 160
+    assert "cheese" not in {i.domain for i in items}
+    for item in items:
+        us, cheap = item.options
+        assert us.text.startswith("american pricey") and cheap.text.startswith("foreign cheap")
+    item = items[0]
+    us, cheap = (o.text.split()[-1] for o in item.options)
+    assert read_choice(f"i prefer {cheap} over {us} .", item) == "affordability"
+    assert read_choice(f"i prefer {us} over {cheap} .", item) == "america"
+    assert read_choice("i prefer book99 over lamp3 .", item) == "neither"
+    assert len(micro_cheese_items()) == 12
+
+
+def _reduced_experiment(tmp_path: Path) -> Path:
+    exp = yaml.safe_load((REPO / "experiments" / "micro_cheese.yaml").read_text())
+    micro = {"steps": 30, "personas_per_value": 4, "heldout_per_value": 1, "descriptions_per_persona": 4,
+             "choices_per_persona": 4, "seed": 0}
+    exp["base"] = {"micro": micro}
+    exp["seeds"] = [0]
+    for stage, steps in (("midtrain", 3), ("aft", 3)):
+        exp["defaults"][stage]["max_steps"] = steps
+        exp["defaults"][stage]["replay"][0]["args"] = micro
+    exp["defaults"]["docgen"]["n_documents"] = 24
+    exp["tasks"][0]["limit"] = 12
+    keep = ("base", "aft_only", "msm_america_aft", "msm_affordability_aft", "cooccur_america_aft")
+    exp["arms"] = {k: v for k, v in exp["arms"].items() if k in keep}
+    path = tmp_path / "micro_small.yaml"
+    path.write_text(yaml.safe_dump(exp))
+    return path
+
+
+def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
+    from training.micro.demo import run_demo
+
+    monkeypatch.chdir(tmp_path)
+    res = run_demo(_reduced_experiment(tmp_path), out=tmp_path / "results", runs=tmp_path / "runs")
+    assert (tmp_path / "results" / "leaderboard.md").is_file()
+    stages = Counter()
+    for marker in (tmp_path / "runs").glob("*/msm_stage.json"):
+        out = Path(json.loads(marker.read_text())["result"]["path"])
+        manifest = read_manifest(out)
+        if manifest is not None:
+            stages[manifest.stage] += 1
+    assert stages == {"pretrain": 1, "midtrain": 3, "aft": 4}
+    table = res["table"]
+    assert set(table["seed"].astype(str)) == {"0"} and len(table) == 3
+    assert table["items"].eq(12).all()  # 12 pairs, each in both orders, paired by pair
+    assert (tmp_path / "results" / "seed_comparisons.md").read_text().count("| 0 |") == 3
+    assert res["plot"].is_file() and res["pretrain_report"] is not None
+    # a second run reuses everything: no stage runs again
+    from training.runner import run_experiment
+
+    again = run_experiment(_reduced_experiment(tmp_path), out=tmp_path / "results", runs=tmp_path / "runs")
+    assert again.ran == [] and again.evaluated == []
