@@ -878,6 +878,19 @@ def _fmt_seconds(seconds: float | None) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def estimate(kinds: list[str], means: dict[str, float]) -> str:
+    """Time left for work of these kinds from measured mean durations ('4m10s + ? (eval)'
+    where a kind has not been timed yet)."""
+    if not kinds:
+        return "0s"
+    known = sum(means[k] for k in kinds if k in means)
+    unknown = sorted({k for k in kinds if k not in means})
+    if not unknown:
+        return _fmt_seconds(known)
+    prefix = f"{_fmt_seconds(known)} + " if known else ""
+    return f"{prefix}? ({', '.join(unknown)} not timed yet)"
+
+
 class Progress:
     """One line per unit of work: position, kind, who, and an ETA from measured durations."""
 
@@ -889,10 +902,7 @@ class Progress:
         self.started = time.monotonic()
 
     def eta(self) -> str:
-        known = [self.means.get(k) for k in self.todo]
-        if any(m is None for m in known):
-            return "ETA ?"
-        return f"ETA {_fmt_seconds(sum(m for m in known if m is not None))}"
+        return "ETA " + estimate(self.todo, self.means)
 
     def start(self, kind: str, label: str) -> None:
         self.done += 1
@@ -1351,8 +1361,8 @@ def print_plan(
     n_train = sum(1 for s in steps if s.status != "done" and (stage is None or s.kind == stage))
     n_reuse = sum(1 for s in steps if s.status == "done")
     n_eval = sum(1 for e in evaluations if e.status() != "done")
-    known = [means.get(s.kind) for s in steps if s.status != "done"]
-    eta = _fmt_seconds(sum(k for k in known if k)) if known and all(known) else "?"
+    todo_kinds = [s.kind for s in steps if s.status != "done"] + ["eval"] * n_eval
+    eta = estimate(todo_kinds, means)
     out.print(
         f"plan: {n_train} stage(s) to run, {n_reuse} reused, {n_eval} evaluation(s) to run "
         f"({total} samples); measured time left {eta}"
