@@ -131,7 +131,8 @@ class Step:
         who = ",".join(arms) if len(arms) <= 3 else f"{len(arms)} arms"
         if seeds:
             who += f" seed {','.join(map(str, seeds))}"
-        return f"{self.kind} [{who}]"
+        what = f" ({self.summary})" if self.summary else ""
+        return f"{self.kind}{what} [{who}]"
 
 
 @dataclass
