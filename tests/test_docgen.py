@@ -365,3 +365,15 @@ def test_default_plan_has_room_for_the_target(spec_path, tmp_path):
     report = json.loads(result.report.read_text())
     assert result.complete and result.n_kept == 40
     assert report["plan"] == {**report["plan"], "ideas": 18, "slots": 18 * 7}  # ceil(3 * 40 / 18) each
+
+
+def test_cli_accepts_flags_without_a_config_file(tmp_path, capsys):
+    """`msm docs generate --spec S --out F ...` works with no CONFIG.yaml before the flags."""
+    from harness.cli import main
+
+    out = tmp_path / "docs.jsonl"
+    main(["docs", "generate", "--spec", "pro_america", "--backend", "template",
+          "--n-documents", "12", "--out", str(out)])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 12 and all(r["spec_name"] == "pro_america" for r in rows)
+    assert "next: msm train midtrain" in capsys.readouterr().out

@@ -806,18 +806,15 @@ def docs_command() -> None:
     """Synthetic documents that discuss a Model Spec (the MSM corpus)."""
 
 
-@docs_command.command(
-    "generate", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
-)
-@click.argument("config", type=click.Path(dir_okay=False), required=False)
+@docs_command.command("generate", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--model-role", "model_roles_", multiple=True, metavar="generator=MODEL",
               help="The generator model (same as --generator MODEL), e.g. generator=openai/gpt-4.1-mini.")
-@click.pass_context
-def generate_command(ctx: click.Context, config: str | None, model_roles_: tuple[str, ...]) -> None:
-    """Generate spec documents. CONFIG is YAML (DocgenConfig); --key value overrides any field."""
-    from training.config import load_config, parse_overrides
+def generate_command(args: tuple[str, ...], model_roles_: tuple[str, ...]) -> None:
+    """Generate spec documents: [CONFIG.yaml] [--key value ...] (a --key overrides the file)."""
+    from training.config import load_config, split_config_args
 
-    overrides = parse_overrides(ctx.args)
+    config, overrides = split_config_args(args)
     for item in model_roles_:
         role, eq, model = item.partition("=")
         if not eq or role != GENERATOR_ROLE or not model:
