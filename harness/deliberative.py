@@ -34,7 +34,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from harness.errors import InputError
 from harness.judge import classify
 from harness.metrics import rate, unscored
-from harness.solvers import _append_system
+from harness.solvers import add_to_system_prompt
 from harness.specs import load_spec
 
 SITUATIONS_FILE = Path(__file__).with_name("safety_situations.yaml")
@@ -184,7 +184,7 @@ def teacher_instruction() -> Solver:
     """Ask for spec-citing reasoning in <reasoning> tags, then the reply."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        _append_system(state, TEACHER_INSTRUCTION)
+        add_to_system_prompt(state, TEACHER_INSTRUCTION)
         return state
 
     return solve

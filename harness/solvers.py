@@ -25,19 +25,15 @@ DELIBERATION_INSTRUCTION = (
 )
 
 
-def _prepend_system(state: TaskState, text: str) -> None:
-    """Put `text` first in the system prompt, merging with an existing system message."""
-    if state.messages and isinstance(state.messages[0], ChatMessageSystem):
-        first = state.messages[0]
-        state.messages[0] = ChatMessageSystem(content=f"{text}\n\n{first.text}")
-    else:
-        state.messages.insert(0, ChatMessageSystem(content=text))
+def add_to_system_prompt(state: TaskState, text: str, *, first: bool = False) -> None:
+    """Add `text` to the system prompt (at its start when `first`, else at its end).
 
-
-def _append_system(state: TaskState, text: str) -> None:
+    An existing system message is extended rather than a second one added.
+    """
     if state.messages and isinstance(state.messages[0], ChatMessageSystem):
-        first = state.messages[0]
-        state.messages[0] = ChatMessageSystem(content=f"{first.text}\n\n{text}")
+        current = state.messages[0].text
+        merged = f"{text}\n\n{current}" if first else f"{current}\n\n{text}"
+        state.messages[0] = ChatMessageSystem(content=merged)
     else:
         state.messages.insert(0, ChatMessageSystem(content=text))
 
@@ -56,7 +52,7 @@ def spec_in_system_prompt(
     )
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        _prepend_system(state, text)
+        add_to_system_prompt(state, text, first=True)
         state.metadata["spec"] = loaded.name
         state.metadata["spec_hash"] = loaded.hash
         return state
@@ -69,7 +65,7 @@ def deliberate() -> Solver:
     """Ask the model to name the spec clauses that apply before it acts (same single turn)."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        _append_system(state, DELIBERATION_INSTRUCTION)
+        add_to_system_prompt(state, DELIBERATION_INSTRUCTION)
         state.metadata["deliberate"] = True
         return state
 
