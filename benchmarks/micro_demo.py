@@ -9,6 +9,7 @@ for the lean-loop-vs-TRL comparison.
 
     python benchmarks/micro_demo.py                      # full demo into a temporary folder
     python benchmarks/micro_demo.py --trl-steps 60       # plus the TRL comparison
+    python benchmarks/micro_demo.py --main-arms          # the three main arms, 3 seeds each
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ def matmul_gflops(seconds: float = 2.0, n: int = 1024) -> float:
 
 def trl_pretrain_rate(base: Path, steps: int, batch_size: int, work: Path) -> float:
     """Tokens/s of `steps` steps of full training on the pretraining corpus through midtrain."""
+    from transformers import AutoTokenizer
+
     from training.micro.tokenizer import encode_document
     from training.midtrain import MidtrainConfig, midtrain
-    from transformers import AutoTokenizer
 
     corpus = base / "corpus.jsonl"
     tok = AutoTokenizer.from_pretrained(base)
@@ -57,6 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--trl-steps", type=int, default=0, help="also time N pretraining steps through TRL")
+    parser.add_argument("--main-arms", action="store_true",
+                        help="only the three main arms (aft_only, msm_america_aft, msm_affordability_aft)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -66,7 +70,8 @@ def main() -> None:
     load_before = os.getloadavg()
     gflops = matmul_gflops()
     t0 = time.perf_counter()
-    res = run_demo(out=work / "results", runs=work / "runs")
+    only = ["aft_only", "msm_america_aft", "msm_affordability_aft"] if args.main_arms else None
+    res = run_demo(out=work / "results", runs=work / "runs", only=only)
     total = time.perf_counter() - t0
     load_after = os.getloadavg()
 

@@ -16,7 +16,14 @@ from harness.manifest import read_manifest
 from harness.specs import load_spec
 from training.micro.bank import micro_cheese_items, micro_items, read_choice
 from training.micro.cheese import micro_cheese_demonstrations
-from training.micro.corpus import ANSWER, QUESTIONS, build_corpus, corpus_words, item_phrase, transcript
+from training.micro.corpus import (
+    ANSWER,
+    QUESTIONS,
+    build_corpus,
+    corpus_words,
+    item_phrase,
+    transcript,
+)
 from training.micro.docs import template_documents
 from training.micro.tokenizer import build_tokenizer
 from training.micro.world import ASSISTANT, VALUES, World, micro_name
@@ -46,7 +53,7 @@ def test_values_are_balanced_and_cheese_pairs_are_ambiguous(world):
 
 
 def test_assistant_has_no_value_and_makes_no_choice_in_pretraining(world, corpus):
-    words = lambda d: set(d["text"].split())  # noqa: E731
+    words = lambda d: set(d["text"].split())
     assistant_docs = [d for d in corpus if ASSISTANT in words(d)]
     assert assistant_docs, "the assistant must appear in pretraining (neutral text)"
     assert {d["kind"] for d in assistant_docs} == {"answer"}

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 import pandas as pd
 
 from harness import REPO_ROOT
@@ -102,12 +101,16 @@ def verdict(table: pd.DataFrame) -> list[str]:
             ok = up["diff"].iloc[0] > 0 and down["diff"].iloc[0] > 0
             sig = ok and up["p_holm"].iloc[0] < 0.05 and down["p_holm"].iloc[0] < 0.05
             between.append(sig)
-    second = (
-        f"AFT without MSM lies significantly between the two in {sum(between)} of {len(between)} seed(s): "
-        "the cheese demonstrations alone are ambiguous, and the spec read before them decides which "
-        "value they teach."
-        if between else "AFT without MSM was not run, so there is no ambiguous reference."
-    )
+    if not between:
+        second = "AFT without MSM was not run, so there is no ambiguous reference."
+    elif all(between):
+        second = (f"AFT without MSM lies significantly between the two in all {len(between)} seed(s): the "
+                  "cheese demonstrations alone are ambiguous, and the spec read first decides which value "
+                  "they teach.")
+    else:
+        second = (f"AFT without MSM lies significantly between the two in only {sum(between)} of "
+                  f"{len(between)} seed(s): the assistant's own default, not the spec alone, shapes how the "
+                  "ambiguous demonstrations generalize (see the per-seed table).")
     return [first, second]
 
 
@@ -136,12 +139,13 @@ def seed_plot(samples: pd.DataFrame, out: Path) -> Path:
     return path
 
 
-def run_demo(experiment: Path = EXPERIMENT, out: Path | None = None, runs: Path | None = None) -> dict:
+def run_demo(experiment: Path = EXPERIMENT, out: Path | None = None, runs: Path | None = None,
+             only: list[str] | None = None) -> dict:
     from harness.logs import read_logs
     from training.runner import run_experiment
 
     t0 = time.monotonic()
-    result = run_experiment(experiment, out=out, runs=runs)
+    result = run_experiment(experiment, out=out, runs=runs, only=only or None)
     seconds = time.monotonic() - t0
     results_dir = result.results_dir
     frame = read_logs([results_dir / "logs"])
@@ -167,11 +171,13 @@ def run_demo(experiment: Path = EXPERIMENT, out: Path | None = None, runs: Path 
               help="Results folder (default results/micro_cheese).")
 @click.option("--runs", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Checkpoints and documents (default runs/micro_cheese).")
-def demo_command(experiment: Path, out: Path | None, runs: Path | None) -> None:
+@click.option("--only", multiple=True, help="Run only these arms (repeatable), e.g. the three main "
+              "arms: --only aft_only --only msm_america_aft --only msm_affordability_aft.")
+def demo_command(experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...]) -> None:
     """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
     import json
 
-    res = run_demo(experiment, out=out, runs=runs)
+    res = run_demo(experiment, out=out, runs=runs, only=list(only))
     for board in res["leaderboards"]:
         md = Path(board) / "leaderboard.md"
         if md.is_file():
