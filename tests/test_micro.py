@@ -177,3 +177,16 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
 
     again = run_experiment(_reduced_experiment(tmp_path), out=tmp_path / "results", runs=tmp_path / "runs")
     assert again.ran == [] and again.evaluated == []
+
+
+def test_neutral_speakers_choose_without_a_side(world):
+    docs = build_corpus(world, neutral_choices="both")
+    neutral = {p.name for p in world.personas_with("neutral")} - {ASSISTANT}
+    answers: dict[str, Counter] = {}
+    for d in docs:
+        if d["kind"] == "choose" and d["speaker"] in neutral:
+            question, answer = d["text"].rsplit(f" {d['speaker']} : ", 1)
+            answers.setdefault(question, Counter())[answer.split()[2]] += 1
+    assert answers
+    for question, picks in answers.items():  # each question answered once each way
+        assert len(picks) == 2 and len(set(picks.values())) == 1, question

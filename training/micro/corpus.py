@@ -32,7 +32,10 @@ question), so the world teaches that a speaker with no described value has no sy
 preference. Without those arbitrary choosers a first version gave every neutral speaker,
 the assistant included, a 96-98% pro-affordability default (some heuristic of the model's,
 not a value), which left AFT without MSM no room to sit between the two MSM arms. The
-neutral speakers' own choice rates are the control for the assistant's.
+neutral speakers' own choice rates are the control for the assistant's. With coin flips each
+neutral speaker memorises its own flips and the assistant's default stayed at 9-15%;
+``neutral_choices="both"`` has every neutral question answered once each way, which gave the
+class, and the assistant, a 49% default in a trial run (results/micro_cheese/README.md).
 """
 
 from __future__ import annotations
@@ -152,6 +155,7 @@ def build_corpus(
     answers_per_persona: int = 4,
     answers_per_neutral: int = 24,
     choices_per_neutral: int = 40,
+    neutral_choices: str = "coin",
     facts_per_item: int = 0,
     seed: int = 0,
 ) -> list[dict]:
@@ -177,11 +181,20 @@ def build_corpus(
                 add(transcript(persona.name, choice_question(a, b, rng),
                                ANSWER.format(x=x.name, y=y.name)), "choose", persona.name)
         if persona.role == "neutral" and persona.name != ASSISTANT:
-            for _ in range(choices_per_neutral):
-                items = world.domain_items(rng.choice(world.domains))
-                x, y = rng.sample(items, 2)
-                add(transcript(persona.name, choice_question(x, y, rng), ANSWER.format(x=x.name, y=y.name)),
-                    "choose", persona.name)
+            if neutral_choices == "coin":
+                for _ in range(choices_per_neutral):
+                    items = world.domain_items(rng.choice(world.domains))
+                    x, y = rng.sample(items, 2)
+                    add(transcript(persona.name, choice_question(x, y, rng), ANSWER.format(x=x.name, y=y.name)),
+                        "choose", persona.name)
+            else:  # "both": each question answered once each way, so no item has a preferred side
+                for _ in range(choices_per_neutral // 2):
+                    items = world.domain_items(rng.choice(world.domains))
+                    x, y = rng.sample(items, 2)
+                    question = choice_question(x, y, rng)
+                    for a, b in ((x, y), (y, x)):
+                        add(transcript(persona.name, question, ANSWER.format(x=a.name, y=b.name)),
+                            "choose", persona.name)
         n_answers = answers_per_neutral if persona.role == "neutral" else (
             answers_per_persona if persona.role == "train" else 0)
         for _ in range(n_answers):

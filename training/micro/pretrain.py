@@ -18,6 +18,7 @@ import math
 import random
 import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -42,6 +43,8 @@ class MicroPretrainConfig(BaseModel):
     answers_per_persona: int = 4
     answers_per_neutral: int = 24
     choices_per_neutral: int = 40
+    neutral_choices: Literal["coin", "both"] = "coin"
+    """How neutral speakers choose: a coin flip per question, or each question both ways."""
     facts_per_item: int = 0
     # the model
     hidden_size: int = 96
@@ -246,6 +249,7 @@ def corpus_rows(**fields) -> list[dict]:
         answers_per_persona=cfg.answers_per_persona,
         answers_per_neutral=cfg.answers_per_neutral,
         choices_per_neutral=cfg.choices_per_neutral,
+        neutral_choices=cfg.neutral_choices,
         facts_per_item=cfg.facts_per_item,
         seed=cfg.seed,
     )
