@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import GenerationConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 
 def build_model(
@@ -15,23 +15,17 @@ def build_model(
     max_positions: int = 128,
     seed: int = 0,
 ) -> LlamaForCausalLM:
-    import torch
+    from training.tiny import init_causal_lm
 
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
+    model = init_causal_lm(
+        tokenizer,
         hidden_size=hidden_size,
+        num_layers=layers,
+        num_heads=heads,
         intermediate_size=intermediate_size,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=heads,
         max_position_embeddings=max_positions,
-        tie_word_embeddings=True,
-        bos_token_id=None,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        seed=seed,
     )
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
