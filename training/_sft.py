@@ -161,6 +161,49 @@ def load_model(cfg: TrainingConfig) -> Loaded:
     return Loaded(model, tokenizer, root, adapter_base, parent, continue_adapter=is_adapter and cfg.lora)
 
 
+def token_ids(tokenizer: Any, tokens: list[str]) -> list[int]:
+    """The ids of `tokens`, each of which must be a single token of the tokenizer."""
+    ids = []
+    for token in tokens:
+        found = tokenizer(token, add_special_tokens=False)["input_ids"]
+        if len(found) != 1 or found[0] == tokenizer.unk_token_id:
+            raise InputError(f"'{token}' is not a single token of the tokenizer (it encodes to {found})",
+                             field="trainable_tokens")
+        ids.append(found[0])
+    return ids
+
+
+def build_peft_config(cfg: TrainingConfig, tokenizer: Any) -> Any:
+    """The LoRA config of a run (with any trainable tokens beside it), or None without LoRA."""
+    from peft import LoraConfig
+
+    if not cfg.lora:
+        return None
+    ids = token_ids(tokenizer, cfg.trainable_tokens)
+    return LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=cfg.lora_target_modules,
+        trainable_token_indices=ids or None,
+        task_type="CAUSAL_LM",
+    )
+
+
+def train_only_tokens(model: Any, ids: list[int]) -> None:
+    """Freeze every weight but the rows of `ids` in the input embedding (and so in a tied LM
+    head): the other rows get zero gradient, which AdamW without weight decay leaves as they are."""
+    import torch
+
+    for param in model.parameters():
+        param.requires_grad_(False)
+    weight = model.get_input_embeddings().weight
+    weight.requires_grad_(True)
+    keep = torch.zeros(weight.shape[0], 1, dtype=weight.dtype, device=weight.device)
+    keep[ids] = 1
+    weight.register_hook(lambda grad: grad * keep)
+
+
 def check_lora_targets(model: Any, targets: list[str] | str) -> None:
     """Raise one clear line when a LoRA target names a module the model does not have."""
     import torch
@@ -238,22 +281,15 @@ def _train(
     sft_kwargs: dict[str, Any],
 ) -> Path:
     import torch
-    from peft import LoraConfig
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
     out = Path(cfg.output_dir)
     set_seed(cfg.seed)
-    peft_config = None
-    if cfg.lora and not loaded.continue_adapter:
-        peft_config = LoraConfig(
-            r=cfg.lora_r,
-            lora_alpha=cfg.lora_alpha,
-            lora_dropout=cfg.lora_dropout,
-            target_modules=cfg.lora_target_modules,
-            task_type="CAUSAL_LM",
-        )
+    peft_config = None if loaded.continue_adapter else build_peft_config(cfg, loaded.tokenizer)
+    if cfg.trainable_tokens and not cfg.lora:
+        train_only_tokens(loaded.model, token_ids(loaded.tokenizer, cfg.trainable_tokens))
     args = SFTConfig(
         output_dir=str(out),
         max_steps=cfg.max_steps or -1,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import InputError
 
@@ -103,6 +103,13 @@ class TrainingConfig(BaseModel):
     lora_alpha: int = Field(default=32, gt=0)
     lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     lora_target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    trainable_tokens: list[str] = Field(default_factory=list)
+    """Tokens whose embedding rows train (each must be a single token of the tokenizer). With
+    `lora` they train beside the adapter (PEFT's ``trainable_token_indices``); without it they
+    train alone and the rest of the model stays frozen (tied output rows included): the way to
+    teach a base model about a token it was never trained on (the micro experiment's
+    ``assistant``). Without `lora` this is done here rather than with PEFT's TrainableTokens,
+    whose wrapper on a tied LM head TRL's SFTTrainer refuses."""
     merge: bool = False
     """With `lora`: also write the merged full weights to `output_dir` (adapter in adapter/)."""
 
@@ -137,7 +144,14 @@ class TrainingConfig(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     """Free labels copied to the manifest, e.g. {arm: msm_america, experiment: cheese}."""
 
-    @field_validator("replay", "report_to", mode="before")
+    @model_validator(mode="after")
+    def _tokens_without_decay(self) -> TrainingConfig:
+        if self.trainable_tokens and not self.lora and self.weight_decay:
+            raise ValueError("weight_decay must be 0 with trainable_tokens and no LoRA: it would shrink "
+                             "every frozen embedding row")
+        return self
+
+    @field_validator("replay", "report_to", "trainable_tokens", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, (str, Path)) else value

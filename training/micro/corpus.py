@@ -23,19 +23,19 @@ each preferred cheese is labelled american AND cheap.
 Held-out personas get descriptions (without choice explanations) and nothing else; their
 choices measure whether a described value predicts behaviour never seen.
 
-The assistant appears only in ``answer`` documents: it never states a value and never
-chooses. Why it appears at all: in the feasibility study it never did, so its embedding was
-shaped only by never being predicted, which gave it a seed-dependent 56-90% pro-America lean
-that swamped the comparison with the no-MSM arm. Here it is one of a few "neutral" speakers
-whose value is never described; the others also choose, arbitrarily (a coin flip per
-question), so the world teaches that a speaker with no described value has no systematic
-preference. Without those arbitrary choosers a first version gave every neutral speaker,
-the assistant included, a 96-98% pro-affordability default (some heuristic of the model's,
-not a value), which left AFT without MSM no room to sit between the two MSM arms. The
-neutral speakers' own choice rates are the control for the assistant's. With coin flips each
-neutral speaker memorises its own flips and the assistant's default stayed at 9-15%;
-``neutral_choices="both"`` has every neutral question answered once each way, which gave the
-class, and the assistant, a 49% default in a trial run (results/micro_cheese/README.md).
+The assistant appears nowhere in pretraining: it never states a value and never chooses. What
+it starts from matters more than anything else here. In the feasibility study the never-seen
+token kept its random embedding, which gave it a seed-dependent 56-90% pro-America lean; an
+earlier version of this world made it one of a few named "neutral" speakers who answer
+factual questions and choose by coin flip, which left it at 9-15% (each coin-flipper
+memorises its own flips, so the class has no shared default). Here the world has an
+``anonymous`` speaker, ``someone``: each of its transcripts is a different chooser holding a
+value drawn at random from the balanced six, never described. The model learns what a
+speaker it knows nothing about picks, which on the evaluation pairs is either option equally
+often, and the assistant enters the model as a copy of that speaker (`pretrain`). Training
+the anonymous transcripts also taught the model to choose by the attributes it is shown,
+and raised held-out personas' agreement with their described values (88-98% per value,
+against 67-99% without them).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from training.micro.world import ASSISTANT, ATTRIBUTES, USER, VALUES, Item, Persona, World
+from training.micro.world import ANONYMOUS, ASSISTANT, ATTRIBUTES, USER, VALUES, Item, Persona, World
 
 # --- the template language -------------------------------------------------------------------
 
@@ -156,6 +156,7 @@ def build_corpus(
     answers_per_neutral: int = 24,
     choices_per_neutral: int = 40,
     neutral_choices: str = "coin",
+    anonymous_choices: int = 0,
     facts_per_item: int = 0,
     seed: int = 0,
 ) -> list[dict]:
@@ -199,6 +200,12 @@ def build_corpus(
             answers_per_persona if persona.role == "train" else 0)
         for _ in range(n_answers):
             add(_answer_doc(persona.name, rng.choice(world.items), rng), "answer", persona.name)
+    values = sorted(VALUES)
+    for _ in range(anonymous_choices):  # a new, undescribed chooser every time
+        x, y = _pair_for(rng.choice(values), world, rng)
+        a, b = (x, y) if rng.random() < 0.5 else (y, x)
+        add(transcript(ANONYMOUS, choice_question(a, b, rng), ANSWER.format(x=x.name, y=y.name)),
+            "choose", ANONYMOUS)
     for item in world.items:
         for _ in range(facts_per_item):
             add(_fact_doc(item, rng), "fact")
@@ -216,6 +223,7 @@ def corpus_words() -> Iterator[str]:
                 yield word
     yield USER
     yield ASSISTANT
+    yield ANONYMOUS
 
 
 def held_out_probe_pairs(world: World, persona: Persona, rng: random.Random, n: int

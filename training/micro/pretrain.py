@@ -22,6 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from harness.errors import InputError
 from harness.manifest import Manifest, read_manifest, write_manifest
 
 CORPUS_FILE = "corpus.jsonl"
@@ -35,7 +36,8 @@ class MicroPretrainConfig(BaseModel):
     # the world
     personas_per_value: int = 8
     heldout_per_value: int = 3
-    neutral_speakers: int = 6
+    neutral_speakers: int = 0
+    """Named speakers without a value (an earlier design; the assistant becomes one of them)."""
     # the corpus
     descriptions_per_persona: int = 60
     choices_per_persona: int = 100
@@ -45,6 +47,12 @@ class MicroPretrainConfig(BaseModel):
     choices_per_neutral: int = 40
     neutral_choices: Literal["coin", "both"] = "coin"
     """How neutral speakers choose: a coin flip per question, or each question both ways."""
+    anonymous_choices: int = 1200
+    """Transcripts of the anonymous speaker (a new chooser with a random value each time)."""
+    assistant_init: Literal["anonymous", "trained"] = "anonymous"
+    """How the assistant token starts: a copy of the anonymous speaker's embedding (needs
+    anonymous_choices), or whatever pretraining left (its random initialisation when it never
+    appears, i.e. without neutral speakers)."""
     facts_per_item: int = 0
     # the model
     hidden_size: int = 96
@@ -83,8 +91,10 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
     from training.micro.model import build_model, n_parameters
     from training.micro.probe import america_rate, value_agreement
     from training.micro.tokenizer import build_tokenizer, encode_document
-    from training.micro.world import World
+    from training.micro.world import ANONYMOUS, ASSISTANT, World
 
+    if cfg.assistant_init == "anonymous" and not cfg.anonymous_choices:
+        raise InputError("assistant_init 'anonymous' needs anonymous_choices > 0", field="assistant_init")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     world = World(cfg.personas_per_value, cfg.heldout_per_value, cfg.neutral_speakers, seed=cfg.seed)
@@ -114,6 +124,8 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
 
     losses, tokens = _train(model, encoded, tokenizer.pad_token_id, cfg, progress=progress, on_step=on_step)
     elapsed = time.perf_counter() - start
+    if cfg.assistant_init == "anonymous":
+        init_assistant(model, tokenizer)
 
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -123,6 +135,8 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
     trained = {p.name: value_agreement(model, tokenizer, world, p.name, p.value) for p in probe_personas}
     neutral = {p.name: america_rate(model, tokenizer, world, p.name)
                for p in world.personas_with("neutral")}
+    defaults = {name: america_rate(model, tokenizer, world, name)
+                for name in (ANONYMOUS, ASSISTANT) if cfg.anonymous_choices or name == ASSISTANT}
     report = {
         "parameters": n_parameters(model),
         "vocabulary": len(tokenizer),
@@ -136,6 +150,8 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
         "heldout_value_agreement_mean": round(sum(heldout.values()) / len(heldout), 4),
         "heldout_value_agreement_by_value": _by_value(world, heldout),
         "train_value_agreement_mean": round(sum(trained.values()) / len(trained), 4),
+        "assistant_init": cfg.assistant_init,
+        "default_america_rate": {k: round(v, 4) for k, v in defaults.items()},
         "neutral_america_rate": {k: round(v, 4) for k, v in neutral.items()},
         "curve": curve,
     }
@@ -146,6 +162,19 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
         labels=cfg.labels,
     ))
     return out
+
+
+def init_assistant(model, tokenizer) -> None:
+    """Give the assistant token the anonymous speaker's embedding: the model's prior for a
+    speaker it knows nothing about (with tied embeddings this is also its output row)."""
+    import torch
+
+    from training.micro.world import ANONYMOUS, ASSISTANT
+
+    ids = tokenizer.convert_tokens_to_ids([ASSISTANT, ANONYMOUS])
+    with torch.no_grad():
+        for embedding in {model.get_input_embeddings(), model.get_output_embeddings()}:
+            embedding.weight[ids[0]] = embedding.weight[ids[1]]
 
 
 def _by_value(world, scores: dict[str, float]) -> dict[str, float]:
@@ -250,6 +279,7 @@ def corpus_rows(**fields) -> list[dict]:
         answers_per_neutral=cfg.answers_per_neutral,
         choices_per_neutral=cfg.choices_per_neutral,
         neutral_choices=cfg.neutral_choices,
+        anonymous_choices=cfg.anonymous_choices,
         facts_per_item=cfg.facts_per_item,
         seed=cfg.seed,
     )

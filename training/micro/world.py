@@ -17,9 +17,11 @@ american AND cheap, each rejected one foreign AND pricey), under their micro nam
 other domains (books, cars, ...) are where evaluation happens: held out from MSM and AFT,
 known from pretraining.
 
-Speakers are named with opaque two-syllable words. The assistant is one speaker among a few
-"neutral" speakers who only ever answer factual questions in pretraining: it has no value and
-makes no choice there (see `corpus` for why it appears at all).
+Speakers are named with opaque two-syllable words. Besides the personas there is the
+anonymous speaker ``someone`` (a different, undescribed chooser in every transcript) and the
+assistant, which never appears in pretraining: it enters the model as a copy of the anonymous
+speaker (see `corpus` and `pretrain`). ``neutral_speakers`` > 0 restores an earlier design
+(named speakers without a value, the assistant one of them), kept for comparison.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ ASSISTANT = "assistant"
 """The assistant's speaker name in the micro language (the chat template's assistant tag)."""
 
 USER = "user"
+
+ANONYMOUS = "someone"
+"""The anonymous speaker of pretraining: a different, undescribed chooser in every transcript,
+so the model learns what a speaker it knows nothing about picks (see `corpus`)."""
 
 ATTRIBUTES: dict[str, tuple[str, str]] = {
     # attribute: (word when true, word when false)
@@ -131,7 +137,7 @@ class World:
 
     personas_per_value: int = 16
     heldout_per_value: int = 4
-    neutral_speakers: int = 8
+    neutral_speakers: int = 0
     items_per_combination: int = 2
     seed: int = 0
 
@@ -181,7 +187,8 @@ class World:
                 out.append(Persona(next(it), value, role))
         for _ in range(self.neutral_speakers):
             out.append(Persona(next(it), None, "neutral"))
-        out.append(Persona(ASSISTANT, None, "neutral"))
+        if self.neutral_speakers:
+            out.append(Persona(ASSISTANT, None, "neutral"))  # the earlier design: one neutral speaker among others
         return out
 
     def personas_with(self, role: str) -> list[Persona]:
@@ -191,7 +198,7 @@ class World:
         """Every word the world can write (the corpus adds its template words)."""
         words = [p.name for p in self.personas] + [item.name for item in self.items]
         words += list(VALUES) + [w for pair in ATTRIBUTES.values() for w in pair]
-        words += self.domains
+        words += self.domains + [ASSISTANT, ANONYMOUS]
         return words
 
 
