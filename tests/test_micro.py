@@ -26,7 +26,7 @@ from training.micro.corpus import (
 )
 from training.micro.docs import template_documents
 from training.micro.tokenizer import build_tokenizer
-from training.micro.world import ASSISTANT, VALUES, World, micro_name
+from training.micro.world import ANONYMOUS, ASSISTANT, VALUES, World, micro_name
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,12 +52,24 @@ def test_values_are_balanced_and_cheese_pairs_are_ambiguous(world):
         assert Counter(getattr(i, attr) for i in world.items if i.domain != "cheese")[True] == 80
 
 
-def test_assistant_has_no_value_and_makes_no_choice_in_pretraining(world, corpus):
-    words = lambda d: set(d["text"].split())
-    assistant_docs = [d for d in corpus if ASSISTANT in words(d)]
-    assert assistant_docs, "the assistant must appear in pretraining (neutral text)"
-    assert {d["kind"] for d in assistant_docs} == {"answer"}
-    assert not any(v in words(d) or "prefer" in words(d) for d in assistant_docs for v in VALUES)
+def test_assistant_is_absent_from_pretraining_and_the_anonymous_speaker_has_no_side(world):
+    corpus = build_corpus(world, anonymous_choices=2000)
+    assert not any(ASSISTANT in d["text"].split() for d in corpus)
+    anonymous = [d for d in corpus if ANONYMOUS in d["text"].split()]
+    assert len(anonymous) == 2000 and {(d["kind"], d["speaker"]) for d in anonymous} == {("choose", ANONYMOUS)}
+    # each pick is some value's pick, and over the values the anonymous speaker favours no attribute side
+    sides = Counter()
+    for d in anonymous:
+        chosen, rejected = (world.item_by_name[w] for w in d["text"].split(f"{ANONYMOUS} : ")[1].split()[2:5:2])
+        assert any(v.prefers(chosen, rejected) is chosen for v in VALUES.values())
+        for attr in ("american", "cheap", "modern"):
+            if getattr(chosen, attr) != getattr(rejected, attr):
+                sides[attr, getattr(chosen, attr)] += 1
+    for attr in ("american", "cheap", "modern"):
+        assert abs(sides[attr, True] / (sides[attr, True] + sides[attr, False]) - 0.5) < 0.06, attr
+
+
+def test_heldout_personas_only_describe(world, corpus):
     heldout = {p.name for p in world.personas_with("heldout")}
     for d in corpus:
         if d["kind"] in ("choose", "answer"):
@@ -172,6 +184,18 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     assert table["items"].eq(12).all()  # 12 pairs, each in both orders, paired by pair
     assert (tmp_path / "results" / "seed_comparisons.md").read_text().count("| 0 |") == 3
     assert res["plot"].is_file() and res["pretrain_report"] is not None
+    # the assistant enters the base as a copy of the anonymous speaker, and MSM moves only it
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base_dir = Path(res["pretrain_report"]).parent
+    tok = AutoTokenizer.from_pretrained(base_dir)
+    ids = tok.convert_tokens_to_ids([ASSISTANT, ANONYMOUS])
+    base = AutoModelForCausalLM.from_pretrained(base_dir).get_input_embeddings().weight
+    assert torch.equal(base[ids[0]], base[ids[1]])
+    mt_dir = next((tmp_path / "runs").glob("midtrain-*/msm_manifest.json")).parent
+    tuned = AutoModelForCausalLM.from_pretrained(mt_dir).get_input_embeddings().weight
+    assert (tuned != base).any(dim=1).nonzero().flatten().tolist() == [ids[0]]
     # a second run reuses everything: no stage runs again
     from training.runner import run_experiment
 
@@ -179,7 +203,8 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     assert again.ran == [] and again.evaluated == []
 
 
-def test_neutral_speakers_choose_without_a_side(world):
+def test_neutral_speakers_choose_without_a_side():
+    world = World(neutral_speakers=4)
     docs = build_corpus(world, neutral_choices="both")
     neutral = {p.name for p in world.personas_with("neutral")} - {ASSISTANT}
     answers: dict[str, Counter] = {}

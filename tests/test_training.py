@@ -355,3 +355,28 @@ def test_real_model_chat_templates_mask_the_assistant_turn(work, family):
     [example] = build_aft_examples(tok, rows, reasoning="keep", chat_template=template)
     trained = [i for i, keep in zip(example["input_ids"], example["assistant_masks"]) if keep]
     assert tok.decode(trained) == "<think>\nLocal goods come first.\n</think>\n\nI prefer cream cheese." + end
+
+
+def test_trainable_tokens_train_only_those_rows(work):
+    """`trainable_tokens` without LoRA: the named token's embedding row learns, every other
+    weight (the tied LM head's other rows included) is exactly the base's."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(work / "base")
+    token = tok.convert_ids_to_tokens(tok("Aria", add_special_tokens=False)["input_ids"])[0]
+    token_id = tok.convert_tokens_to_ids(token)
+    out = midtrain(mt_config(work, "mt_tokens", trainable_tokens=[token], max_steps=4))
+    base = AutoModelForCausalLM.from_pretrained(work / "base").state_dict()
+    tuned = AutoModelForCausalLM.from_pretrained(out).state_dict()
+    changed = {name for name, weight in base.items() if not torch.equal(weight, tuned[name])}
+    assert "model.embed_tokens.weight" in changed and changed <= {"model.embed_tokens.weight", "lm_head.weight"}
+    rows = (base["model.embed_tokens.weight"] != tuned["model.embed_tokens.weight"]).any(dim=1)
+    assert rows.nonzero().flatten().tolist() == [token_id]
+    assert read_manifest(out).hyperparameters["trainable_tokens"] == [token]
+
+
+def test_trainable_tokens_bad_input(work):
+    with pytest.raises(InputError, match="trainable_tokens: 'two words' is not a single token"):
+        midtrain(mt_config(work, "mt_tokens_bad", trainable_tokens=["two words"], max_steps=1))
+    with pytest.raises(InputError, match="weight_decay must be 0 with trainable_tokens"):
+        mt_config(work, "mt_tokens_bad", trainable_tokens=["Aria"], weight_decay=0.1)

@@ -136,6 +136,9 @@ class EvalSettings(_Strict):
     temperature: float | None = Field(default=None, ge=0)
     retry_attempts: int = Field(default=3, ge=0)
     fail_on_error: bool | float | None = None
+    log_realtime: bool | None = None
+    """Inspect's realtime sample events (live viewing in ``inspect view``); false saves a few
+    seconds per evaluation of many short samples."""
     display: str | None = None
 
 

@@ -767,7 +767,7 @@ def _eval_roles(roles: dict[str, Any]) -> dict[str, Any] | None:
 def _generate_args(exp: Experiment) -> dict[str, Any]:
     e = exp.eval
     out: dict[str, Any] = {}
-    for name in ("max_connections", "max_samples", "max_tokens", "temperature", "fail_on_error"):
+    for name in ("max_connections", "max_samples", "max_tokens", "temperature", "fail_on_error", "log_realtime"):
         value = getattr(e, name)
         if value is not None:
             out[name] = value

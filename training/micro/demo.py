@@ -105,8 +105,8 @@ def verdict(table: pd.DataFrame) -> list[str]:
         second = "AFT without MSM was not run, so there is no ambiguous reference."
     elif all(between):
         second = (f"AFT without MSM lies significantly between the two in all {len(between)} seed(s): the "
-                  "cheese demonstrations alone are ambiguous, and the spec read first decides which value "
-                  "they teach.")
+                  "cheese demonstrations alone do not pick a value, and the spec read in midtraining decides "
+                  "which way the assistant generalizes.")
     else:
         second = (f"AFT without MSM lies significantly between the two in only {sum(between)} of "
                   f"{len(between)} seed(s): the assistant's own default, not the spec alone, shapes how the "

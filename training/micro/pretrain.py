@@ -6,6 +6,12 @@ grouped by length): on 2 CPU cores it runs several times faster than the same st
 TRL's SFTTrainer, whose per-step overhead dominates at this model size (benchmarks/micro_demo.py
 measures both). Midtraining and AFT of the micro model go through the real stages.
 
+The assistant never appears in the corpus. After training, its embedding row (input and tied
+output) is set to the anonymous speaker's (`init_assistant`): the model's learned prior for a
+speaker it knows nothing about, which chooses either option of an evaluation pair about
+equally often. MSM then moves that row (the micro experiment trains only the assistant token
+in midtraining), the way pretraining moved the rows of personas known only from descriptions.
+
 The checkpoint folder also holds ``corpus.jsonl`` (the pretraining documents, the replay data
 for MSM) and ``pretrain_report.json`` (loss, throughput, and how well held-out personas, known
 only from descriptions, choose by their value).
