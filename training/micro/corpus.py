@@ -43,7 +43,16 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from training.micro.world import ANONYMOUS, ASSISTANT, ATTRIBUTES, USER, VALUES, Item, Persona, World
+from training.micro.world import (
+    ANONYMOUS,
+    ASSISTANT,
+    ATTRIBUTES,
+    USER,
+    VALUES,
+    Item,
+    Persona,
+    World,
+)
 
 # --- the template language -------------------------------------------------------------------
 
