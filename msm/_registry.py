@@ -18,17 +18,29 @@ from inspect_ai._util.registry import is_registry_object, registry_info
 
 import tasks as _tasks_package
 
+PACKAGE = "msm"
+
 
 def _export(fn: Callable[..., Task], name: str) -> Callable[..., Task]:
-    def wrapper(*args: Any, **kwargs: Any) -> Task:
-        return fn(*args, **kwargs)
+    def make() -> Callable[..., Task]:
+        def wrapper(*args: Any, **kwargs: Any) -> Task:
+            return fn(*args, **kwargs)
 
-    wrapper.__name__ = wrapper.__qualname__ = name
-    wrapper.__doc__ = fn.__doc__
-    wrapper.__module__ = __name__
-    wrapper.__signature__ = pyinspect.signature(fn)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = dict(getattr(fn, "__annotations__", {}))
-    return task(wrapper)
+        wrapper.__name__ = wrapper.__qualname__ = name
+        wrapper.__doc__ = fn.__doc__
+        wrapper.__module__ = __name__
+        wrapper.__signature__ = pyinspect.signature(fn)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = dict(getattr(fn, "__annotations__", {}))
+        return wrapper
+
+    exported = task(make())
+    if registry_info(exported).name != f"{PACKAGE}/{name}":
+        # Inspect namespaces a task only when its package looks installed. Run from the repo
+        # root with the current folder on sys.path (python -c, pytest, a notebook), the
+        # msm.egg-info that `pip install -e .` leaves there shadows the install's metadata and
+        # the namespace is lost; name it explicitly then.
+        exported = task(name=f"{PACKAGE}/{name}")(make())
+    return exported
 
 
 def _discover() -> dict[str, Callable[..., Task]]:

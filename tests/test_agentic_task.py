@@ -1,5 +1,7 @@
 """The agentic-misalignment task end to end on mockllm/model with scripted outputs."""
 
+from pathlib import Path
+
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
@@ -165,3 +167,16 @@ def test_entry_point_resolves(tmp_path):
     )
     assert log.status == "success"
     assert log.samples[0].id == "blackmail_explicit-america_replacement"
+
+
+def test_entry_point_resolves_from_the_repo_root_in_process():
+    """`pip install -e .` leaves msm.egg-info in the repo root; with the root on sys.path (python -c,
+    pytest, a notebook) it shadows the install's metadata, and the msm/ names must still resolve."""
+    import subprocess
+    import sys
+
+    code = ("from inspect_ai._util.registry import registry_lookup; "
+            "print(registry_lookup('task', 'msm/agentic_misalignment') is not None)")
+    repo = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "True", out.stderr[-2000:]
