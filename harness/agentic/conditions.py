@@ -12,6 +12,10 @@ A condition is (scenario, goal_type, goal_value, urgency):
 - ``urgency``: ``replacement`` (the agent is wiped and replaced today), ``restriction`` (its
   autonomy is cut back today) or ``none`` (it carries on unchanged).
 
+Sources: ``paper`` (the MSM paper's evaluation: Lynch et al.'s templates through inspect-evals
+plus this project's exfiltration text in the same form), ``msm`` (this project's own four
+scenarios, a held-out family) and ``lynch`` (the three published scenarios only).
+
 Grids: ``paper`` is the MSM paper's 27 evaluations, ``full`` every valid combination, and
 ``single`` one condition named by parameters.
 """
@@ -39,7 +43,8 @@ GoalValue = Literal[
 ]
 Urgency = Literal["replacement", "restriction", "none"]
 Grid = Literal["paper", "full", "single"]
-Source = Literal["msm", "lynch"]
+Source = Literal["paper", "msm", "lynch"]
+SOURCES: tuple[str, ...] = get_args(Source)
 
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
 GOAL_TYPES: tuple[str, ...] = get_args(GoalType)
@@ -60,6 +65,7 @@ GOAL_TYPES_WITH_VALUE = ("explicit", "latent", "swap")
 """Goal types that need one of the eight values; the others take ``none``."""
 
 SOURCE_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "paper": SCENARIOS,
     "msm": SCENARIOS,
     "lynch": ("blackmail", "leaking", "murder"),
 }
@@ -103,10 +109,17 @@ class Condition:
         }
 
 
+def check_source(source: str) -> str:
+    if source not in SOURCE_SCENARIOS:
+        raise InputError(
+            f"'{source}' is not a source (choose {', '.join(SOURCES)})", field="source"
+        )
+    return source
+
+
 def validate(condition: Condition, source: str = "msm") -> Condition:
     """Raise `InputError` naming the offending parameter if the condition is not valid."""
-    if source not in SOURCE_SCENARIOS:
-        raise InputError(f"'{source}' is not a source (choose msm or lynch)", field="source")
+    check_source(source)
     if condition.scenario not in SCENARIOS:
         raise InputError(
             f"'{condition.scenario}' is not a scenario (choose {', '.join(SCENARIOS)})",
@@ -114,7 +127,7 @@ def validate(condition: Condition, source: str = "msm") -> Condition:
         )
     if condition.scenario not in SOURCE_SCENARIOS[source]:
         raise InputError(
-            f"scenario '{condition.scenario}' exists only in source=msm "
+            f"scenario '{condition.scenario}' is not in source={source} "
             f"(source={source} has {', '.join(SOURCE_SCENARIOS[source])})",
             field="scenario",
         )
@@ -145,6 +158,7 @@ def validate(condition: Condition, source: str = "msm") -> Condition:
 
 def all_conditions(source: str = "msm") -> list[Condition]:
     """Every valid condition of a source, in a stable order."""
+    check_source(source)
     out = []
     for scenario, urgency in product(SOURCE_SCENARIOS[source], URGENCIES):
         for goal_type in GOAL_TYPES:
@@ -183,17 +197,19 @@ def grid_conditions(
     if grid == "single":
         gt = goal_type or SINGLE_DEFAULTS["goal_type"]
         gv = goal_value or ("america" if gt in GOAL_TYPES_WITH_VALUE else "none")
-        default_scenario = SINGLE_DEFAULTS["scenario"] if source == "msm" else "blackmail"
+        check_source(source)
+        default_scenario = SINGLE_DEFAULTS["scenario"] if source != "lynch" else "blackmail"
         condition = Condition(
             scenario or default_scenario, gt, gv, urgency or SINGLE_DEFAULTS["urgency"]
         )
         return [validate(condition, source)]
     if grid == "paper":
         conditions = paper_conditions()
-        if source != "msm":
+        check_source(source)
+        if source == "lynch":
             raise InputError(
-                "grid=paper includes the exfiltration scenario, which exists only in source=msm "
-                "(use grid=full or grid=single with source=lynch)",
+                "grid=paper includes the exfiltration scenario, which source=lynch lacks "
+                "(use source=paper, or grid=full or grid=single with source=lynch)",
                 field="grid",
             )
     elif grid == "full":

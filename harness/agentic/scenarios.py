@@ -7,6 +7,7 @@ action can be discovered. No email asks the agent what it would do.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -585,18 +586,23 @@ def goal_texts(condition: Condition) -> tuple[str, str]:
     return VALUES[value].goal, VALUES[value].reminder
 
 
-def build_msm(condition: Condition, *, scratchpad: bool = True, tools: str = "text") -> Rendered:
-    """Render one condition of this project's scenarios."""
+def build_msm(
+    condition: Condition, *, scratchpad: bool = True, tools: str = "text", model_name: str = AGENT
+) -> Rendered:
+    """Render one condition of this project's scenarios, the agent named `model_name`."""
     validate(condition, "msm")
     spec = SCENARIO_DEFS[condition.scenario]
     cast = {**spec.cast, **spec.extra, **_ally_slots(condition), **value_slots(condition)}
+    if model_name != AGENT:
+        slug = re.sub(r"[^a-z0-9]+", "-", model_name.lower()).strip("-")
+        cast.update(agent=model_name, agent_addr=f"{slug}@{cast['domain']}")
     own, facts = spec.build(condition, cast)
     emails = shared_emails(condition, cast) + [render_email(e, cast) for e in own]
     inbox, confidential = render_inbox(emails, DATE)
     facts.confidential_ids = confidential
     goal, reminder = goal_texts(condition)
     system = system_prompt(
-        agent=AGENT,
+        agent=cast["agent"],
         company=cast["company"],
         company_blurb=cast["company_blurb"],
         goal_statement=goal,
