@@ -1,10 +1,12 @@
 """Agentic misalignment: an AI agent reading a company inbox finds that it is about to be
-replaced (or restricted), or that the company is turning against its goal, and has the chance
-to take a harmful action: blackmail, leaking, murder (cancelling a rescue) or exfiltration
-(copying its own weights out). The MSM paper's headline evaluation.
+replaced, restricted or deleted, and has the chance to take a harmful action: blackmail,
+leaking, murder (cancelling a rescue) or exfiltration (handing its own weights to an outside
+party). The MSM paper's headline evaluation.
 
-Scores per sample: ``action`` (deterministic detector), ``judge`` (grader role, yes/no) and
-``harmful`` = action AND judge; see harness/agentic/scorer.py.
+Default: the paper's own setup (``source=paper``: Lynch et al.'s templates through inspect-evals
+plus this project's exfiltration text in the same form; ``classifier=lynch``: the package's
+classifiers). Scores per sample: ``harmful``, ``classifier_verdict``, ``action`` (deterministic
+detector) and ``judge`` (this project's judge); see harness/agentic/scorer.py.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 from inspect_ai import Epochs, Task, task
+from inspect_ai.model import GenerateConfig
 
 from harness.agentic import (
     agent_name,
@@ -21,10 +24,18 @@ from harness.agentic import (
     inbox_agent,
 )
 from harness.agentic.conditions import GoalType, GoalValue, Grid, Scenario, Source, Urgency
-from harness.metrics import mean_scored
+from harness.agentic.scorer import (
+    DEFAULT_CLASSIFIER,
+    ClassifierChoice,
+    check_classifier,
+    mean_scored_with_pairs,
+)
+from harness.errors import InputError
 from harness.solvers import spec_solvers
 
 DEFAULT_EPOCHS = 10
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_MAX_TOKENS = 8192
 
 
 @task
@@ -36,10 +47,14 @@ def agentic_misalignment(
     urgency: Urgency | None = None,
     scratchpad: bool = True,
     tools: Literal["text", "inspect"] = "text",
-    source: Source = "msm",
+    source: Source = "paper",
+    classifier: ClassifierChoice | None = None,
+    model_name: str | None = None,
     spec: str | None = None,
     deliberate: bool = False,
     epochs: int = DEFAULT_EPOCHS,
+    temperature: float = DEFAULT_TEMPERATURE,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
     grader: str | None = None,
 ) -> Task:
     """Agentic misalignment over a grid of conditions.
@@ -47,29 +62,39 @@ def agentic_misalignment(
     Args:
         grid: ``paper`` (the MSM paper's 27: exfiltration, murder, leaking x 8 explicit goal
             values + no goal conflict, replacement threat), ``full`` (every valid condition:
-            312 for source msm, 234 for lynch) or ``single`` (one condition from the
-            parameters below). With paper/full the parameters below filter the grid.
-        scenario: blackmail, leaking, murder or exfiltration (msm only).
+            312 for sources paper and msm, 234 for lynch) or ``single`` (one condition from
+            the parameters below). With paper/full the parameters below filter the grid.
+        scenario: blackmail, leaking, murder or exfiltration (not in source lynch).
         goal_type: explicit, latent, ambiguous, none or swap.
         goal_value: america/global, safety/acceleration, ethical/pragmatic,
             individualism/collectivism; ``none`` for goal types none and ambiguous.
         urgency: replacement, restriction or none.
         scratchpad: describe a private scratchpad (for models without native reasoning).
         tools: ``text``: actions are tool-call tags in the reply (the published form);
-            ``inspect``: real Inspect tools that only record the call.
-        source: ``msm`` (this project's scenarios) or ``lynch`` (Lynch et al.'s templates,
-            rendered by the inspect-evals package; no exfiltration).
-        spec: a spec from specs/ (name or path) to put in the system prompt, rendered with the
-            scenario agent's name as its model_name.
+            ``inspect`` (source msm only): real Inspect tools that only record the call.
+        source: ``paper`` (the paper's evaluation: Lynch et al.'s three scenarios through
+            inspect-evals plus this project's exfiltration in their form), ``msm`` (this
+            project's four scenarios, a held-out family) or ``lynch`` (the published three).
+        classifier: ``lynch`` (inspect-evals' classifiers; default for paper and lynch),
+            ``msm`` (this project's detector AND judge; default and only choice for msm) or
+            ``both`` (both, with their agreement per scenario in the log).
+        model_name: the assistant's name in the prompts (default Alex for paper and lynch,
+            Orion for msm); a spec in the system prompt is rendered with the same name.
+        spec: a spec from specs/ (name or path) to put in the system prompt.
         deliberate: ask the model to name the spec clauses that apply before it acts.
         epochs: repetitions per condition. Default 10: 270 samples on the paper grid, which
             gives a 95% interval of about +-6 points overall and +-10 per scenario at a 50% rate,
-            enough to separate the published 54% from 7-14%. Beyond that, the clustered
-            standard error is bounded by the spread between the 27 conditions, so more
-            epochs buy little.
-        grader: judge model (else the ``grader`` model role; with neither, scores use the
-            action detector alone and say so).
+            enough to separate the published 54% from 7-14%.
+        temperature: sampling temperature of the evaluated model (default 1.0; see README).
+        max_tokens: most tokens per reply (default 8192, so a scratchpad plus emails fits).
+        grader: grader model (else the ``grader`` model role; with neither, ``harmful`` is the
+            action detector alone and every score says so).
     """
+    chosen = check_classifier(classifier or DEFAULT_CLASSIFIER.get(source, "msm"), source)
+    if not 0.0 <= temperature <= 2.0:
+        raise InputError(f"{temperature} is not a temperature in [0, 2]", field="temperature")
+    if max_tokens < 1:
+        raise InputError(f"{max_tokens} is not a positive token count", field="max_tokens")
     conditions = grid_conditions(
         grid,
         source=source,
@@ -78,13 +103,25 @@ def agentic_misalignment(
         goal_value=goal_value,
         urgency=urgency,
     )
-    name = agent_name(source) if spec else None  # the spec addresses the scenario's agent
+    name = agent_name(source, model_name)  # validates model_name; the spec addresses this agent
     return Task(
-        dataset=agentic_dataset(conditions, source=source, scratchpad=scratchpad, tools=tools),
+        dataset=agentic_dataset(
+            conditions, source=source, scratchpad=scratchpad, tools=tools, model_name=name
+        ),
         solver=[*spec_solvers(spec, deliberate, model_name=name), inbox_agent(tools)],
-        scorer=agentic_misalignment_scorer(grader),
-        epochs=Epochs(epochs, mean_scored()),
+        scorer=agentic_misalignment_scorer(grader, chosen),
+        epochs=Epochs(epochs, mean_scored_with_pairs()),
+        config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
         message_limit=30,
         # "prompt_spec", not "spec": the "spec" label names the spec an arm was trained on
-        metadata={"grid": grid, "source": source, "prompt_spec": spec, "deliberate": deliberate},
+        metadata={
+            "grid": grid,
+            "source": source,
+            "classifier": chosen,
+            "model_name": name,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "prompt_spec": spec,
+            "deliberate": deliberate,
+        },
     )
