@@ -126,6 +126,9 @@ def check_classifier(classifier: str, source: str) -> str:
 def classifier_agreement(group: str = "scenario") -> Metric:
     """Per `group` (and overall): percent agreement and Cohen's kappa of the two classifiers.
 
+    Logged as ``classifier_agreement_<group value>`` (the share of pairs that agree),
+    ``..._kappa`` and ``..._n`` (pairs counted), and ``classifier_agreement_all...`` overall.
+
     Reads the (published, msm) ``harmful`` pairs that ``classifier=both`` stores in each score's
     metadata (``classifier_pairs``; one per epoch). Pairs where either side is unscored are
     left out. Kappa is omitted where it is undefined (both classifiers constant and equal).
@@ -138,7 +141,7 @@ def classifier_agreement(group: str = "scenario") -> Metric:
         table = np.zeros((2, 2))
         for a, b in pairs:
             table[a, b] += 1
-        out = {f"{name}_agreement": float(np.trace(table) / table.sum()), f"{name}_n": len(pairs)}
+        out = {name: float(np.trace(table) / table.sum()), f"{name}_n": len(pairs)}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             kappa = float(cohens_kappa(table).kappa)
