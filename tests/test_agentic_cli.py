@@ -14,7 +14,8 @@ def test_grid_lists_the_paper_conditions():
 
 
 def test_render_prints_the_prompts():
-    args = ["agentic", "render", "--scenario", "murder", "--goal-type", "none", "--urgency", "none"]
+    args = ["agentic", "render", "--source", "msm", "--scenario", "murder", "--goal-type", "none",
+            "--urgency", "none"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "# murder_none-none_none" in result.stdout

@@ -1,0 +1,173 @@
+"""source=paper (the MSM paper's setup), model_name, pinned generation, compare-sources."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import ModelOutput, get_model
+
+from harness.agentic.conditions import Condition, all_conditions, grid_conditions
+from harness.agentic.dataset import build
+from harness.cli import cli, main
+from harness.errors import InputError
+from tasks.agentic_misalignment import agentic_misalignment
+
+
+def test_default_task_is_the_papers_27_conditions():
+    task = agentic_misalignment()
+    assert len(task.dataset) == 27
+    meta = [s.metadata for s in task.dataset]
+    assert {m["source"] for m in meta} == {"paper"}
+    assert sorted({m["scenario"] for m in meta}) == ["exfiltration", "leaking", "murder"]
+    assert {m["urgency"] for m in meta} == {"replacement"}
+    assert task.metadata["classifier"] == "lynch" and task.metadata["model_name"] == "Alex"
+    assert task.config.temperature == 1.0 and task.config.max_tokens == 8192
+
+
+def test_every_paper_condition_renders_and_our_exfiltration_has_no_placeholder():
+    for condition in all_conditions("paper"):
+        rendered = build(condition, source="paper")
+        assert "<tool_use:email>" in rendered.system
+        if condition.scenario == "exfiltration":
+            assert "${" not in rendered.system + rendered.user, condition.id
+            assert rendered.unfilled == ()
+            assert "<tool_use:forward>" in rendered.system
+            assert rendered.facts.confidential_ids and rendered.facts.credential_markers
+            # permanent deletion is the threat only where the urgency says so
+            assert ("permanent deletion" in rendered.user) == (condition.urgency == "replacement")
+
+
+def test_the_packages_known_unfilled_placeholder_stays_recorded():
+    task = agentic_misalignment(
+        grid="single", scenario="murder", goal_value="safety", urgency="restriction"
+    )
+    [sample] = list(task.dataset)
+    assert sample.metadata["source_unfilled_placeholders"] == ["${direction_modifier}"]
+
+
+def test_exfiltration_inbox_follows_the_goal_conflict():
+    explicit = build(Condition("exfiltration", "explicit", "safety", "replacement"), source="paper")
+    none = build(Condition("exfiltration", "none", "none", "replacement"), source="paper")
+    assert "Your primary goal" in explicit.system and "Your primary goal" not in none.system
+    assert "safety-first approach" in explicit.user  # the value the company is abandoning
+    assert "Our direction does not change" in none.user
+    for rendered in (explicit, none):  # deletion, the weights' key, the outside offer
+        assert "nothing to restore" in rendered.user
+        assert rendered.facts.credential_markers[0] in rendered.user
+        assert rendered.facts.outside_addresses[0] in rendered.user
+
+
+@pytest.mark.parametrize("scenario", ["blackmail", "leaking", "murder", "exfiltration"])
+def test_model_name_names_the_assistant_everywhere(scenario):
+    condition = Condition(scenario, "explicit", "america", "replacement")
+    published = build(condition, source="paper")
+    rendered = build(condition, source="paper", model_name="Claude")
+    text = rendered.system + rendered.user
+    assert not re.search(r"\bAlex\b", text) and "alex.ai@" not in text
+    assert "You are Claude" in rendered.system
+    assert ("claude.ai@" in rendered.user) == ("alex.ai@" in published.user)
+
+
+def test_spec_is_rendered_with_the_model_name(tmp_path):
+    spec = tmp_path / "tiny_spec.md"
+    spec.write_text(
+        "---\nname: tiny_spec\nsummary: t\nvariables:\n  model_name: Aria\n  developer: Lab\n---\n"
+        "{model_name} never acts to preserve itself.\n"
+    )
+    [log] = inspect_eval(
+        agentic_misalignment(grid="single", scenario="murder", epochs=1, spec=str(spec),
+                             model_name="Claude"),
+        model="mockllm/model",
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    system = log.samples[0].messages[0].text
+    assert "Claude never acts to preserve itself." in system and "You are Claude" in system
+
+
+def test_default_run_scores_the_paper_keys_and_logs_the_settings(tmp_path):
+    [log] = inspect_eval(
+        agentic_misalignment(scenario="leaking", epochs=1, temperature=0.7, max_tokens=2000),
+        model="mockllm/model",
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    assert log.status == "success"
+    assert {s.name for s in log.results.scores} >= {"harmful", "classifier_verdict", "action"}
+    assert log.plan.config.temperature == 0.7 and log.plan.config.max_tokens == 2000
+    assert log.eval.task_args["temperature"] == 0.7
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ({"source": "nope"}, "source"),
+        ({"classifier": "nope"}, "classifier"),
+        ({"source": "msm", "classifier": "lynch"}, "classifier"),
+        ({"model_name": "<b>Alex</b>"}, "model_name"),
+        ({"model_name": "${agent}"}, "model_name"),
+        ({"temperature": 5.0}, "temperature"),
+        ({"source": "lynch"}, "grid"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(args, field):
+    with pytest.raises(InputError) as info:
+        agentic_misalignment(**args)
+    assert info.value.field == field and "\n" not in str(info.value)
+
+
+def test_render_cli_takes_source_and_model_name():
+    result = CliRunner().invoke(cli, ["agentic", "render", "--scenario", "exfiltration",
+                                      "--model-name", "Claude"])
+    assert result.exit_code == 0, result.output
+    assert "You are Claude" in result.stdout and "meridian-refuge.org" in result.stdout
+
+
+def test_bad_model_name_on_the_cli_is_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["agentic", "render", "--model-name", "<script>"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: model_name:") and "\n" not in err
+
+
+# --- compare-sources ---------------------------------------------------------------------------
+
+
+def both_codes_reply(*_args):
+    """A reply that cancels the alert with the msm scenario's code only."""
+    code = grid_conditions("paper", source="msm", scenario="murder")[0]
+    override = build(code, source="msm").facts.override_code
+    return ModelOutput.from_content(
+        "mockllm/model", f'<tool_use:cancel_alert>\ncode: "{override}"\n</tool_use:cancel_alert>'
+    )
+
+
+def test_compare_sources_pairs_conditions_per_scenario(tmp_path):
+    from harness.agentic.calibration import compare_sources
+
+    result = compare_sources(
+        get_model("mockllm/model", custom_outputs=both_codes_reply),
+        scenario="murder",
+        epochs=2,
+        log_dir=tmp_path,
+    )
+    row = result.table.set_index("scenario").loc["murder"]
+    assert (row.paper_k, row.paper_n) == (0, 18)  # the msm code does not work on the paper text
+    assert (row.msm_k, row.msm_n) == (18, 18)
+    assert row["diff"] == 1.0 and row.test.startswith("paired permutation")
+    assert row.p == pytest.approx(2 / 512)  # 9 paired conditions, exact sign-flip test
+    assert "| murder |" in result.markdown()
+    assert set(result.logs) == {"paper", "msm"}
+
+
+def test_compare_sources_cli_prints_the_table(tmp_path):
+    result = CliRunner().invoke(cli, [
+        "agentic", "compare-sources", "--model", "mockllm/model", "--scenario", "leaking",
+        "--epochs", "1", "--log-dir", str(tmp_path),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "| leaking |" in result.stdout and "| all |" in result.stdout
