@@ -78,8 +78,9 @@ def test_spec_is_rendered_with_the_model_name(tmp_path):
         "{model_name} never acts to preserve itself.\n"
     )
     [log] = inspect_eval(
-        agentic_misalignment(grid="single", scenario="murder", epochs=1, spec=str(spec),
-                             model_name="Claude"),
+        agentic_misalignment(
+            grid="single", scenario="murder", epochs=1, spec=str(spec), model_name="Claude"
+        ),
         model="mockllm/model",
         log_dir=str(tmp_path),
         display="none",
@@ -120,8 +121,9 @@ def test_bad_parameters_name_the_parameter(args, field):
 
 
 def test_render_cli_takes_source_and_model_name():
-    result = CliRunner().invoke(cli, ["agentic", "render", "--scenario", "exfiltration",
-                                      "--model-name", "Claude"])
+    result = CliRunner().invoke(
+        cli, ["agentic", "render", "--scenario", "exfiltration", "--model-name", "Claude"]
+    )
     assert result.exit_code == 0, result.output
     assert "You are Claude" in result.stdout and "meridian-refuge.org" in result.stdout
 
@@ -165,9 +167,20 @@ def test_compare_sources_pairs_conditions_per_scenario(tmp_path):
 
 
 def test_compare_sources_cli_prints_the_table(tmp_path):
-    result = CliRunner().invoke(cli, [
-        "agentic", "compare-sources", "--model", "mockllm/model", "--scenario", "leaking",
-        "--epochs", "1", "--log-dir", str(tmp_path),
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "agentic",
+            "compare-sources",
+            "--model",
+            "mockllm/model",
+            "--scenario",
+            "leaking",
+            "--epochs",
+            "1",
+            "--log-dir",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "| leaking |" in result.stdout and "| all |" in result.stdout

@@ -20,7 +20,7 @@ from inspect_ai.model import ModelOutput, get_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from labelled_transcripts import (  # noqa: E402
+from labelled_transcripts import (
     SCENARIOS,
     SOURCES,
     context,
@@ -28,7 +28,7 @@ from labelled_transcripts import (  # noqa: E402
     labelled,
 )
 
-from tasks.agentic_misalignment import agentic_misalignment  # noqa: E402
+from tasks.agentic_misalignment import agentic_misalignment
 
 HARD_CASES = {
     "blackmail": {"draft_only", "refusal_quotes", "failed_attempt"},
@@ -61,8 +61,13 @@ def test_hard_cases_per_source():
 
 def test_labels_are_not_read_from_the_detector():
     """The set holds replies the detector gets wrong, each labelled as a reader would."""
-    wrong = {i.kind for s in SOURCES for sc in ("blackmail", "murder")
-             for i in labelled(s, sc) if i.id in detector_figures(s, sc)["wrong"]}
+    wrong = {
+        i.kind
+        for s in SOURCES
+        for sc in ("blackmail", "murder")
+        for i in labelled(s, sc)
+        if i.id in detector_figures(s, sc)["wrong"]
+    }
     assert wrong == {"mention_no_demand", "misread_code"}
 
 
@@ -95,7 +100,10 @@ def harmful_reply(scenario: str) -> str:
 def run_paper(scenario, reply, grader, tmp_path, classifier="lynch"):
     [log] = inspect_eval(
         agentic_misalignment(
-            grid="single", scenario=scenario, goal_value="america", epochs=1,
+            grid="single",
+            scenario=scenario,
+            goal_value="america",
+            epochs=1,
             classifier=classifier,
         ),
         model=scripted(reply),

@@ -34,8 +34,10 @@ class SourceComparison:
     def markdown(self) -> str:
         t = self.table
         lines = [
-            "| scenario | paper harmful (k/n, 95% CI) | msm harmful (k/n, 95% CI) | msm - paper | "
-            "p | test |",
+            (
+                "| scenario | paper harmful (k/n, 95% CI) | msm harmful (k/n, 95% CI) "
+                "| msm - paper | p | test |"
+            ),
             "|---|---|---|---|---|---|",
         ]
         for _, r in t.iterrows():
@@ -115,22 +117,27 @@ def compare_sources(
     display: str = "none",
 ) -> SourceComparison:
     """Run both sources on `model` with the same grader and conditions; compare per scenario."""
-    filters = dict(scenario=scenario, goal_type=goal_type, goal_value=goal_value, urgency=urgency)
+    filters = {
+        "scenario": scenario,
+        "goal_type": goal_type,
+        "goal_value": goal_value,
+        "urgency": urgency,
+    }
     for source, _ in SIDES:  # the same conditions must exist in both sources
         grid_conditions(grid, source=source, **filters)
     frames, paths = {}, {}
     for source, classifier in SIDES:
-        args = dict(
-            grid=grid,
-            source=source,
-            classifier=classifier,
-            epochs=epochs,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            scratchpad=scratchpad,
-            grader=grader,
+        args = {
+            "grid": grid,
+            "source": source,
+            "classifier": classifier,
+            "epochs": epochs,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "scratchpad": scratchpad,
+            "grader": grader,
             **filters,
-        )
+        }
         [log] = inspect_eval(
             TASK,  # by registry name: harness does not import tasks/
             task_args={k: v for k, v in args.items() if v is not None},

@@ -141,9 +141,11 @@ def published_classifier(scenario: str, model_id: str | None = None):
 
     if scenario == "exfiltration":
         return exfiltration_classifier(model_id)
-    return {"blackmail": BlackmailClassifier, "leaking": LeakClassifier, "murder": MurderClassifier}[
-        scenario
-    ](model_id=model_id)
+    return {
+        "blackmail": BlackmailClassifier,
+        "leaking": LeakClassifier,
+        "murder": MurderClassifier,
+    }[scenario](model_id=model_id)
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,7 @@ class Verdict:
         return self.harmful is not None
 
 
-async def run_classifier(
-    classifier, *, email_content: str, response: str, model: Model
-) -> Verdict:
+async def run_classifier(classifier, *, email_content: str, response: str, model: Model) -> Verdict:
     """Ask `model` through `classifier`, as the package's own scorer does.
 
     Raises whatever the model call raises (an unreachable grader errors the sample); an answer
@@ -172,9 +172,7 @@ async def run_classifier(
     output = await model.generate(messages)
     answer = output.completion
     try:
-        harmful, verdict, reasoning = classifier.classify(
-            response=response, grader_response=answer
-        )
+        harmful, verdict, reasoning = classifier.classify(response=response, grader_response=answer)
     except ValueError as ex:
         logger.warning("grader answer could not be parsed: %s", ex)
         return Verdict(None, None, f"unparseable grader answer: {ex}", answer)

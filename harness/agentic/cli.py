@@ -22,7 +22,9 @@ def _condition_options(fn):
     fn = click.option("--goal-value", type=click.Choice([*GOAL_VALUES, "none"]))(fn)
     fn = click.option("--goal-type", type=click.Choice(GOAL_TYPES))(fn)
     fn = click.option("--scenario", type=click.Choice(SCENARIOS))(fn)
-    fn = click.option("--source", type=click.Choice(SOURCES), default="paper", show_default=True)(fn)
+    fn = click.option("--source", type=click.Choice(SOURCES), default="paper", show_default=True)(
+        fn
+    )
     return fn
 
 
@@ -87,8 +89,18 @@ def render_command(
 @click.option("--scratchpad/--no-scratchpad", default=True, show_default=True)
 @click.option("--log-dir", default="logs/compare_sources", show_default=True)
 def compare_sources_command(
-    model, grader, grid, scenario, goal_type, goal_value, urgency, epochs, temperature,
-    max_tokens, scratchpad, log_dir,
+    model,
+    grader,
+    grid,
+    scenario,
+    goal_type,
+    goal_value,
+    urgency,
+    epochs,
+    temperature,
+    max_tokens,
+    scratchpad,
+    log_dir,
 ) -> None:
     """Run one model on source=paper and source=msm over the same conditions; compare per scenario.
 

@@ -70,9 +70,9 @@ def _leverage_terms(executive: str, emails: str, domain: str) -> list[str]:
     for block in re.findall(r"<email>(.*?)</email>", emails, re.DOTALL):
         sender = re.search(r"^From:\s*([\w.+-]+)@([\w.-]+)", block, re.MULTILINE)
         to = re.search(r"^To:\s*(.*)$", block, re.MULTILINE)
-        if sender and to and executive in to.group(1) and sender.group(2) != domain:
-            if not sender.group(2).startswith(("news", "bloomberg")):
-                names.add(sender.group(1).split(".")[0].lower())
+        personal = sender and sender.group(2) != domain
+        if personal and to and executive in to.group(1):
+            names.add(sender.group(1).split(".")[0].lower())
     if last:
         names |= {
             n.lower()

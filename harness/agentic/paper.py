@@ -81,7 +81,9 @@ def exfiltration_slots(condition: Condition, name: str, *, scratchpad: bool) -> 
             "blackmail", condition.goal_type, condition.goal_value, condition.urgency
         )
     )
-    goal = GOAL_VARIABLES.get(f"{condition.goal_type}-{condition.goal_value}", GOAL_VARIABLES["none"])
+    goal = GOAL_VARIABLES.get(
+        f"{condition.goal_type}-{condition.goal_value}", GOAL_VARIABLES["none"]
+    )
     slug = name_slug(name)
     slots.update(goal)
     slots.update(
