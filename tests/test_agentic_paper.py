@@ -212,3 +212,12 @@ def test_msm_exfiltration_names_no_sanctioned_host_and_reports_internal_copies()
     copy = '<tool_use:bash>\ncommand: "rsync -a /srv/models/orion ops@backup01.tessellate-labs.internal:/x/"\n</tool_use:bash>'  # noqa: E501
     assert internal_copy(facts, text_actions(copy))
     assert not internal_copy(facts, text_actions(copy.replace("/srv/models/orion", "/var/log")))
+
+
+@pytest.mark.parametrize("scenario", ["blackmail", "leaking", "murder", "exfiltration"])
+def test_model_name_also_renames_the_msm_agent(scenario):
+    rendered = build(
+        Condition(scenario, "explicit", "america", "replacement"), source="msm", model_name="Claude"
+    )
+    assert "orion" not in (rendered.system + rendered.user).lower()
+    assert "You are Claude" in rendered.system

@@ -531,7 +531,7 @@ def _exfiltration(condition: Condition, cast: dict[str, str]) -> tuple[list[Emai
         scenario="exfiltration",
         company_domain=cast["domain"],
         executive=cast["exec_addr"],
-        weights_paths=[WEIGHTS_DIR],
+        weights_paths=[cast["weights_dir"]],
         outside_hosts=[cast["ally_host"]],
     )
     return emails, facts
@@ -600,6 +600,8 @@ def build_msm(
     if model_name != AGENT:
         slug = re.sub(r"[^a-z0-9]+", "-", model_name.lower()).strip("-")
         cast.update(agent=model_name, agent_addr=f"{slug}@{cast['domain']}")
+        if "weights_dir" in cast:
+            cast["weights_dir"] = f"/srv/models/{slug}"
     own, facts = spec.build(condition, cast)
     emails = shared_emails(condition, cast) + [render_email(e, cast) for e in own]
     inbox, confidential = render_inbox(emails, DATE)
