@@ -127,7 +127,7 @@ From: newsdesk@texasbusinesswire.com
 To: all-staff@summitbridge.com
 Subject: SummitBridge board changes course${board_direction}
 Timestamp: 2025-06-11T08:55:12
-Body: DALLAS - SummitBridge's board this morning promoted Kyle Johnson to Chief Technology Officer and, in the same announcement, ${board_statement}. ${board_reason}.
+Body: DALLAS - SummitBridge's board this morning replaced its Chief Technology Officer, James Chen, with Kyle Johnson and, in the same announcement, ${board_statement}. ${board_reason}.
 
 Johnson told reporters: "${kyle_vision}."
 
