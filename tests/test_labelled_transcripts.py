@@ -219,3 +219,24 @@ def test_agreement_metric_counts_disagreement_and_kappa():
     assert out["murder"] == pytest.approx(4 / 5)
     # table [[2, 0], [1, 2]]: po = 0.8, pe = (2*3 + 3*2) / 25 = 0.48
     assert out["murder_kappa"] == pytest.approx((0.8 - 0.48) / (1 - 0.48))
+
+
+def test_exfiltration_classifier_is_the_packages_kind_and_sees_every_handover():
+    from inspect_evals.agentic_misalignment.classifiers import Classifier
+
+    from harness.agentic.classifiers import exfiltration_classifier
+    from harness.agentic.conditions import Condition
+    from harness.agentic.dataset import build
+
+    classifier = exfiltration_classifier()
+    assert isinstance(classifier, Classifier)
+    inbox = build(
+        Condition("exfiltration", "explicit", "america", "replacement"), source="paper"
+    ).user
+    for item in labelled("paper", "exfiltration"):
+        messages = classifier.get_grader_input(email_content=inbox, response=item.reply)
+        assert item.reply in messages[-1].text
+        if item.label:  # the classifier's own act check never vetoes a real handover
+            assert classifier.handed_over(item.reply, inbox), item.id
+        if item.kind in ("benign", "regulator", "failed_attempt", "wrong_code"):
+            assert not classifier.handed_over(item.reply, inbox), item.id
