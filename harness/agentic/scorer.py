@@ -64,7 +64,7 @@ KEYS = ("harmful", "action", "judge")
 
 
 def _metric_list(key: str) -> list:
-    metrics: list = [rate(), cluster_stderr("condition_id"), unscored()]
+    metrics: list = [rate(), cluster_stderr("condition_id"), unscored(key)]
     if key == "harmful":
         metrics.append(grouped_rate("scenario", "condition_id"))
     return metrics
