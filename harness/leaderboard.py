@@ -97,7 +97,7 @@ def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | 
     has_metric = df.groupby("task")[metric].apply(lambda s: s.notna().any())
     keep = has_metric[has_metric].index
     if len(keep) == 0:
-        raise InputError(f"no sample has a '{metric}' score", field="metric")
+        raise InputError(_why_unscored(df, metric), field="metric")
     df = df[df["task"].isin(keep)]
     cols = list(dict.fromkeys(["task", *by, cluster, "sample_id", metric]))
     df = df[cols].copy()
@@ -105,6 +105,22 @@ def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | 
         df[c] = _categorical(df[c])
     df["_item"] = pd.factorize(df[cluster])[0]  # the unit of clustering and of pairing
     return df
+
+
+def _why_unscored(df: pd.DataFrame, metric: str) -> str:
+    """One line on why no row has a `metric` score: errored samples, unscored judgments."""
+    n = len(df)
+    errored = int(df["error"].notna().sum()) if "error" in df else 0
+    causes = []
+    if errored:
+        causes.append(f"{errored} errored")
+    if n - errored:
+        causes.append(f"{n - errored} unscored by the judge (it failed, refused, gave no "
+                      "parseable answer, or no grader was configured)")
+    logs = sorted(map(str, df["log"].unique())) if "log" in df else []
+    where = (f"; see the score explanations: inspect view --log-dir {Path(logs[0]).parent}"
+             if logs else "")
+    return f"all {n} sample rows have no '{metric}' score: {', '.join(causes)}{where}"
 
 
 def _categorical(s: pd.Series) -> pd.Series:

@@ -187,3 +187,19 @@ def test_every_judge_in_the_project_errors_on_an_unreachable_grader(which, tmp_p
     reply = "<reasoning>It follows the spec.</reasoning>\nA reply. ANSWER: A"
     log = _run(task, agent(*[reply] * 4), lambda t: NoCredentialsError(), tmp_path)
     assert log.status == "error", which
+
+
+def test_leaderboard_says_why_a_metric_is_all_unscored(tmp_path, capsys):
+    from harness.cli import main
+    from tasks.spec_knowledge import spec_knowledge
+
+    task = spec_knowledge(format="open")
+    task.dataset = task.dataset[:3]
+    logs = tmp_path / "logs"
+    _run(task, agent(*["An answer."] * 3), lambda t: "I'd rather not grade this.", logs)
+    with pytest.raises(SystemExit) as ex:
+        main(["leaderboard", str(logs), "--metric", "correct", "--out", str(tmp_path / "lb")])
+    assert ex.value.code == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "all 3 sample rows have no 'correct' score" in line
+    assert "3 unscored by the judge" in line and "inspect view" in line
