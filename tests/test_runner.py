@@ -181,6 +181,18 @@ def edit(data: dict, dotted: str, value) -> dict:
             "defaults.midtrain.learning_rate",
             "greater than 0",
         ),
+        # caught before anything trains (they used to fail after pretraining or training)
+        (
+            ("tasks", [{"task": "values_generalization", "args": {"bank": "nosuch"}}]),
+            "tasks.0.args.bank",
+            "unknown bank 'nosuch'",
+        ),
+        (("defaults.aft.learning_rate", -1), "defaults.aft.learning_rate", "greater than 0"),
+        (("seeds", [-1]), "seeds", "seed -1 is out of range"),
+        (("seeds", [0, 0]), "seeds", "seed 0 is listed twice"),
+        (("arms.msm_aft.seeds", [1, -3]), "arms.msm_aft.seeds", "out of range"),
+        (("defaults.midtrain.seed", -1), "defaults.midtrain.seed", "greater than or equal to 0"),
+        (("defaults.docgen.temperature", -0.5), "defaults.docgen.temperature", "greater than or"),
     ],
 )
 def test_validation_errors_name_file_and_field(tmp_path, tiny_base, change, field, words):
@@ -348,6 +360,17 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     )
     out = capsys.readouterr().out
     assert "finished at" in out and "success 1" in out and "todo" not in out
+
+
+@pytest.mark.parametrize(("key", "value"), [("steps", 0), ("learning_rate", -1.0), ("seed", -1),
+                                            ("explain_fraction", 1.5)])
+def test_micro_base_numbers_are_bounded_before_anything_runs(tmp_path, key, value):
+    data = edit(SMALL, "base", {"micro": {"steps": 5, key: value}})
+    exp = load_experiment(write_experiment(tmp_path, data))
+    with pytest.raises(InputError) as info:
+        build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results",
+                   count_samples=False)
+    assert info.value.field.endswith(key) and "\n" not in str(info.value)
 
 
 def test_micro_base_is_a_shared_pretrain_stage(tmp_path):

@@ -91,7 +91,7 @@ class DocgenConfig(BaseModel):
     max_connections: int = Field(default=16, ge=1)
     revise: bool = False
     """Run a revision pass that rewrites documents contradicting the spec."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     """Sampling seed (for providers that take one) and part of every id and cache key: change
     it to draw a fresh corpus."""
 
@@ -103,7 +103,7 @@ class DocgenConfig(BaseModel):
     max_docs_per_idea: int | None = Field(default=None, ge=1)
     """Upper bound on documents written from one idea (the plan's length). Default: enough
     for three times the target (documents, or tokens at ~500 a document)."""
-    temperature: float = 1.0
+    temperature: float = Field(default=1.0, ge=0.0)
     max_tokens: int = Field(default=2048, ge=16)
     """Per document call."""
     cache: bool = True

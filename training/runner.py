@@ -265,7 +265,7 @@ def _validate_config(
     except ValidationError as ex:
         err = ex.errors()[0]
         loc = [str(p) for p in err["loc"]]
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         where = field_
         parts = field_.split(".")
         if loc and len(parts) == 3 and parts[0] == "arms":
