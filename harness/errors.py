@@ -18,3 +18,50 @@ class InputError(ValueError):
         elif field:
             where = f"{field}: "
         super().__init__(where + message)
+
+
+
+def check_writable_dir(path: str | Path, *, field: str, file: str | Path | None = None) -> Path:
+    """Check, creating nothing, that folder `path` exists or can be created and written to.
+
+    A file in the way or a place without write permission is an `InputError` naming `field`,
+    raised before any work starts (a traceback after the work would lose it)."""
+    import tempfile
+
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "" if probe == path else f" ('{probe}' is a file)"
+        raise InputError(f"cannot use '{path}' as a folder: a file is in the way{where}",
+                         file=file, field=field)
+    try:  # try it (as root, os.access says yes to read-only places such as /proc)
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as ex:
+        raise InputError(f"cannot write to '{path}' ({ex.strerror} in '{probe}')",
+                         file=file, field=field) from None
+    return path
+
+
+def writable_dir(path: str | Path, *, field: str, file: str | Path | None = None) -> Path:
+    """`check_writable_dir`, then create the folder (and its parents)."""
+    path = check_writable_dir(path, field=field, file=file)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as ex:
+        raise InputError(f"cannot create folder '{path}' ({ex.strerror})", file=file,
+                         field=field) from None
+    return path
+
+
+def writable_file(path: str | Path, *, field: str, file: str | Path | None = None) -> Path:
+    """Check that a file can be written at `path`, creating its folder if needed."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"'{path}' is a folder; give a file path", file=file, field=field)
+    writable_dir(path.parent, field=field, file=file)
+    return path

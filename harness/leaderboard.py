@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
-from harness.errors import InputError
+from harness.errors import InputError, check_writable_dir, writable_dir
 from harness.logs import LogFrame, SkippedLog, read_logs
 
 CONDITION_FACTORS = ("scenario", "goal_value", "domain")
@@ -359,8 +359,7 @@ def render_html(tables: Tables, skipped: Sequence[SkippedLog], svgs: dict[str, P
 def write_tables(tables: Tables, out: Path, skipped: Sequence[SkippedLog] = (),
                  plots: bool = True) -> tuple[str, dict[str, Path]]:
     """Write Markdown, CSV, plots and HTML for `tables` into `out`; returns (markdown, files)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_dir(out, field="--out")
     files: dict[str, Path] = {}
     md = render_markdown(tables, skipped)
     files["markdown"] = out / "leaderboard.md"
@@ -399,6 +398,7 @@ def write_leaderboard(
     plots: bool = True,
 ) -> LeaderboardResult:
     """Read logs, build the leaderboard and write it (tables, plots, HTML) under `out`."""
+    check_writable_dir(out, field="--out")  # before the work: a bad place is one line
     frame = logs if isinstance(logs, LogFrame) else read_logs(logs)
     if frame.samples.empty:
         raise InputError("no samples in the logs that finished successfully"

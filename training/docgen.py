@@ -63,7 +63,7 @@ from inspect_ai.model import (
 )
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.errors import InputError
+from harness.errors import InputError, writable_file
 from harness.specs import Spec, load_spec
 
 GENERATOR_ROLE = "generator"
@@ -533,7 +533,7 @@ def generate_documents(cfg: DocgenConfig, *, model: Model | None = None) -> Docg
     `model` overrides the configured generator (tests pass a scripted ``mockllm/model``).
     """
     spec = load_spec(cfg.spec)
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    writable_file(cfg.out, field="out")  # before any call: a bad place is one line, not a traceback
     journal = None
     count_tokens = TokenCounter(cfg.tokenizer)
     keywords = subject_keywords(spec, cfg)
