@@ -65,3 +65,55 @@ def writable_file(path: str | Path, *, field: str, file: str | Path | None = Non
         raise InputError(f"'{path}' is a folder; give a file path", file=file, field=field)
     writable_dir(path.parent, field=field, file=file)
     return path
+
+
+def _input_error_in(ex: BaseException | None) -> InputError | None:
+    """The `InputError` an uncaught exception is, or wraps (an ExceptionGroup, a cause)."""
+    seen: set[int] = set()
+    while ex is not None and id(ex) not in seen:
+        seen.add(id(ex))
+        if isinstance(ex, InputError):
+            return ex
+        if isinstance(ex, BaseExceptionGroup) and len(ex.exceptions) == 1:
+            ex = ex.exceptions[0]
+        else:
+            ex = ex.__cause__
+    return None
+
+
+def install_excepthook() -> None:
+    """Print an uncaught `InputError` as one line (exit status 2) instead of a traceback.
+
+    Our task functions validate their parameters by raising `InputError`; under ``inspect eval
+    -T key=value`` Inspect builds the task inside a task group, and the message would otherwise
+    end a traceback of some 260 lines. Every other exception goes to the previous hook."""
+    import sys
+
+    previous = sys.excepthook
+    if getattr(previous, "_msm_input_errors", False):
+        return
+
+    def hook(kind, value, tb):  # noqa: ANN001
+        error = _input_error_in(value)
+        if error is None:
+            return previous(kind, value, tb)
+        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.flush()
+        sys.exit(2)
+
+    hook._msm_input_errors = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+def one_line(ex: BaseException) -> str:
+    """An exception's message on one line, without rich markup (Inspect's PrerequisiteError
+    carries ``[bold]`` tags and a line break before the install command)."""
+    message = getattr(ex, "message", None) or str(ex) or type(ex).__name__
+    message = str(message)
+    try:
+        from rich.text import Text
+
+        message = Text.from_markup(message).plain
+    except Exception:  # noqa: BLE001 - not markup after all: keep the text as it is
+        pass
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())

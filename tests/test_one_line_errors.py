@@ -79,3 +79,35 @@ def test_power_library_rejects_empty_designs():
 
     with pytest.raises(ValueError, match="at least 1"):
         stats.minimum_detectable_effect(0, 1, 0.3)
+
+
+def _inspect_cli(*args: str):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo), "INSPECT_DISPLAY": "none"}
+    code = "import sys; from inspect_ai._cli.main import main; sys.argv = ['inspect', *sys.argv[1:]]; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_bad_task_parameter_through_inspect_eval_is_one_line(tmp_path):
+    done = _inspect_cli("eval", "tasks/values_generalization.py", "-T", "bank=nosuch",
+                        "--model", "mockllm/model", "--log-dir", str(tmp_path))
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode == 2, lines[-5:]
+    assert lines == ["error: bank: unknown bank 'nosuch' (available: "
+                     + lines[0].split("(available: ")[1]]
+
+
+def test_missing_provider_package_is_one_whole_line_without_markup(tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("openai") is not None:
+        pytest.skip("the openai package is installed here")
+    line = one_line_error(capsys, ["docs", "generate", "--spec", "philosophy", "--out",
+                                   str(tmp_path / "docs.jsonl"), "--n_documents", "2",
+                                   "--generator", "openai/gpt-4.1-mini", "--progress", "false"])
+    assert "[bold]" not in line and "pip install openai" in line

@@ -63,7 +63,7 @@ from inspect_ai.model import (
 )
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.errors import InputError, writable_file
+from harness.errors import InputError, one_line, writable_file
 from harness.specs import Spec, load_spec
 
 GENERATOR_ROLE = "generator"
@@ -510,7 +510,7 @@ def resolve_generator(cfg: DocgenConfig, model: Model | None = None) -> Model:
         try:
             return get_model(cfg.generator)
         except Exception as ex:  # noqa: BLE001 - any failure is reported, never raised raw
-            raise InputError(f"cannot load model '{cfg.generator}' ({ex})".splitlines()[0], field="generator")
+            raise InputError(f"cannot load model '{cfg.generator}' ({one_line(ex)})", field="generator")
     if GENERATOR_ROLE in model_roles():
         return get_model(role=GENERATOR_ROLE)
     raise InputError(
