@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -501,14 +502,16 @@ def test_accelerate_launcher_command_and_config(tmp_path, tiny_base, monkeypatch
 
     def fake_run(cmd, check):
         calls.append(cmd)
-        assert cmd[:2] == ["accelerate", "launch"] and cmd[-4:-2] == ["-m", "training._launch"]
+        # the running interpreter launches accelerate: no `accelerate` on PATH is needed
+        assert cmd[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
+        assert cmd[-4:-2] == ["-m", "training._launch"]
         _launch.main(cmd[-2:])  # what each accelerate process runs
         return subprocess.CompletedProcess(cmd, 0)
 
     monkeypatch.setattr("training.runner.subprocess.run", fake_run)
     path = _accelerate_experiment(tmp_path, tiny_base, ["--cpu"])
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
-    assert len(calls) == 1 and calls[0][2:6] == ["--num_processes", "1", "--cpu", "-m"]
+    assert len(calls) == 1 and calls[0][3:7] == ["--num_processes", "1", "--cpu", "-m"]
     aft = next(s for s in r.plan.steps.values() if s.kind == "aft")
     assert calls[0][-2:] == ["aft", str(aft.out.parent / f"{aft.out.name}.config.json")]
     assert (aft.out / "msm_manifest.json").is_file() and aft.result()["path"] == str(aft.out)

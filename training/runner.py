@@ -795,7 +795,9 @@ def _accelerate(exp: Experiment, kind: str, cfg: BaseModel, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     cfg_file = out.parent / f"{out.name}.config.json"
     cfg_file.write_text(cfg.model_dump_json(indent=2))
-    cmd = ["accelerate", "launch"]
+    # through this interpreter, not an `accelerate` found on PATH: `.venv/bin/msm run` works
+    # without an activated venv, and the stage runs in the same environment as the runner
+    cmd = [sys.executable, "-m", "accelerate.commands.launch"]
     if exp.launch.config_file:
         cmd += ["--config_file", str(exp.resolve(exp.launch.config_file))]
     if exp.launch.num_processes:
