@@ -4,6 +4,7 @@ end (tiny model, scripted generator), interrupted, resumed, and rerun with nothi
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -527,3 +528,52 @@ def test_accelerate_launch_for_real_on_cpu(tmp_path, tiny_base):
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
     aft = next(s for s in r.plan.steps.values() if s.kind == "aft")
     assert aft.key in r.ran and (aft.out / "msm_manifest.json").is_file()
+
+
+# -------------------------------------------------------------------------------- locks
+
+
+def test_two_runs_sharing_runs_train_a_stage_once(tmp_path, tiny_base):
+    """Different --out, same --runs: the second run waits for the stage and reuses it."""
+    import threading
+
+    path = write_experiment(tmp_path, SMALL, tiny_base)
+    start = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def run(name: str) -> None:
+        start.wait()
+        try:
+            results[name] = run_experiment(path, only=["aft_only"], stage="aft",
+                                           out=tmp_path / f"results_{name}", runs=tmp_path / "runs")
+        except BaseException as ex:  # noqa: BLE001 - reported by the assertion below
+            results[name] = ex
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    a, b = results["a"], results["b"]
+    assert not isinstance(a, BaseException) and not isinstance(b, BaseException), (a, b)
+    aft_key = next(s.key for s in a.plan.steps.values() if s.kind == "aft")
+    trained = [r for r in (a, b) if aft_key in r.ran]
+    assert len(trained) == 1  # never two trainings of one stage folder at once
+    other = b if trained[0] is a else a
+    assert aft_key in other.reused
+
+
+def test_a_stale_lock_whose_pid_is_another_process_does_not_block(tmp_path):
+    from training.runner import LOCK, Lock
+
+    results = tmp_path / "results"
+    results.mkdir()
+    # left by a run that was killed; pid 1 is alive but is not an msm run
+    (results / LOCK).write_text(json.dumps({"pid": 1, "started": 0}))
+    assert Lock(results).holder() is None
+    with Lock(results) as held:
+        assert held.holder() == os.getpid()
+        with pytest.raises(InputError, match="already running"):
+            with Lock(results):
+                pass
+    assert Lock(results).holder() is None
