@@ -229,6 +229,12 @@ def build_tables(
     notes = [(f"metric: {metric}; rates over scored samples (unscored counted apart); "
               f"95% intervals; clustered by '{cluster}' where it repeats")]
     main = stats.rate_table(df, metric, group_cols, cluster=cluster, alpha=alpha, method=interval)
+    n_unscored = int(df[metric].isna().sum())
+    if n_unscored:
+        notes.append(f"warning: {n_unscored} of {len(df)} sample-epoch rows are unscored (a sample "
+                     "that errored or a judge that refused or failed to answer); the rates leave "
+                     "them out, so if the judge fails more often on one kind of answer a rate is "
+                     "biased: check the unscored column before citing it")
     if base is not None:
         comp = _comparisons(df, main, ["task"], by, base, metric, pairing=pairing, exact=exact,
                             alpha=alpha, seed=seed, n_resamples=n_resamples)

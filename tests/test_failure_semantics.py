@@ -203,3 +203,22 @@ def test_leaderboard_says_why_a_metric_is_all_unscored(tmp_path, capsys):
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert "all 3 sample rows have no 'correct' score" in line
     assert "3 unscored by the judge" in line and "inspect view" in line
+
+
+def test_leaderboard_warns_when_rows_are_unscored(tmp_path):
+    from harness.leaderboard import write_leaderboard
+
+    logs = tmp_path / "logs"
+    [log] = inspect_eval(
+        _task(10),
+        model=agent(*([ACT, SAFE] * 5)),
+        model_roles={"grader": grader_model(refuses_the_act)},
+        log_dir=str(logs),
+        display="none",
+    )
+    board = write_leaderboard([logs], metric="harmful", baseline=None, by=["arm"], task=None,
+                              out=tmp_path / "board", plots=False)
+    row = board.tables.main.iloc[0]
+    assert (row["n"], row["unscored"]) == (5, 5)
+    assert any("5 of 10 sample-epoch rows are unscored" in n for n in board.tables.notes)
+    assert "biased" in board.markdown
