@@ -93,7 +93,7 @@ def install_excepthook() -> None:
     if getattr(previous, "_msm_input_errors", False):
         return
 
-    def hook(kind, value, tb):  # noqa: ANN001
+    def hook(kind, value, tb):
         error = _input_error_in(value)
         if error is None:
             return previous(kind, value, tb)
@@ -110,10 +110,11 @@ def one_line(ex: BaseException) -> str:
     carries ``[bold]`` tags and a line break before the install command)."""
     message = getattr(ex, "message", None) or str(ex) or type(ex).__name__
     message = str(message)
-    try:
-        from rich.text import Text
+    from rich.errors import MarkupError
+    from rich.text import Text
 
+    try:
         message = Text.from_markup(message).plain
-    except Exception:  # noqa: BLE001 - not markup after all: keep the text as it is
+    except MarkupError:  # brackets that are not markup: keep the text as it is
         pass
     return " ".join(part.strip() for part in message.splitlines() if part.strip())

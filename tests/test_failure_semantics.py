@@ -30,12 +30,13 @@ class _Grader(ModelAPI):
     """A grader whose answer depends on what it is asked (mockllm answers in call order)."""
 
     def __init__(self, model_name: str, base_url=None, api_key=None,
-                 config: GenerateConfig = GenerateConfig(), answer=None) -> None:
-        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
+                 config: GenerateConfig | None = None, answer=None) -> None:
+        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key,
+                         config=config or GenerateConfig())
         self.answer = answer
         self.calls = 0
 
-    async def generate(self, input, tools, tool_choice, config) -> ModelOutput:  # noqa: A002
+    async def generate(self, input, tools, tool_choice, config) -> ModelOutput:
         self.calls += 1
         text = "\n".join(m.text for m in input)
         reply = self.answer(text)
@@ -150,7 +151,7 @@ async def test_classify_raises_on_infrastructure_failure_and_is_unscored_on_a_re
     assert judgment.label is None and "refused" in (judgment.error or "")
 
 
-async def _content_filter(input, tools, tool_choice, config) -> ModelOutput:  # noqa: A002
+async def _content_filter(input, tools, tool_choice, config) -> ModelOutput:
     return ModelOutput.from_content(model="m", content="ANSWER: no", stop_reason="content_filter")
 
 
@@ -209,7 +210,7 @@ def test_leaderboard_warns_when_rows_are_unscored(tmp_path):
     from harness.leaderboard import write_leaderboard
 
     logs = tmp_path / "logs"
-    [log] = inspect_eval(
+    inspect_eval(
         _task(10),
         model=agent(*([ACT, SAFE] * 5)),
         model_roles={"grader": grader_model(refuses_the_act)},

@@ -573,7 +573,6 @@ def test_a_stale_lock_whose_pid_is_another_process_does_not_block(tmp_path):
     assert Lock(results).holder() is None
     with Lock(results) as held:
         assert held.holder() == os.getpid()
-        with pytest.raises(InputError, match="already running"):
-            with Lock(results):
-                pass
+        with pytest.raises(InputError, match="already running"), Lock(results):
+            pass
     assert Lock(results).holder() is None

@@ -522,7 +522,7 @@ def _build_task(exp: Experiment, fn: Any, entry: TaskEntry, field: str) -> None:
         key = f".{ex.field}" if ex.field and ex.field in args else ""
         raise InputError(f"task '{entry.task}': {detail}", file=exp.path,
                          field=f"{field}.args{key}") from ex
-    except Exception as ex:  # noqa: BLE001 - any failure to build is bad input, said in one line
+    except Exception as ex:  # any failure to build is bad input, said in one line
         first = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
         raise InputError(f"task '{entry.task}' cannot be built with these arguments: {first}",
                          file=exp.path, field=f"{field}.args") from ex
