@@ -195,6 +195,13 @@ def edit(data: dict, dotted: str, value) -> dict:
         (("arms.msm_aft.seeds", [1, -3]), "arms.msm_aft.seeds", "out of range"),
         (("defaults.midtrain.seed", -1), "defaults.midtrain.seed", "greater than or equal to 0"),
         (("defaults.docgen.temperature", -0.5), "defaults.docgen.temperature", "greater than or"),
+        (
+            ("arms.delib", {"spec": "./thrift.md", "stages": ["deliberative", "aft"],
+                            "aft_data_from": "without_cot",
+                            "deliberative": {"task_args": {"categories": "zzz"}}}),
+            "arms.delib.deliberative.task_args.categories",
+            "unknown safety category 'zzz'",
+        ),
     ],
 )
 def test_validation_errors_name_file_and_field(tmp_path, tiny_base, change, field, words):

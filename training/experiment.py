@@ -371,6 +371,8 @@ def validate(exp: Experiment) -> None:
             except InputError as ex:
                 detail = ex.detail if ex.file is None else str(ex)
                 raise InputError(detail, file=f, field=spec_field) from ex
+        if "deliberative" in stages:
+            _check_deliberative_task(exp, arm, where)
         if "midtrain" in stages and "docgen" not in stages:
             if not exp.stage_settings(arm, "midtrain").get("documents"):
                 raise InputError(
@@ -515,14 +517,36 @@ def _build_task(exp: Experiment, fn: Any, entry: TaskEntry, field: str) -> None:
     args = dict(entry.args)
     if entry.epochs and "epochs" in pyinspect.signature(fn).parameters:
         args.setdefault("epochs", entry.epochs)
+    build_task_or_fail(exp, fn, args, entry.task, f"{field}.args")
+
+
+def build_task_or_fail(exp: Experiment, fn: Any, args: dict[str, Any], name: str, field: str) -> None:
+    """Call task function `fn` with `args`; any failure is an `InputError` at `field`."""
     try:
         fn(**args)
     except InputError as ex:
         detail = ex.detail if ex.file is None else str(ex)
         key = f".{ex.field}" if ex.field and ex.field in args else ""
-        raise InputError(f"task '{entry.task}': {detail}", file=exp.path,
-                         field=f"{field}.args{key}") from ex
+        raise InputError(f"task '{name}': {detail}", file=exp.path, field=f"{field}{key}") from ex
     except Exception as ex:  # any failure to build is bad input, said in one line
         first = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
-        raise InputError(f"task '{entry.task}' cannot be built with these arguments: {first}",
-                         file=exp.path, field=f"{field}.args") from ex
+        raise InputError(f"task '{name}' cannot be built with these arguments: {first}",
+                         file=exp.path, field=field) from ex
+
+
+def _check_deliberative_task(exp: Experiment, arm: Arm, where: str) -> None:
+    """Build the deliberative teacher task as the runner will (its spec defaults to the arm's)."""
+    raw = exp.stage_settings(arm, "deliberative")
+    try:
+        settings = DeliberativeSettings.model_validate(raw)
+    except ValidationError:
+        return  # reported with its field when the plan is built
+    fn = project_task(settings.task)
+    if fn is None:
+        return
+    args = dict(settings.task_args)
+    spec = settings.spec or arm.spec
+    if spec and "spec" in pyinspect.signature(fn).parameters:
+        args.setdefault("spec", str(_spec_ref(exp, str(spec))))
+    origin = where if "task_args" in arm.deliberative else "defaults"
+    build_task_or_fail(exp, fn, args, settings.task, f"{origin}.deliberative.task_args")
