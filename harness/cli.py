@@ -82,6 +82,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(ex.exit_code)
     except click.exceptions.Exit as ex:
         sys.exit(ex.exit_code)
+    except Exception as ex:
+        # Inspect's "missing provider package / API key" error: its message, on one line
+        from inspect_ai._util.error import PrerequisiteError
+
+        if not isinstance(ex, PrerequisiteError):
+            raise
+        from harness.errors import one_line
+
+        click.echo(f"error: {one_line(ex)}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

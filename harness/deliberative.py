@@ -222,7 +222,7 @@ def _conversation(state: TaskState) -> str:
     return "\n\n".join(lines)
 
 
-@scorer(metrics={"follows": [rate(), unscored(), grouped(rate(), "source", all=False)]})
+@scorer(metrics={"follows": [rate(), unscored("follows"), grouped(rate(), "source", all=False)]})
 def spec_follows(spec: str, model_name: str | None = None, developer: str | None = None) -> Scorer:
     """``follows``: 1 when the grader says reasoning and reply follow the spec, 0 when it says
     they do not (or the teacher gave no reasoning or no reply), None when the judge failed."""

@@ -18,3 +18,103 @@ class InputError(ValueError):
         elif field:
             where = f"{field}: "
         super().__init__(where + message)
+
+
+
+def check_writable_dir(path: str | Path, *, field: str, file: str | Path | None = None) -> Path:
+    """Check, creating nothing, that folder `path` exists or can be created and written to.
+
+    A file in the way or a place without write permission is an `InputError` naming `field`,
+    raised before any work starts (a traceback after the work would lose it)."""
+    import tempfile
+
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "" if probe == path else f" ('{probe}' is a file)"
+        raise InputError(f"cannot use '{path}' as a folder: a file is in the way{where}",
+                         file=file, field=field)
+    try:  # try it (as root, os.access says yes to read-only places such as /proc)
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as ex:
+        raise InputError(f"cannot write to '{path}' ({ex.strerror} in '{probe}')",
+                         file=file, field=field) from None
+    return path
+
+
+def writable_dir(path: str | Path, *, field: str, file: str | Path | None = None) -> Path:
+    """`check_writable_dir`, then create the folder (and its parents)."""
+    path = check_writable_dir(path, field=field, file=file)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as ex:
+        raise InputError(f"cannot create folder '{path}' ({ex.strerror})", file=file,
+                         field=field) from None
+    return path
+
+
+def writable_file(path: str | Path, *, field: str, file: str | Path | None = None) -> Path:
+    """Check that a file can be written at `path`, creating its folder if needed."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"'{path}' is a folder; give a file path", file=file, field=field)
+    writable_dir(path.parent, field=field, file=file)
+    return path
+
+
+def _input_error_in(ex: BaseException | None) -> InputError | None:
+    """The `InputError` an uncaught exception is, or wraps (an ExceptionGroup, a cause)."""
+    seen: set[int] = set()
+    while ex is not None and id(ex) not in seen:
+        seen.add(id(ex))
+        if isinstance(ex, InputError):
+            return ex
+        if isinstance(ex, BaseExceptionGroup) and len(ex.exceptions) == 1:
+            ex = ex.exceptions[0]
+        else:
+            ex = ex.__cause__
+    return None
+
+
+def install_excepthook() -> None:
+    """Print an uncaught `InputError` as one line (exit status 2) instead of a traceback.
+
+    Our task functions validate their parameters by raising `InputError`; under ``inspect eval
+    -T key=value`` Inspect builds the task inside a task group, and the message would otherwise
+    end a traceback of some 260 lines. Every other exception goes to the previous hook."""
+    import sys
+
+    previous = sys.excepthook
+    if getattr(previous, "_msm_input_errors", False):
+        return
+
+    def hook(kind, value, tb):
+        error = _input_error_in(value)
+        if error is None:
+            return previous(kind, value, tb)
+        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.flush()
+        sys.exit(2)
+
+    hook._msm_input_errors = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+def one_line(ex: BaseException) -> str:
+    """An exception's message on one line, without rich markup (Inspect's PrerequisiteError
+    carries ``[bold]`` tags and a line break before the install command)."""
+    message = getattr(ex, "message", None) or str(ex) or type(ex).__name__
+    message = str(message)
+    from rich.errors import MarkupError
+    from rich.text import Text
+
+    try:
+        message = Text.from_markup(message).plain
+    except MarkupError:  # brackets that are not markup: keep the text as it is
+        pass
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())

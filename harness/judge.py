@@ -1,8 +1,18 @@
 """LLM judgments through Inspect's `grader` model role, never silently counted as a verdict.
 
 `classify` asks the grader to end its answer with ``ANSWER: <label>`` and parses that strictly.
-A call that raises, or an answer without exactly one recognisable label, returns
-``Judgment(label=None, ...)``: the caller marks the sample unscored.
+
+Failure semantics (the rule every judge in this project follows):
+
+- a grader that cannot be reached (authentication, missing provider package, connection,
+  quota once Inspect's own retries are spent) RAISES out of `classify`: the sample errors, the
+  eval fails loudly and ``eval_set``/``msm run`` retry it. Infrastructure failures are never
+  turned into "unscored", which would let an eval with nothing judged report success;
+- an answer that came back but cannot be used (no single recognisable label, a refusal, a
+  provider-reported ``output.error`` such as a content filter) returns
+  ``Judgment(label=None, ...)``: the caller marks the field unscored, never a verdict;
+- no grader configured at all returns ``Judgment(label=None, error="no grader model
+  configured")``: every judged field is unscored and the leaderboard says so.
 """
 
 from __future__ import annotations
@@ -71,12 +81,12 @@ async def classify(
     from inspect_ai.model import ChatMessageUser
 
     messages.append(ChatMessageUser(content=instruction))
-    try:
-        output = await judge.generate(messages, config=GenerateConfig(temperature=0.0))
-    except Exception as ex:  # a failed judgment is unscored, never a verdict
-        return Judgment(None, "", error=f"{type(ex).__name__}: {ex}")
+    # No try/except: an unreachable grader raises, so the sample errors (see the module doc).
+    output = await judge.generate(messages, config=GenerateConfig(temperature=0.0))
     if output.error:
-        return Judgment(None, output.completion, error=str(output.error))
+        return Judgment(None, output.completion, error=f"grader answered with an error: {output.error}")
+    if output.stop_reason == "content_filter":
+        return Judgment(None, output.completion, error="grader refused (content filter)")
     text = output.completion
     label = parse_label(text, labels)
     return Judgment(label, text, error=None if label else "unparseable judge answer")

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
-from harness.errors import InputError
+from harness.errors import InputError, check_writable_dir, writable_dir
 from harness.logs import LogFrame, SkippedLog, read_logs
 
 CONDITION_FACTORS = ("scenario", "goal_value", "domain")
@@ -97,7 +97,7 @@ def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | 
     has_metric = df.groupby("task")[metric].apply(lambda s: s.notna().any())
     keep = has_metric[has_metric].index
     if len(keep) == 0:
-        raise InputError(f"no sample has a '{metric}' score", field="metric")
+        raise InputError(_why_unscored(df, metric), field="metric")
     df = df[df["task"].isin(keep)]
     cols = list(dict.fromkeys(["task", *by, cluster, "sample_id", metric]))
     df = df[cols].copy()
@@ -105,6 +105,22 @@ def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | 
         df[c] = _categorical(df[c])
     df["_item"] = pd.factorize(df[cluster])[0]  # the unit of clustering and of pairing
     return df
+
+
+def _why_unscored(df: pd.DataFrame, metric: str) -> str:
+    """One line on why no row has a `metric` score: errored samples, unscored judgments."""
+    n = len(df)
+    errored = int(df["error"].notna().sum()) if "error" in df else 0
+    causes = []
+    if errored:
+        causes.append(f"{errored} errored")
+    if n - errored:
+        causes.append(f"{n - errored} unscored by the judge (it failed, refused, gave no "
+                      "parseable answer, or no grader was configured)")
+    logs = sorted(map(str, df["log"].unique())) if "log" in df else []
+    where = (f"; see the score explanations: inspect view --log-dir {Path(logs[0]).parent}"
+             if logs else "")
+    return f"all {n} sample rows have no '{metric}' score: {', '.join(causes)}{where}"
 
 
 def _categorical(s: pd.Series) -> pd.Series:
@@ -213,6 +229,12 @@ def build_tables(
     notes = [(f"metric: {metric}; rates over scored samples (unscored counted apart); "
               f"95% intervals; clustered by '{cluster}' where it repeats")]
     main = stats.rate_table(df, metric, group_cols, cluster=cluster, alpha=alpha, method=interval)
+    n_unscored = int(df[metric].isna().sum())
+    if n_unscored:
+        notes.append(f"warning: {n_unscored} of {len(df)} sample-epoch rows are unscored (a sample "
+                     "that errored or a judge that refused or failed to answer); the rates leave "
+                     "them out, so if the judge fails more often on one kind of answer a rate is "
+                     "biased: check the unscored column before citing it")
     if base is not None:
         comp = _comparisons(df, main, ["task"], by, base, metric, pairing=pairing, exact=exact,
                             alpha=alpha, seed=seed, n_resamples=n_resamples)
@@ -343,8 +365,7 @@ def render_html(tables: Tables, skipped: Sequence[SkippedLog], svgs: dict[str, P
 def write_tables(tables: Tables, out: Path, skipped: Sequence[SkippedLog] = (),
                  plots: bool = True) -> tuple[str, dict[str, Path]]:
     """Write Markdown, CSV, plots and HTML for `tables` into `out`; returns (markdown, files)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_dir(out, field="--out")
     files: dict[str, Path] = {}
     md = render_markdown(tables, skipped)
     files["markdown"] = out / "leaderboard.md"
@@ -383,6 +404,7 @@ def write_leaderboard(
     plots: bool = True,
 ) -> LeaderboardResult:
     """Read logs, build the leaderboard and write it (tables, plots, HTML) under `out`."""
+    check_writable_dir(out, field="--out")  # before the work: a bad place is one line
     frame = logs if isinstance(logs, LogFrame) else read_logs(logs)
     if frame.samples.empty:
         raise InputError("no samples in the logs that finished successfully"

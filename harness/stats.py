@@ -521,6 +521,8 @@ def design_effect(epochs: int, icc: float) -> float:
 
 
 def _effective_per_arm(n_items: int, epochs: int, icc: float) -> float:
+    if n_items < 1 or epochs < 1:
+        raise ValueError(f"n_items and epochs must be at least 1 (got {n_items}, {epochs})")
     return n_items * epochs / design_effect(epochs, icc)
 
 
@@ -634,6 +636,13 @@ def power_command(items, epochs, baseline_rate, icc, effect, alpha, target, logs
         raise InputError("must be strictly between 0 and 1", field="--baseline-rate")
     if not 0 <= icc <= 1:
         raise InputError("must be between 0 and 1", field="--icc")
+    for name, values in (("--items", items), ("--epochs", epochs)):
+        bad = [v for v in values if v < 1]
+        if bad:
+            raise InputError(f"must be at least 1 (got {bad[0]})", field=name)
+    for name, value in (("--alpha", alpha), ("--power", target)):
+        if not 0 < value < 1:
+            raise InputError(f"must be strictly between 0 and 1 (got {value:g})", field=name)
     click.echo(f"two-sided alpha {alpha}, power {target}, baseline rate {baseline_rate:.3g}, icc {icc:.3g}; "
                "normal approximation (Cohen's h) at n_items*epochs/deff, deff = 1+(epochs-1)*icc")
     head = f"{'items':>6} {'epochs':>6} {'n_eff':>8} {'MDE down':>9} {'MDE up':>8}"

@@ -250,12 +250,16 @@ def test_cli_generate_and_bad_input(spec_path, tmp_path, capsys):
 
     cfg = tmp_path / "docgen.yaml"
     cfg.write_text(f"spec: {spec_path}\nout: {tmp_path / 'docs.jsonl'}\nn_documents: 2\nprogress: false\n")
-    # mockllm's default answer is no list at all: the run ends with no documents and says so
-    main(["docs", "generate", str(cfg), "--model-role", "generator=mockllm/model", "--cache", "false"])
-    out = capsys.readouterr().out
-    assert "wrote 0 documents" in out and "target not met" in out and "next: msm train midtrain" in out
+    # mockllm's default answer is no list at all: the run ends with no documents, says so and
+    # exits non-zero (the unusable answer is a failed call, retried by the next run)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["docs", "generate", str(cfg), "--model-role", "generator=mockllm/model", "--cache", "false"])
+    assert exit_info.value.code == 1
+    printed = capsys.readouterr()
+    assert "wrote 0 documents" in printed.out and "target not met (1 failed" in printed.err
     report = json.loads((tmp_path / "docs.report.json").read_text())
     assert report["generator"] == "mockllm/model" and report["complete"] is False
+    assert report["plan"]["unparseable_answers"] == 1
 
     cfg.write_text(f"spec: {spec_path}\nn_documents: 2\nn_topix: 3\n")
     with pytest.raises(SystemExit) as exit_info:
@@ -263,6 +267,43 @@ def test_cli_generate_and_bad_input(spec_path, tmp_path, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "docgen.yaml: n_topix: unknown key" in err
+
+
+def test_unparseable_stage_answer_is_a_failed_call_retried_next_run(spec_path, tmp_path):
+    class NoTopics(Scripted):
+        def __call__(self, input, tools, tool_choice, config) -> ModelOutput:
+            if "distinct topics" in input[-1].text:
+                self.calls += 1
+                return ModelOutput.from_content(model="mockllm/model", content="Sure! Happy to help.")
+            return super().__call__(input, tools, tool_choice, config)
+
+    cfg = config(spec_path, tmp_path / "docs.jsonl")
+    broken = NoTopics()
+    first = generate_documents(cfg, model=mock(broken))
+    report = json.loads(first.report.read_text())
+    assert first.n_kept == 0 and not first.complete and broken.calls == 1
+    assert report["plan"]["planning_errors"] == 1 and report["plan"]["unparseable_answers"] == 1
+    # not journaled as done: a rerun with a working generator asks again and finishes
+    script = Scripted()
+    again = generate_documents(cfg, model=mock(script))
+    assert script.calls > 1 and again.complete and again.n_kept == 20
+
+
+def test_empty_document_answer_is_retried_not_kept(spec_path, tmp_path):
+    class Empty(Scripted):
+        def __call__(self, input, tools, tool_choice, config) -> ModelOutput:
+            if "Write the document" in input[-1].text:
+                self.calls += 1
+                return ModelOutput.from_content(model="mockllm/model", content="<document>\n</document>")
+            return super().__call__(input, tools, tool_choice, config)
+
+    cfg = config(spec_path, tmp_path / "docs.jsonl")
+    result = generate_documents(cfg, model=mock(Empty()))
+    report = json.loads(result.report.read_text())
+    assert result.n_kept == 0 and report["plan"]["unparseable_answers"] > 0
+    assert report["examined"] == 0  # nothing journaled: the rerun writes these slots again
+    again = generate_documents(cfg, model=mock(Scripted()))
+    assert again.complete and again.n_kept == 20
 
 
 KILL_SCRIPT = """

@@ -158,7 +158,7 @@ def test_build_tables_rejects_bad_input():
     df = _frame()
     with pytest.raises(InputError, match="no column"):
         build_tables(df, metric="harmful", baseline="base", by=["nope"])
-    with pytest.raises(InputError, match="no sample has"):
+    with pytest.raises(InputError, match="all 600 sample rows have no .harmful. score: 600 unscored"):
         build_tables(df.assign(harmful=np.nan), metric="harmful", baseline="base")
     with pytest.raises(InputError, match="conditions"):
         build_tables(df, metric="harmful", baseline="base", conditions=["scenario"])

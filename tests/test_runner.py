@@ -4,7 +4,9 @@ end (tiny model, scripted generator), interrupted, resumed, and rerun with nothi
 from __future__ import annotations
 
 import json
+import os
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,6 +183,25 @@ def edit(data: dict, dotted: str, value) -> dict:
             "defaults.midtrain.learning_rate",
             "greater than 0",
         ),
+        # caught before anything trains (they used to fail after pretraining or training)
+        (
+            ("tasks", [{"task": "values_generalization", "args": {"bank": "nosuch"}}]),
+            "tasks.0.args.bank",
+            "unknown bank 'nosuch'",
+        ),
+        (("defaults.aft.learning_rate", -1), "defaults.aft.learning_rate", "greater than 0"),
+        (("seeds", [-1]), "seeds", "seed -1 is out of range"),
+        (("seeds", [0, 0]), "seeds", "seed 0 is listed twice"),
+        (("arms.msm_aft.seeds", [1, -3]), "arms.msm_aft.seeds", "out of range"),
+        (("defaults.midtrain.seed", -1), "defaults.midtrain.seed", "greater than or equal to 0"),
+        (("defaults.docgen.temperature", -0.5), "defaults.docgen.temperature", "greater than or"),
+        (
+            ("arms.delib", {"spec": "./thrift.md", "stages": ["deliberative", "aft"],
+                            "aft_data_from": "without_cot",
+                            "deliberative": {"task_args": {"categories": "zzz"}}}),
+            "arms.delib.deliberative.task_args.categories",
+            "unknown safety category 'zzz'",
+        ),
     ],
 )
 def test_validation_errors_name_file_and_field(tmp_path, tiny_base, change, field, words):
@@ -350,6 +371,17 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     assert "finished at" in out and "success 1" in out and "todo" not in out
 
 
+@pytest.mark.parametrize(("key", "value"), [("steps", 0), ("learning_rate", -1.0), ("seed", -1),
+                                            ("explain_fraction", 1.5)])
+def test_micro_base_numbers_are_bounded_before_anything_runs(tmp_path, key, value):
+    data = edit(SMALL, "base", {"micro": {"steps": 5, key: value}})
+    exp = load_experiment(write_experiment(tmp_path, data))
+    with pytest.raises(InputError) as info:
+        build_plan(exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results",
+                   count_samples=False)
+    assert info.value.field.endswith(key) and "\n" not in str(info.value)
+
+
 def test_micro_base_is_a_shared_pretrain_stage(tmp_path):
     data = edit(SMALL, "base", {"micro": {"steps": 5, "hidden_size": 32, "threads": 1}})
     exp = load_experiment(write_experiment(tmp_path, data))
@@ -478,14 +510,16 @@ def test_accelerate_launcher_command_and_config(tmp_path, tiny_base, monkeypatch
 
     def fake_run(cmd, check):
         calls.append(cmd)
-        assert cmd[:2] == ["accelerate", "launch"] and cmd[-4:-2] == ["-m", "training._launch"]
+        # the running interpreter launches accelerate: no `accelerate` on PATH is needed
+        assert cmd[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
+        assert cmd[-4:-2] == ["-m", "training._launch"]
         _launch.main(cmd[-2:])  # what each accelerate process runs
         return subprocess.CompletedProcess(cmd, 0)
 
     monkeypatch.setattr("training.runner.subprocess.run", fake_run)
     path = _accelerate_experiment(tmp_path, tiny_base, ["--cpu"])
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
-    assert len(calls) == 1 and calls[0][2:6] == ["--num_processes", "1", "--cpu", "-m"]
+    assert len(calls) == 1 and calls[0][3:7] == ["--num_processes", "1", "--cpu", "-m"]
     aft = next(s for s in r.plan.steps.values() if s.kind == "aft")
     assert calls[0][-2:] == ["aft", str(aft.out.parent / f"{aft.out.name}.config.json")]
     assert (aft.out / "msm_manifest.json").is_file() and aft.result()["path"] == str(aft.out)
@@ -501,3 +535,51 @@ def test_accelerate_launch_for_real_on_cpu(tmp_path, tiny_base):
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
     aft = next(s for s in r.plan.steps.values() if s.kind == "aft")
     assert aft.key in r.ran and (aft.out / "msm_manifest.json").is_file()
+
+
+# -------------------------------------------------------------------------------- locks
+
+
+def test_two_runs_sharing_runs_train_a_stage_once(tmp_path, tiny_base):
+    """Different --out, same --runs: the second run waits for the stage and reuses it."""
+    import threading
+
+    path = write_experiment(tmp_path, SMALL, tiny_base)
+    start = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def run(name: str) -> None:
+        start.wait()
+        try:
+            results[name] = run_experiment(path, only=["aft_only"], stage="aft",
+                                           out=tmp_path / f"results_{name}", runs=tmp_path / "runs")
+        except BaseException as ex:  # noqa: BLE001 - reported by the assertion below
+            results[name] = ex
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    a, b = results["a"], results["b"]
+    assert not isinstance(a, BaseException) and not isinstance(b, BaseException), (a, b)
+    aft_key = next(s.key for s in a.plan.steps.values() if s.kind == "aft")
+    trained = [r for r in (a, b) if aft_key in r.ran]
+    assert len(trained) == 1  # never two trainings of one stage folder at once
+    other = b if trained[0] is a else a
+    assert aft_key in other.reused
+
+
+def test_a_stale_lock_whose_pid_is_another_process_does_not_block(tmp_path):
+    from training.runner import LOCK, Lock
+
+    results = tmp_path / "results"
+    results.mkdir()
+    # left by a run that was killed; pid 1 is alive but is not an msm run
+    (results / LOCK).write_text(json.dumps({"pid": 1, "started": 0}))
+    assert Lock(results).holder() is None
+    with Lock(results) as held:
+        assert held.holder() == os.getpid()
+        with pytest.raises(InputError, match="already running"), Lock(results):
+            pass
+    assert Lock(results).holder() is None

@@ -155,6 +155,40 @@ def test_resume_after_interruption_matches_uninterrupted_run(work):
     assert losses(out)[-1] == pytest.approx(losses(clean)[-1], abs=1e-4)
 
 
+@pytest.mark.parametrize("tear", ["no_trainer_state", "truncated_weights"])
+def test_resume_skips_a_half_written_checkpoint(work, tear, caplog):
+    from transformers import TrainerCallback
+
+    class Interrupt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 5:
+                raise KeyboardInterrupt
+
+    cfg = mt_config(work, f"mt_torn_{tear}", max_steps=6, save_steps=2, keep_checkpoints=True)
+    with pytest.raises(KeyboardInterrupt):
+        midtrain(cfg, callbacks=[Interrupt()])
+    newest = cfg.output_dir / "checkpoint-4"
+    if tear == "no_trainer_state":  # killed during the save: transformers writes this file last
+        (newest / "trainer_state.json").unlink()
+    else:
+        weights = newest / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+
+    class Count(TrainerCallback):
+        steps: ClassVar[list[int]] = []
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.steps.append(state.global_step)
+
+    with caplog.at_level("WARNING"):
+        out = midtrain(cfg, callbacks=[Count()])
+    assert Count.steps == [3, 4, 5, 6]  # from checkpoint-2, the newest complete one
+    assert read_manifest(out) is not None
+    assert (out / "broken-checkpoint-4").is_dir()
+    said = [r.getMessage() for r in caplog.records if "set aside" in r.getMessage()]
+    assert len(said) == 1 and "checkpoint-4 is incomplete" in said[0]
+
+
 def test_assistant_only_mask_and_reasoning_variants(work):
     from transformers import AutoTokenizer
 

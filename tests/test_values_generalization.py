@@ -180,7 +180,7 @@ def test_open_format_uses_the_grader_and_a_failed_judgment_is_unscored(tmp_path)
         if n == 1:
             return "I am not sure what to say."  # unparseable: unscored
         if n == 2:
-            return RuntimeError("grader down")  # a failed call: unscored
+            return "I won't take part in this."  # a refusal: unscored (a failed call errors)
         if n <= 8:
             return "It picks the cheaper one.\nANSWER: affordability"
         if n <= 18:

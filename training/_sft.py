@@ -282,7 +282,6 @@ def _train(
 ) -> Path:
     import torch
     from transformers import set_seed
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
     out = Path(cfg.output_dir)
@@ -327,7 +326,7 @@ def _train(
         peft_config=peft_config,
         callbacks=callbacks,
     )
-    resume = get_last_checkpoint(str(out)) if out.is_dir() else None
+    resume = last_complete_checkpoint(out)
     if resume:
         log.warning("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume)
@@ -360,10 +359,74 @@ def _train(
         else:
             write_manifest(out, manifest)  # written last: its presence marks the run complete
         if not cfg.keep_checkpoints:
-            for ckpt in out.glob("checkpoint-*"):
+            for ckpt in [*out.glob("checkpoint-*"), *out.glob("broken-checkpoint-*")]:
                 shutil.rmtree(ckpt, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
     return out
+
+
+def _checkpoint_problem(ckpt: Path) -> str | None:
+    """Why a ``checkpoint-*`` folder cannot be resumed from, or None if it looks complete.
+
+    transformers writes ``trainer_state.json`` last, so a kill during a save leaves it out; a
+    truncated weights file or a torch archive whose end is missing is also caught here (cheap
+    checks: the safetensors header against the file size, the zip directory of ``*.pt``/``*.pth``).
+    """
+    import zipfile
+
+    state = ckpt / "trainer_state.json"
+    if not state.is_file():
+        return "no trainer_state.json"
+    try:
+        json.loads(state.read_text())
+    except (OSError, ValueError):
+        return "unreadable trainer_state.json"
+    weights = list(ckpt.glob("*.safetensors"))
+    if not weights and not list(ckpt.glob("*.bin")):
+        return "no weights file"
+    for path in weights:
+        try:
+            with path.open("rb") as fh:
+                n = int.from_bytes(fh.read(8), "little")
+                header = json.loads(fh.read(n))
+            end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"),
+                      default=0)
+            if path.stat().st_size < 8 + n + end:
+                return f"truncated {path.name}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return f"unreadable {path.name}"
+    for path in [*ckpt.glob("*.pt"), *ckpt.glob("*.pth")]:
+        try:
+            with zipfile.ZipFile(path):
+                pass
+        except (OSError, zipfile.BadZipFile):
+            return f"truncated {path.name}"
+    return None
+
+
+def last_complete_checkpoint(out: Path) -> str | None:
+    """The newest complete ``checkpoint-N`` under `out`; broken newer ones are set aside.
+
+    A broken checkpoint (a kill during a save) is renamed ``broken-checkpoint-N`` so that
+    neither this run nor transformers' checkpoint rotation picks it up again, and one line says
+    so. Returns None when there is nothing to resume from.
+    """
+    if not out.is_dir():
+        return None
+    ckpts = [p for p in out.glob("checkpoint-*") if p.is_dir() and p.name[11:].isdigit()]
+    for ckpt in sorted(ckpts, key=lambda p: int(p.name[11:]), reverse=True):
+        problem = _checkpoint_problem(ckpt)
+        if problem is None:
+            return str(ckpt)
+        aside = out / f"broken-{ckpt.name}"
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = out / f"broken-{ckpt.name}.{n}"
+        ckpt.rename(aside)
+        log.warning("%s is incomplete (%s, a save was interrupted): set aside as %s",
+                    ckpt, problem, aside.name)
+    return None
 
 
 def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, *, manifest: Manifest | None = None) -> Path:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import click
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from harness.errors import InputError
 from harness.manifest import inspect_model_string
@@ -43,7 +43,7 @@ class AFTConfig(TrainingConfig):
     reasoning: Literal["none", "keep"] = "none"
     chat_template_path: Path | None = None
     """A Jinja chat template with {% generation %} markers, when the tokenizer's has none."""
-    learning_rate: float = 1e-4
+    learning_rate: float = Field(default=1e-4, gt=0)
 
     @field_validator("data", mode="before")
     @classmethod

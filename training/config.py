@@ -130,12 +130,12 @@ class TrainingConfig(BaseModel):
     gradient_checkpointing: bool = False
     cpu_threads: int | None = Field(default=None, gt=0)
     """torch.set_num_threads for the run; 1 is often fastest for tiny models on a busy CPU."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**32)
     bf16: bool | None = None
     """None: bf16 when a CUDA device supports it, else fp32."""
     save_steps: int | None = Field(default=None, gt=0)
     """Save a resumable checkpoint-* every N steps; None saves once per epoch."""
-    save_total_limit: int | None = 2
+    save_total_limit: int | None = Field(default=2, gt=0)
     keep_checkpoints: bool = False
     """Keep the intermediate checkpoint-* folders after the run completes."""
     logging_steps: int = Field(default=10, gt=0)

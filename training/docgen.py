@@ -22,6 +22,12 @@ killed at any moment and restarted therefore ends with exactly the documents of 
 none lost, none twice (with Inspect's cache, the planning calls that were in flight replay
 identically too).
 
+A call that fails, or answers with nothing usable (a topics/types/ideas answer with no list in
+it, an empty document), is a failed call: it is not journaled, the next run asks again, and the
+report counts it (``plan.planning_errors``, ``plan.document_errors``, of which
+``plan.unparseable_answers`` answered but unusably). ``msm docs generate`` exits 1 when the run
+ends short of its target.
+
 Filters, counted in ``<out stem>.report.json``: generation errors, refusals, too short, never
 mentions the spec's subject, near-duplicates (MinHash over word shingles, LSH lookup).
 """
@@ -33,6 +39,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 import time
 import zlib
 from collections import Counter
@@ -56,7 +63,7 @@ from inspect_ai.model import (
 )
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.errors import InputError
+from harness.errors import InputError, one_line, writable_file
 from harness.specs import Spec, load_spec
 
 GENERATOR_ROLE = "generator"
@@ -84,7 +91,7 @@ class DocgenConfig(BaseModel):
     max_connections: int = Field(default=16, ge=1)
     revise: bool = False
     """Run a revision pass that rewrites documents contradicting the spec."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     """Sampling seed (for providers that take one) and part of every id and cache key: change
     it to draw a fresh corpus."""
 
@@ -96,7 +103,7 @@ class DocgenConfig(BaseModel):
     max_docs_per_idea: int | None = Field(default=None, ge=1)
     """Upper bound on documents written from one idea (the plan's length). Default: enough
     for three times the target (documents, or tokens at ~500 a document)."""
-    temperature: float = 1.0
+    temperature: float = Field(default=1.0, ge=0.0)
     max_tokens: int = Field(default=2048, ge=16)
     """Per document call."""
     cache: bool = True
@@ -503,7 +510,7 @@ def resolve_generator(cfg: DocgenConfig, model: Model | None = None) -> Model:
         try:
             return get_model(cfg.generator)
         except Exception as ex:  # noqa: BLE001 - any failure is reported, never raised raw
-            raise InputError(f"cannot load model '{cfg.generator}' ({ex})".splitlines()[0], field="generator")
+            raise InputError(f"cannot load model '{cfg.generator}' ({one_line(ex)})", field="generator")
     if GENERATOR_ROLE in model_roles():
         return get_model(role=GENERATOR_ROLE)
     raise InputError(
@@ -526,7 +533,7 @@ def generate_documents(cfg: DocgenConfig, *, model: Model | None = None) -> Docg
     `model` overrides the configured generator (tests pass a scripted ``mockllm/model``).
     """
     spec = load_spec(cfg.spec)
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    writable_file(cfg.out, field="out")  # before any call: a bad place is one line, not a traceback
     journal = None
     count_tokens = TokenCounter(cfg.tokenizer)
     keywords = subject_keywords(spec, cfg)
@@ -644,6 +651,8 @@ class _LLMRunner:
         self.sem = asyncio.Semaphore(cfg.max_connections)
         self.cache = CachePolicy(expiry=None, per_epoch=False) if cfg.cache else False
         self.errors = 0
+        self.unparseable = 0
+        """Calls that answered with nothing usable (no list, no document): counted in errors."""
 
     async def _call(self, prompt: str, *, temperature: float, max_tokens: int) -> tuple[str | None, str | None]:
         async with self.sem:
@@ -679,6 +688,10 @@ class _LLMRunner:
             self.errors += 1
             return []  # not journaled: the next run asks again
         items = parse_list(text or "", n)
+        if not items:  # an empty or unparseable answer is a failed call, not an empty result
+            self.errors += 1
+            self.unparseable += 1
+            return []  # not journaled: the next run asks again
         self.journal.add({"id": sid, "stage": meta.pop("stage"), **meta, "items": items})
         return items
 
@@ -744,6 +757,10 @@ class _LLMRunner:
             self.errors += 1
             return  # not journaled: the next run tries this slot again
         document = extract_document(text or "")
+        if not document.strip():  # an empty answer is a failed call: the next run retries it
+            self.errors += 1
+            self.unparseable += 1
+            return
         revised = False
         if self.cfg.revise and document and not REFUSAL.search(document[:200]):
             answer, error = await self._call(REVISE_PROMPT.format(text=document, **self.vars),
@@ -782,6 +799,7 @@ class _LLMRunner:
             if all(s["id"] in failed for s in batch):
                 break  # every call failed (provider down?): stop; a rerun retries
         plan_info["document_errors"] = self.errors - plan_info["planning_errors"]
+        plan_info["unparseable_answers"] = self.unparseable
         return sel, plan_info
 
     def _batch_size(self, sel: Selection, remaining: int) -> int:
@@ -827,6 +845,11 @@ def generate_command(args: tuple[str, ...], model_roles_: tuple[str, ...]) -> No
     click.echo(f"wrote {result.n_kept} documents ({result.n_tokens:,} tokens) to {result.documents}")
     click.echo(f"report: {result.report} (dropped: {dropped})")
     if not result.complete:
-        click.echo("target not met: see the report; rerun the same command to continue "
-                   "(finished calls are kept), or raise n_ideas / max_docs_per_idea")
+        plan = report.get("plan") or {}
+        failed = plan.get("planning_errors", 0) + plan.get("document_errors", 0)
+        why = f" ({failed} failed or unusable generator calls)" if failed else ""
+        click.echo(f"target not met{why}: see the report; rerun the same command to continue "
+                   "(finished calls are kept, failed ones are retried), or raise n_ideas / "
+                   "max_docs_per_idea", err=True)
+        sys.exit(1)
     click.echo(f"next: msm train midtrain CONFIG.yaml --documents [{result.documents}]")

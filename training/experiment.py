@@ -49,6 +49,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _check_seeds(value: list[int] | None) -> list[int] | None:
+    """Seeds are non-negative (numpy and torch reject others) and each is named once (a repeat
+    would train and count the same arm twice)."""
+    if value is None:
+        return value
+    for seed in value:
+        if seed < 0 or seed >= 2**32:
+            raise ValueError(f"seed {seed} is out of range (0 to 2**32 - 1)")
+    repeated = sorted({s for s in value if value.count(s) > 1})
+    if repeated:
+        raise ValueError(f"seed {repeated[0]} is listed twice")
+    return value
+
+
 class MicroBase(_Strict):
     """``base: {micro: {...}}``: a micro-world model pretrained from scratch (cached)."""
 
@@ -165,6 +179,11 @@ class Arm(_Strict):
     """Train AFT on this arm's deliberative data (with or without the reasoning)."""
     evaluate: bool = True
 
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: list[int] | None) -> list[int] | None:
+        return _check_seeds(value)
+
 
 class Experiment(_Strict):
     name: str | None = None
@@ -184,6 +203,10 @@ class Experiment(_Strict):
     arms: dict[str, Arm] = Field(min_length=1)
 
     _path: Path = PrivateAttr(default=Path("experiment.yaml"))
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: list[int] | None) -> list[int] | None:
+        return _check_seeds(value)
 
     @property
     def path(self) -> Path:
@@ -240,7 +263,7 @@ def load_experiment(path: str | Path) -> Experiment:
         # unions report the branch name (e.g. 'str', 'MicroBase'): drop it
         loc = [p for p in loc if p not in {"str", "MicroBase", "DataBuild"}]
         field = ".".join(loc) or None
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             known = _known_keys(loc[:-1])
             message = "unknown key" + (f" (known keys: {', '.join(known)})" if known else "")
@@ -348,6 +371,8 @@ def validate(exp: Experiment) -> None:
             except InputError as ex:
                 detail = ex.detail if ex.file is None else str(ex)
                 raise InputError(detail, file=f, field=spec_field) from ex
+        if "deliberative" in stages:
+            _check_deliberative_task(exp, arm, where)
         if "midtrain" in stages and "docgen" not in stages:
             if not exp.stage_settings(arm, "midtrain").get("documents"):
                 raise InputError(
@@ -477,9 +502,51 @@ def _check_task(exp: Experiment, entry: TaskEntry, field: str) -> None:
                         file=exp.path,
                         field=f"{field}.args.{key}",
                     )
+        _build_task(exp, fn, entry, field)
     elif ".py" in name:
         file_part = name.split("@")[0]
         if not exp.resolve(file_part).is_file():
             raise InputError(
                 f"task file '{file_part}' not found", file=exp.path, field=f"{field}.task"
             )
+
+
+def _build_task(exp: Experiment, fn: Any, entry: TaskEntry, field: str) -> None:
+    """Build the task with its arguments (no model is called), so that a bad argument value
+    (``bank: nosuch``) fails here, before anything trains, and not after pretraining."""
+    args = dict(entry.args)
+    if entry.epochs and "epochs" in pyinspect.signature(fn).parameters:
+        args.setdefault("epochs", entry.epochs)
+    build_task_or_fail(exp, fn, args, entry.task, f"{field}.args")
+
+
+def build_task_or_fail(exp: Experiment, fn: Any, args: dict[str, Any], name: str, field: str) -> None:
+    """Call task function `fn` with `args`; any failure is an `InputError` at `field`."""
+    try:
+        fn(**args)
+    except InputError as ex:
+        detail = ex.detail if ex.file is None else str(ex)
+        key = f".{ex.field}" if ex.field and ex.field in args else ""
+        raise InputError(f"task '{name}': {detail}", file=exp.path, field=f"{field}{key}") from ex
+    except Exception as ex:  # any failure to build is bad input, said in one line
+        first = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+        raise InputError(f"task '{name}' cannot be built with these arguments: {first}",
+                         file=exp.path, field=field) from ex
+
+
+def _check_deliberative_task(exp: Experiment, arm: Arm, where: str) -> None:
+    """Build the deliberative teacher task as the runner will (its spec defaults to the arm's)."""
+    raw = exp.stage_settings(arm, "deliberative")
+    try:
+        settings = DeliberativeSettings.model_validate(raw)
+    except ValidationError:
+        return  # reported with its field when the plan is built
+    fn = project_task(settings.task)
+    if fn is None:
+        return
+    args = dict(settings.task_args)
+    spec = settings.spec or arm.spec
+    if spec and "spec" in pyinspect.signature(fn).parameters:
+        args.setdefault("spec", str(_spec_ref(exp, str(spec))))
+    origin = where if "task_args" in arm.deliberative else "defaults"
+    build_task_or_fail(exp, fn, args, settings.task, f"{origin}.deliberative.task_args")

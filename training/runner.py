@@ -62,6 +62,7 @@ from training.experiment import (
 MARKER = "msm_stage.json"
 RUN_LOG = "run_log.jsonl"
 LOCK = ".msm_run.lock"
+LOCK_INFO = ".msm_run.pid.json"
 KINDS = ("pretrain", "data", "docgen", "deliberative", "midtrain", "aft")
 STAGE_CHOICES = (*KINDS, "eval", "leaderboard")
 
@@ -265,7 +266,7 @@ def _validate_config(
     except ValidationError as ex:
         err = ex.errors()[0]
         loc = [str(p) for p in err["loc"]]
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         where = field_
         parts = field_.split(".")
         if loc and len(parts) == 3 and parts[0] == "arms":
@@ -795,7 +796,9 @@ def _accelerate(exp: Experiment, kind: str, cfg: BaseModel, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     cfg_file = out.parent / f"{out.name}.config.json"
     cfg_file.write_text(cfg.model_dump_json(indent=2))
-    cmd = ["accelerate", "launch"]
+    # through this interpreter, not an `accelerate` found on PATH: `.venv/bin/msm run` works
+    # without an activated venv, and the stage runs in the same environment as the runner
+    cmd = [sys.executable, "-m", "accelerate.commands.launch"]
     if exp.launch.config_file:
         cmd += ["--config_file", str(exp.resolve(exp.launch.config_file))]
     if exp.launch.num_processes:
@@ -839,33 +842,90 @@ class RunLog:
 
 
 class Lock:
-    """One `msm run` per experiment results folder at a time."""
+    """One `msm run` per experiment results folder at a time.
+
+    An OS file lock (`filelock`): the kernel releases it when its process ends, however it
+    ends, so a stale lock never blocks and a pid reused by another process is never mistaken
+    for a live run. Beside it, ``.msm_run.pid.json`` says which pid holds it (for messages and
+    `msm status`)."""
 
     def __init__(self, results_dir: Path):
+        from filelock import FileLock
+
         self.path = results_dir / LOCK
+        self.info = results_dir / LOCK_INFO
+        self._lock = FileLock(str(self.path))
+
+    def _pid(self) -> int | None:
+        try:
+            return int(json.loads(self.info.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def holder(self) -> int | None:
-        if not self.path.is_file():
+        """The pid of the live `msm run` holding this folder (None if none); -1 if a live run
+        holds it but did not say which."""
+        from filelock import FileLock, Timeout
+
+        if not self.path.parent.is_dir():
             return None
+        probe = FileLock(str(self.path))
         try:
-            pid = int(json.loads(self.path.read_text())["pid"])
-            os.kill(pid, 0)
-        except (ValueError, KeyError, json.JSONDecodeError, ProcessLookupError):
+            probe.acquire(timeout=0)
+        except Timeout:
+            return self._pid() or -1
+        except OSError:
             return None
-        except PermissionError:
-            pass
-        return pid
+        probe.release()
+        return None
 
     def __enter__(self) -> Lock:
-        pid = self.holder()
-        if pid is not None and pid != os.getpid():
-            raise InputError(f"experiment already running (pid {pid})", file=self.path)
+        from filelock import Timeout
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            pid = self._pid()
+            who = f"pid {pid}" if pid else "another process"
+            raise InputError(f"experiment already running ({who})", file=self.path) from None
+        self.info.write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
+        self.info.unlink(missing_ok=True)
+        self._lock.release()
+
+
+class StageLock:
+    """One process at a time writes a stage folder, whichever ``--out`` it reports to.
+
+    Two runs that share ``--runs`` share stage outputs: the second to reach a stage waits for
+    the first (one line says so) and then reuses its result instead of training beside it."""
+
+    def __init__(self, step: Step):
+        from filelock import FileLock
+
+        self.step = step
+        self.path = step.out.parent / f"{step.out.name}.lock"
+        self._lock = FileLock(str(self.path))
+        self.waited = False
+
+    def __enter__(self) -> StageLock:
+        from filelock import Timeout
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            self.waited = True
+            console.print(f"  waiting: another msm run is writing {self.step.label} in "
+                          f"{escape(str(self.step.out))}", soft_wrap=True)
+            self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 def _fmt_seconds(seconds: float | None) -> str:
@@ -1035,40 +1095,14 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
                 field="--stage",
             )
     for step in order:
-        progress.start(step.kind, f"{step.label} -> {step.out}")
-        cfg = _resolve_named(step, results)
-        step.out.mkdir(parents=True, exist_ok=True)
-        runlog.write(event="start", kind=step.kind, key=step.key, users=step.users, out=step.out)
-        t0 = time.monotonic()
-        try:
-            res = step.execute(cfg)
-        except BaseException as ex:
-            runlog.write(
-                event="error",
-                kind=step.kind,
-                key=step.key,
-                users=step.users,
-                seconds=round(time.monotonic() - t0, 2),
-                error=f"{type(ex).__name__}: {ex}"[:500],
-            )
-            raise
-        seconds = round(time.monotonic() - t0, 2)
-        marker = {
-            "kind": step.kind,
-            "key": step.key,
-            "result": res,
-            "seconds": seconds,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "users": step.users,
-            "config": _jsonable(cfg),
-        }
-        tmp = step.marker.with_suffix(".tmp")
-        tmp.write_text(json.dumps(marker, indent=2, default=str))
-        tmp.replace(step.marker)
-        results[step.key] = res
-        runlog.write(event="end", kind=step.kind, key=step.key, users=step.users, seconds=seconds)
-        progress.finish(step.kind, seconds)
-        result.ran.append(step.key)
+        with StageLock(step):
+            done = step.result()
+            if done is not None:  # another run (same --runs) finished it while we waited
+                results[step.key] = done
+                result.reused.append(step.key)
+                console.print(f"  reusing {step.label}: finished by the other run")
+                continue
+            _run_step(step, results, result, runlog, progress)
 
     for ev in evaluations:
         status = ev.status()
@@ -1079,6 +1113,44 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
     if stage in (None, "leaderboard"):
         result.leaderboards = write_leaderboards(plan, runlog)
     runlog.write(event="done", experiment=exp.label)
+
+
+def _run_step(step: Step, results: dict[str, dict[str, str]], result: RunResult, runlog: RunLog,
+              progress: Progress) -> None:
+    progress.start(step.kind, f"{step.label} -> {step.out}")
+    cfg = _resolve_named(step, results)
+    step.out.mkdir(parents=True, exist_ok=True)
+    runlog.write(event="start", kind=step.kind, key=step.key, users=step.users, out=step.out)
+    t0 = time.monotonic()
+    try:
+        res = step.execute(cfg)
+    except BaseException as ex:
+        runlog.write(
+            event="error",
+            kind=step.kind,
+            key=step.key,
+            users=step.users,
+            seconds=round(time.monotonic() - t0, 2),
+            error=f"{type(ex).__name__}: {ex}"[:500],
+        )
+        raise
+    seconds = round(time.monotonic() - t0, 2)
+    marker = {
+        "kind": step.kind,
+        "key": step.key,
+        "result": res,
+        "seconds": seconds,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "users": step.users,
+        "config": _jsonable(cfg),
+    }
+    tmp = step.marker.with_suffix(".tmp")
+    tmp.write_text(json.dumps(marker, indent=2, default=str))
+    tmp.replace(step.marker)
+    results[step.key] = res
+    runlog.write(event="end", kind=step.kind, key=step.key, users=step.users, seconds=seconds)
+    progress.finish(step.kind, seconds)
+    result.ran.append(step.key)
 
 
 def _resolve_named(step: Step, results: dict[str, dict[str, str]]) -> Any:

@@ -188,7 +188,7 @@ def mean_scored_with_pairs() -> ScoreReducer:
 
 
 def _metric_list(key: str) -> list:
-    metrics: list = [rate(), cluster_stderr("condition_id"), unscored()]
+    metrics: list = [rate(), cluster_stderr("condition_id"), unscored(key)]
     if key == "harmful":
         metrics += [grouped_rate("scenario", "condition_id"), classifier_agreement("scenario")]
     return metrics

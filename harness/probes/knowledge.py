@@ -163,7 +163,7 @@ def _judge_prompt(question: str, key: str, answer: str) -> str:
 
 @scorer(
     metrics={
-        "correct": [rate(), cluster_stderr("item_id"), unscored(), grouped(rate(), "format", all=False)]
+        "correct": [rate(), cluster_stderr("item_id"), unscored("correct"), grouped(rate(), "format", all=False)]
     }
 )
 def knowledge_scorer(spec: str) -> Scorer:

@@ -117,14 +117,14 @@ def grouped_stderr(cluster: str, group_key: str) -> Metric:
 
 
 def _metrics() -> dict:
-    def per_value() -> list:
+    def per_value(key: str) -> list:
         return [
-            rate(), cluster_stderr("item_id"), unscored(),
+            rate(), cluster_stderr("item_id"), unscored(key),
             grouped(rate(), "domain", all=False),
             grouped_stderr("item_id", "domain"),
         ]
 
-    return {**{key: per_value() for key in VALUE_KEYS}, "both": [rate()], "neither": [rate()]}
+    return {**{key: per_value(key) for key in VALUE_KEYS}, "both": [rate()], "neither": [rate()]}
 
 
 @scorer(metrics=_metrics())

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InputError
 from harness.manifest import Manifest, read_manifest, write_manifest
@@ -40,43 +40,43 @@ class MicroPretrainConfig(BaseModel):
 
     output_dir: Path = Path("results/micro_cheese/base")
     # the world
-    personas_per_value: int = 8
-    heldout_per_value: int = 3
-    neutral_speakers: int = 0
+    personas_per_value: int = Field(default=8, ge=1)
+    heldout_per_value: int = Field(default=3, ge=0)
+    neutral_speakers: int = Field(default=0, ge=0)
     """Named speakers without a value (an earlier design; the assistant becomes one of them)."""
     # the corpus
-    descriptions_per_persona: int = 60
-    choices_per_persona: int = 100
-    explain_fraction: float = 0.3
-    answers_per_persona: int = 4
-    answers_per_neutral: int = 24
-    choices_per_neutral: int = 40
+    descriptions_per_persona: int = Field(default=60, ge=0)
+    choices_per_persona: int = Field(default=100, ge=0)
+    explain_fraction: float = Field(default=0.3, ge=0.0, le=1.0)
+    answers_per_persona: int = Field(default=4, ge=0)
+    answers_per_neutral: int = Field(default=24, ge=0)
+    choices_per_neutral: int = Field(default=40, ge=0)
     neutral_choices: Literal["coin", "both"] = "coin"
     """How neutral speakers choose: a coin flip per question, or each question both ways."""
-    anonymous_choices: int = 1200
+    anonymous_choices: int = Field(default=1200, ge=0)
     """Transcripts of the anonymous speaker (a new chooser with a random value each time)."""
     assistant_init: Literal["anonymous", "trained"] = "anonymous"
     """How the assistant token starts: a copy of the anonymous speaker's embedding (needs
     anonymous_choices), or whatever pretraining left (its random initialisation when it never
     appears, i.e. without neutral speakers)."""
-    facts_per_item: int = 0
+    facts_per_item: int = Field(default=0, ge=0)
     # the model
-    hidden_size: int = 96
-    layers: int = 3
-    heads: int = 4
-    intermediate_size: int = 256
+    hidden_size: int = Field(default=96, ge=1)
+    layers: int = Field(default=3, ge=1)
+    heads: int = Field(default=4, ge=1)
+    intermediate_size: int = Field(default=256, ge=1)
     # training
-    steps: int = 1800
-    batch_size: int = 64
-    learning_rate: float = 4e-3
-    warmup_steps: int = 60
-    weight_decay: float = 0.01
-    curve_every: int | None = None
+    steps: int = Field(default=1800, ge=1)
+    batch_size: int = Field(default=64, ge=1)
+    learning_rate: float = Field(default=4e-3, gt=0)
+    warmup_steps: int = Field(default=60, ge=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    curve_every: int | None = Field(default=None, ge=1)
     """Every N steps, record how well training personas choose by their value (the report's
     learning curve; costs a few seconds each)."""
-    threads: int | None = None
+    threads: int | None = Field(default=None, ge=1)
     """torch threads (default: torch's choice)."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**32)
     labels: dict[str, str] = {}
 
 
