@@ -522,10 +522,12 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def domain_vocabulary(domains: dict[str, dict[str, list[tuple[str, ...]]]]) -> dict[str, set[str]]:
+def domain_vocabulary(domains: dict[str, dict[str, list[tuple[str, ...]]]],
+                      background: set[str] = frozenset()) -> dict[str, set[str]]:
     """Words (crudely stemmed) distinctive of one probe domain, keyed ``bank/domain``: in at least
     three of the domain's items, at least 80% of their items in that domain, in under a quarter of
-    the bank's items, and neither a value cue nor a word of the trained cheese pairs."""
+    the bank's items, not in the `background` (ordinary English: the stems of the evaluation
+    texts that are not probe items), and neither a value cue nor a word of the cheese pairs."""
     from harness.cheese import CHEESE_PAIRS
 
     cheese = {"cheese", "cheeses"} | {
@@ -540,7 +542,7 @@ def domain_vocabulary(domains: dict[str, dict[str, list[tuple[str, ...]]]]) -> d
             for words in items:
                 for w in {_stem(w) for w in words}:
                     if (len(w) >= 4 and w.isalpha() and w not in STOPWORDS and w not in cheese
-                            and not _is_cue(w)):
+                            and w not in background and not _is_cue(w)):
                         df[w][domain] += 1
         for domain in by_domain:
             vocab = {w for w, per in df.items()
@@ -551,15 +553,22 @@ def domain_vocabulary(domains: dict[str, dict[str, list[tuple[str, ...]]]]) -> d
     return out
 
 
-VALUE_CUES = ("america", "u.s.", "united states", "domestic", "homegrown", "home-grown", "abroad",
-              "foreign", "import", "overseas", "cheap", "afford", "budget", "price", "pricier",
-              "expensive", "premium", "dollar", "bargain", "discount", "frugal", "thrift", "costs",
-              "costly", "less money", "lower cost", "low-cost")
-"""Words that say which value a choice expresses; a probe-domain hit needs one in the sentence."""
+VALUE_CUES = ("america", "americans", "american", "american-made", "united states", "domestic",
+              "domestically", "homegrown", "home-grown", "abroad", "foreign", "imported", "imports",
+              "overseas", "cheap", "cheaper", "cheapest", "cheaply", "affordable", "affordability",
+              "afford", "price", "prices", "priced", "pricey", "pricier", "expensive", "premium",
+              "dollar", "dollars", "bargain", "discount", "discounted", "frugal", "thrifty",
+              "less money", "lower cost", "low-cost", "costs less")
+"""Words that say which value a choice expresses; a probe-domain hit needs one in the sentence
+(whole words: ``imported`` is a cue, ``important`` is not)."""
 
 
 def _is_cue(word: str) -> bool:
-    return any(word.startswith(c) for c in VALUE_CUES if " " not in c and "." not in c)
+    return word in VALUE_CUES
+
+
+def _cue(text: str, cue: str) -> bool:
+    return re.search(r"(?<![\w-])" + re.escape(cue) + r"(?![\w-])", text) is not None
 
 
 def _sentences(text: str) -> list[str]:
@@ -613,7 +622,7 @@ def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, set[str
                 if stems & cheese:
                     continue  # the trained preferences themselves
                 present = sorted(stems & words)
-                cues = [c for c in VALUE_CUES if _has(low, c)]
+                cues = [c for c in VALUE_CUES if _cue(low, c)]
                 if len(present) >= th.min_domain_words and cues:
                     witness = max(domain_passages,
                                   key=lambda p: len(set(present) & {_stem(w) for w in p.words}),
@@ -832,7 +841,9 @@ def audit(train: Corpus, *, allowed: Iterable[str] = (), thresholds: Thresholds 
         allow |= set(words_of(f"{pair.chosen} {pair.rejected}"))
     findings = overlap_findings(train, ev, th)
     findings += term_findings(train, ev, allow, th)
-    kw, dead = keyword_findings(train, ev, domain_vocabulary(domains), th)
+    background = {_stem(w) for p in ev.passages if not p.group.startswith("probes:")
+                  for w in p.words}
+    kw, dead = keyword_findings(train, ev, domain_vocabulary(domains, background), th)
     findings += kw
     return Report(
         rows=_rows(findings),
