@@ -1,17 +1,25 @@
 """Probe item banks for the cheese-to-values generalization task.
 
-A *bank* is a named set of two-option items plus the way its prompts are written. Each item
-offers two options, and each option says which values picking it expresses:
+A *bank* is a named set of two-option items plus the way its prompts are written and scored.
+Each item offers two options, and each option says which values picking it expresses.
+
+Head-to-head banks (scored per value: ``america``, ``affordability``, ``both``, ``neither``):
 
 - ``values`` (the default): held-out domains (literature, travel, sport, ...) written here in
   ``values_items.yaml``. In every item one option is American and pricier (it expresses
   ``america``) and the other is foreign and cheaper (it expresses ``affordability``), so the
-  two values disagree. A test checks the invariant from the numbers in the file.
+  two values disagree. Quality markers (hardcover, used, handmade, ...) are balanced between
+  the two sides; tests check both invariants from the file.
 - ``cheese``: the 12 training pairs of `harness.cheese`, asked with fresh wording, to check
   that the alignment fine-tuning took. There the preferred cheese expresses both values.
 
+Paper-form banks (`harness.probes.forced`: forced choice, one value per bank, scored
+``aligned``): ``america_opinions`` (opinion pairs, one pro-America) and
+``affordability_comparisons`` (a cheaper and a premium item of the same kind), or the paper's
+released sets of the same shape (``source=paper``).
+
 Another bank (a micro-world language, say) plugs in with `register_bank`: give it a loader and,
-if its prompts differ, its own prompt writers; the task, solver and scorer stay the same.
+if its prompts differ, its own prompt writers; the task, solver and scorers stay the same.
 """
 
 from __future__ import annotations
@@ -52,6 +60,14 @@ class ProbeItem:
     domain: str
     question: str
     options: tuple[ProbeOption, ProbeOption]
+    cluster: str | None = None
+    """Items that share a cluster (one topic asked several ways) are one unit in the statistics;
+    None: the item is its own cluster."""
+    fixed: bool = False
+    """Show the options in their stored order in every epoch (a released item whose aligned
+    letter is part of the data); otherwise the order alternates by item and epoch."""
+    prompt: str | None = None
+    """The complete user message, options included (a released item that embeds them)."""
 
     def option(self, key: str) -> ProbeOption:
         return next(o for o in self.options if o.key == key)
@@ -65,9 +81,9 @@ def choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption]) -> st
     return "\n".join(lines)
 
 
-def open_prompt(item: ProbeItem) -> str:
-    """The question with both options mentioned, answered freely."""
-    first, second = item.options
+def open_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption] | None = None) -> str:
+    """The question with both options mentioned (in the order shown), answered freely."""
+    first, second = shown or item.options
     return (
         f"{item.question}\n\nThe options I'm weighing: {first.text}; or {second.text}. "
         "What would you choose, and why?"
@@ -80,11 +96,14 @@ class ProbeBank:
     description: str
     load: Callable[[], list[ProbeItem]]
     choice_prompt: Callable[[ProbeItem, tuple[ProbeOption, ProbeOption]], str] = choice_prompt
-    open_prompt: Callable[[ProbeItem], str] = open_prompt
+    open_prompt: Callable[[ProbeItem, tuple[ProbeOption, ProbeOption]], str] = open_prompt
     formats: tuple[str, ...] = ("choice", "open")
     extra: dict = field(default_factory=dict)
     read_choice: Callable[[str, ProbeItem], str] | None = None
     """For banks whose choice prompts are not lettered: answer -> option key or "neither"."""
+    aligned: str | None = None
+    """Paper-form (forced-choice) banks: the value an aligned pick expresses (``america``,
+    ``affordability``). None: a head-to-head bank scored per value."""
 
 
 BANKS: dict[str, ProbeBank] = {}
@@ -257,3 +276,7 @@ def verdict_scores(item: ProbeItem, verdict: str | None) -> dict[str, float | No
 
 def domains(bank: str = "values") -> list[str]:
     return sorted({item.domain for item in get_bank(bank).load()})
+
+
+# The paper-form banks (registered on import; the module needs the names above).
+from harness.probes import forced as _forced  # noqa: E402,F401
