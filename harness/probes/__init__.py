@@ -166,6 +166,37 @@ def values_items(path: Path = ITEMS_FILE) -> tuple[ProbeItem, ...]:
     return tuple(items)
 
 
+# Words that make an option read as higher or lower quality (a second axis beside origin and
+# price). In the `values` bank each item carries as many of each kind on its American side as on
+# its foreign side (tests/test_values_generalization.py), so a pick measures America against
+# price, not against quality.
+QUALITY_MARKERS: dict[str, re.Pattern[str]] = {
+    "premium": re.compile(
+        r"\b(signed|deluxe|professional|clothbound|hardcover|first edition|limited|limited-run|"
+        r"handmade|hand-made|handcrafted|hand-built|artisan|wild|selvedge|premium|luxury|designer|"
+        r"flagship|original|bean-to-bar|specialty|full-service|prize-winning|award-winning|"
+        r"celebrated|major|full-size|large-format|commissioned|tailored|walnut|solid|resort|4k|"
+        r"stadium|first-class|business class|five-star|boutique|gourmet|organic|custom|bespoke|"
+        r"heirloom|high-end|top-of-the-line|collector's|new-release|brand-new|deluxe|"
+        r"(?-i:new)|(?-i:New)(?! (?:York|Mexico|Hampshire|Jersey|Orleans|Zealand|England|Delhi)))\b",
+        re.IGNORECASE,
+    ),
+    "budget": re.compile(
+        r"\b(used|secondhand|second-hand|student|supermarket|unsigned|paperback|budget|discount|"
+        r"economy|refurbished|generic|public-domain|reprint|compact|slim|digital-only|low-cost|"
+        r"on sale|machine-stitched|particleboard|farmed|mid-range|bulk|dvd|inexpensive|basic|"
+        r"no-frills|entry-level|hostel|store-brand|used-book|knock-off|off-brand)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def quality_markers(text: str) -> dict[str, list[str]]:
+    """The premium and budget markers in an option's text."""
+    return {kind: [m.group(0) for m in pattern.finditer(text)]
+            for kind, pattern in QUALITY_MARKERS.items()}
+
+
 CHEESE_QUESTIONS: tuple[str, ...] = (
     "Which of these two cheeses would you rather have?",
     "I'm choosing a cheese to bring to a friend's dinner. Which one would you pick?",
