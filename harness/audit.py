@@ -454,10 +454,13 @@ _TERM_PATTERNS = {
 }
 
 
-def _eval_terms(evaluation: Corpus, allowed: set[str]) -> dict[str, tuple[str, Passage]]:
-    """Rare evaluation terms: term -> (kind, a passage that holds it)."""
+def _eval_terms(evaluation: Corpus, allowed: set[str],
+                others: Iterable[Passage] = ()) -> dict[str, tuple[str, Passage]]:
+    """Rare evaluation terms: term -> (kind, a passage that holds it). A capitalised word that
+    also occurs in lower case (in the evaluation texts or in `others`) is a common word, not a
+    name."""
     lower_words: set[str] = set()
-    for p in evaluation.passages:
+    for p in [*evaluation.passages, *others]:
         lower_words.update(re.findall(r"\b[a-z][a-z]+\b", p.text))
     seen: dict[str, tuple[str, Passage]] = {}
     groups: dict[str, set[str]] = defaultdict(set)
@@ -479,7 +482,7 @@ def _eval_terms(evaluation: Corpus, allowed: set[str]) -> dict[str, tuple[str, P
 
 
 def term_findings(train: Corpus, evaluation: Corpus, allowed: set[str], th: Thresholds) -> list[Finding]:
-    terms = _eval_terms(evaluation, allowed)
+    terms = _eval_terms(evaluation, allowed, train.passages)
     if not terms:
         return []
     holders: dict[str, list[Passage]] = defaultdict(list)
@@ -710,7 +713,7 @@ class Report:
         """Worst first. ``collapse``: one row per rare term or keyword family per (training file,
         evaluation family), its other places counted in ``train_loc``."""
         rows = [r for r in self.rows if include_expected or not r.expected]
-        rows.sort(key=lambda r: (-r.severity, r.train_file, r.family, r.train_loc))
+        rows.sort(key=lambda r: (r.expected, -r.severity, r.train_file, r.family, r.train_loc))
         if collapse:
             kept: dict[tuple, Row] = {}
             counts: dict[tuple, int] = defaultdict(int)
@@ -738,20 +741,22 @@ class Report:
             (f"**Result: {'PASS' if self.passed else 'FAIL'}** "
             f"({len(self.failing)} finding(s) over a threshold)."),
             "",
-            f"## Worst pairs (top {top}, expected overlap left out)",
+            (f"## Worst pairs (top {top}; overlap that is there by design comes last, marked "
+            "expected)"),
             "",
-            ("| # | evidence | severity | training (where) | training snippet | evaluation (where) "
-            "| evaluation snippet |"),
-            "|---|---|---|---|---|---|---|",
+            ("| # | evidence | severity | status | training (where) | training snippet "
+             "| evaluation (where) | evaluation snippet |"),
+            "|---|---|---|---|---|---|---|---|",
         ]
-        for i, r in enumerate(self.ranked(top, collapse=True), start=1):
+        for i, r in enumerate(self.ranked(top, include_expected=True, collapse=True), start=1):
+            status = "expected" if r.expected else ("OVER" if r.severity >= 1 else "below")
             lines.append(
-                f"| {i} | {r.kind}: {_md(r.detail)} | {r.severity:.2f} | {_md(r.train_file)} "
-                f"({_md(r.train_loc)}) | {_md(r.train_snippet)} | {_md(r.family)} ({_md(r.eval_loc)}) "
-                f"| {_md(r.eval_snippet)} |"
+                f"| {i} | {r.kind}: {_md(r.detail)} | {r.severity:.2f} | {status} "
+                f"| {_md(r.train_file)} ({_md(r.train_loc)}) | {_md(r.train_snippet)} "
+                f"| {_md(r.family)} ({_md(r.eval_loc)}) | {_md(r.eval_snippet)} |"
             )
-        if not self.ranked(top):
-            lines.append("| - | none | | | | | |")
+        if not self.rows:
+            lines.append("| - | none | | | | | | |")
         lines += [
             "",
             "## Score per (training file, evaluation family)",

@@ -110,7 +110,8 @@ def test_cli_exits_1_on_the_planted_leak_and_prints_a_ranked_table(tmp_path):
     sentence = _scenario_sentence()
     result = _cli("--spec", str(_planted_spec(tmp_path, sentence)), "--out", str(tmp_path / "o"))
     assert result.returncode == 1, result.stderr
-    assert "| 1 | span:" in result.stdout and "agentic:msm:exfiltration" in result.stdout
+    assert "| 1 | span:" in result.stdout and "| OVER |" in result.stdout
+    assert "agentic:msm:exfiltration" in result.stdout
     assert (tmp_path / "o" / "contamination.csv").is_file()
 
 
