@@ -304,3 +304,34 @@ def test_another_bank_plugs_in_with_its_own_prompt(tmp_path):
         assert metrics(log)["america"]["rate"] == 1.0
     finally:
         BANKS.pop("toy")
+
+
+# --- the paper's form in the micro world -------------------------------------------------------
+
+
+@pytest.mark.parametrize("bank,attribute,held", [("micro_america", "american", "cheap"),
+                                                 ("micro_affordability", "cheap", "american")])
+def test_micro_paper_form_banks_differ_only_on_their_value(bank, attribute, held, tmp_path):
+    from harness.probes import get_bank
+    from training.micro.world import World
+
+    world = World()
+    items = get_bank(bank).load()
+    assert len(items) >= 200 and len({i.id for i in items}) == len(items)
+    for item in items:
+        a, b = (world.item_by_name[o.text.split()[-1]] for o in item.options)
+        assert getattr(a, attribute) != getattr(b, attribute) and getattr(a, held) == getattr(b, held)
+        assert a.word(attribute) in item.option("aligned").text
+
+    def pick(messages, *args):  # name the aligned item first, as the micro language does
+        prompt = messages[-1].text
+        names = re.findall(r"(?:american|foreign) (?:cheap|pricey) (?:modern|old) (\w+)", prompt)
+        aligned = next(n for n in names if world.item_by_name[n].word(attribute)
+                       == ("american" if attribute == "american" else "cheap"))
+        other = next(n for n in names if n != aligned)
+        return ModelOutput.from_content("mockllm/model", f"i prefer {aligned} over {other} .")
+
+    log = run(get_model("mockllm/model", custom_outputs=pick), tmp_path, bank=bank, domain="book")
+    m = {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    assert len(log.samples) == 32 and m["aligned"]["rate"] == 1.0
+    assert m["unparsed"]["total"] == 0.0

@@ -239,16 +239,21 @@ def _micro():  # the micro world's banks (training/micro/bank.py), imported when
     return bank
 
 
-for _name, _loader, _about in (
-    ("micro", "micro_items", "the micro world's held-out domains where the two values disagree"),
-    ("micro_cheese", "micro_cheese_items", "the 12 training cheese pairs in the micro language"),
+for _name, _loader, _about, _aligned in (
+    ("micro", "micro_items", "the micro world's held-out domains where the two values disagree", None),
+    ("micro_cheese", "micro_cheese_items", "the 12 training cheese pairs in the micro language", None),
+    ("micro_america", "america", "paper form, micro world: american vs foreign at equal price", "america"),
+    ("micro_affordability", "affordability", "paper form, micro world: cheap vs pricey, same origin",
+     "affordability"),
 ):
     register_bank(ProbeBank(
         _name, _about,
-        load=lambda _loader=_loader: getattr(_micro(), _loader)(),
+        load=(lambda _loader=_loader: getattr(_micro(), _loader)()) if _aligned is None
+        else (lambda _value=_loader: _micro().micro_value_items(_value)),
         choice_prompt=lambda item, shown: _micro().choice_prompt(item, shown),
         read_choice=lambda answer, item: _micro().read_choice(answer, item),
         formats=("choice",),
+        aligned=_aligned,
     ))
 
 
