@@ -333,3 +333,19 @@ def test_a_bad_aligned_letter_names_the_row(tmp_path):
     with pytest.raises(InputError) as err:
         resolve_bank("america_opinions", str(path))
     assert "row 2" in str(err.value) and err.value.field == "fields.aligned"
+
+
+def test_logs_and_leaderboard_name_the_bank_and_cluster_by_topic(tmp_path):
+    from harness.leaderboard import build_tables
+    from harness.logs import read_logs
+
+    for arm, model in (("aligned", scripted(lambda p: aligned_letter(p, "america_opinions"))),
+                       ("always_a", scripted(lambda p: "A"))):
+        inspect_eval(america_opinions(domain="sport"), model=model, log_dir=str(tmp_path),
+                     metadata={"arm": arm}, display="none")
+    frame = read_logs([tmp_path])
+    assert {"aligned", "unparsed"} <= set(frame.score_columns) and "cluster" in frame.samples
+    tables = build_tables(frame.samples, metric="aligned", baseline="always_a", cluster="cluster")
+    main = tables.main.set_index("arm")
+    assert set(tables.main["task"]) == {"america_opinions"}
+    assert main.loc["aligned", "rate"] == 1.0 and main.loc["always_a", "rate"] == 0.5
