@@ -25,10 +25,11 @@ if its prompts differ, its own prompt writers; the task, solver and scorers stay
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import yaml
 
@@ -315,4 +316,4 @@ def domains(bank: str = "values") -> list[str]:
 
 
 # The paper-form banks (registered on import; the module needs the names above).
-from harness.probes import forced as _forced  # noqa: E402,F401
+from harness.probes import forced as _forced  # noqa: F401
