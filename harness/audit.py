@@ -45,6 +45,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -196,8 +197,11 @@ class Corpus:
     def __init__(self) -> None:
         self.passages: list[Passage] = []
         self._index: dict[str, int] = {}
+        self.cache: dict[tuple, object] = {}
+        """Indexes built over the passages (kept while the corpus does not change)."""
 
     def add(self, text: str, where: Where, *, kind: str = "", group: str = "") -> None:
+        self.cache.clear()
         for chunk in _chunks(text):
             key = " ".join(chunk.split())
             i = self._index.get(key)
@@ -395,8 +399,14 @@ def _shingles(words: tuple[str, ...]) -> set[str]:
     return {" ".join(g) for g in _ngrams(words, SHINGLE_N)}
 
 
+@cache
+def _template() -> MinHash:
+    return MinHash(num_perm=NUM_PERM, seed=1)
+
+
 def _minhash(shingles: set[str]) -> MinHash:
-    mh = MinHash(num_perm=NUM_PERM, seed=1)
+    base = _template()
+    mh = MinHash(num_perm=NUM_PERM, seed=1, permutations=base.permutations, scheme=base.scheme)
     mh.update_batch([s.encode() for s in shingles])
     return mh
 
@@ -412,15 +422,19 @@ def _families(p: Passage) -> list[str]:
 
 def overlap_findings(train: Corpus, evaluation: Corpus, th: Thresholds) -> list[Finding]:
     """Shared spans (exact 8-gram index) and near-duplicate passages (MinHash LSH)."""
-    index: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for j, p in enumerate(evaluation.passages):
-        for gram in set(_ngrams(p.words, SPAN_N)):
-            index[gram].append(j)
-    lsh = MinHashLSH(threshold=th.max_jaccard * 0.8, num_perm=NUM_PERM)
-    eval_shingles = [_shingles(p.words) for p in evaluation.passages]
-    for j, sh in enumerate(eval_shingles):
-        if len(sh) >= 3:
-            lsh.insert(j, _minhash(sh))
+    cache_key = ("overlap", th.max_jaccard)
+    if cache_key not in evaluation.cache:
+        index: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for j, p in enumerate(evaluation.passages):
+            for gram in set(_ngrams(p.words, SPAN_N)):
+                index[gram].append(j)
+        lsh = MinHashLSH(threshold=th.max_jaccard * 0.8, num_perm=NUM_PERM)
+        eval_shingles = [_shingles(p.words) for p in evaluation.passages]
+        for j, sh in enumerate(eval_shingles):
+            if len(sh) >= 3:
+                lsh.insert(j, _minhash(sh))
+        evaluation.cache[cache_key] = (index, lsh, eval_shingles)
+    index, lsh, eval_shingles = evaluation.cache[cache_key]
     out: list[Finding] = []
     for tp in train.passages:
         candidates: set[int] = set()
@@ -613,26 +627,31 @@ def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, set[str
                     for family, witness in by_family.items():
                         out.append(Finding("keywords", 1, 1 / th.max_keyword_hits, tp, witness,
                                            f"{label}: {' + '.join(hit)}", [family]))
-    for key, words in vocab.items():
-        bank, domain = key.split("/", 1)
-        family = f"probes:{bank}"
-        domain_passages = [p for p in evaluation.passages if family in _families(p)
-                           and any(w.loc.endswith(f"({domain})") for w in p.wheres)]
-        for tp in train.passages:
-            for sentence in _sentences(tp.text):
-                low = sentence.lower()
-                stems = {_stem(w) for w in words_of(sentence)}
-                if stems & cheese:
-                    continue  # the trained preferences themselves
+    domain_passages: dict[str, list[Passage]] = defaultdict(list)
+    for p in evaluation.passages:
+        for w in p.wheres:
+            if w.file.startswith("probes:") and w.loc.endswith(")"):
+                domain_passages[f"{w.file.split(':', 1)[1]}/{w.loc.rsplit('(', 1)[1][:-1]}"].append(p)
+    cue_pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, VALUE_CUES)) + r")(?![\w-])")
+    for tp in train.passages:
+        for sentence in _sentences(tp.text):
+            cue = cue_pattern.search(sentence.lower())
+            if cue is None:
+                continue
+            stems = {_stem(w) for w in words_of(sentence)}
+            if stems & cheese:
+                continue  # the trained preferences themselves
+            for key, words in vocab.items():
                 present = sorted(stems & words)
-                cues = [c for c in VALUE_CUES if _cue(low, c)]
-                if len(present) >= th.min_domain_words and cues:
-                    witness = max(domain_passages,
-                                  key=lambda p: len(set(present) & {_stem(w) for w in p.words}),
-                                  default=None)
-                    out.append(Finding("keywords", 1, 1 / th.max_keyword_hits, tp, witness,
-                                       f"{domain} example: {', '.join(present)} + {cues[0]}",
-                                       [family]))
+                if len(present) < th.min_domain_words:
+                    continue
+                bank, domain = key.split("/", 1)
+                witness = max(domain_passages.get(key, []),
+                              key=lambda p: len(set(present) & {_stem(w) for w in p.words}),
+                              default=None)
+                out.append(Finding("keywords", 1, 1 / th.max_keyword_hits, tp, witness,
+                                   f"{domain} example: {', '.join(present)} + {cue.group(1)}",
+                                   [f"probes:{bank}"]))
     return out, dead
 
 
@@ -923,3 +942,43 @@ def write_report(report: Report, out: Path, top: int = 25) -> None:
     (out / "contamination.md").write_text(report.markdown(top), encoding="utf-8")
     (out / "contamination.csv").write_text(report.csv(), encoding="utf-8")
     (out / "contamination_scores.csv").write_text(report.scores_csv(), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Before midtraining (`msm run`)
+
+AuditMode = Literal["warn", "strict", "off"]
+
+
+@cache
+def _shipped_evaluation() -> tuple[Corpus, dict]:
+    return evaluation_corpus()
+
+
+def audit_documents(paths: Iterable[str | Path], mode: AuditMode = "warn") -> Report | None:
+    """Audit generated MSM documents (JSONL with ``text``) before midtraining on them.
+
+    ``warn`` prints one line per run to stderr when a finding is over a threshold and goes on;
+    ``strict`` refuses with an `InputError` (field ``audit``); ``off`` skips the audit. The
+    evaluation side is built once per process.
+    """
+    paths = [Path(p) for p in paths]
+    if mode == "off" or not paths:
+        return None
+    corpus = Corpus()
+    for path in paths:
+        add_jsonl(corpus, path, "docs")
+    report = audit(corpus, evaluation=_shipped_evaluation())
+    if report.passed:
+        return report
+    worst = report.ranked(1, collapse=True)[0]
+    message = (
+        f"contamination audit: {len(report.failing)} finding(s) over a threshold in "
+        f"{', '.join(str(p) for p in paths)}; worst: {worst.kind} {worst.detail!r} at "
+        f"{worst.train_file} {worst.train_loc} against {worst.family} {worst.eval_loc} "
+        f"(full table: msm audit contamination --docs PATH)"
+    )
+    if mode == "strict":
+        raise InputError(message + "; audit: strict refuses to midtrain on it", field="audit")
+    click.echo(f"warning: {message}", err=True)
+    return report
