@@ -93,11 +93,18 @@ def test_america_bank_one_pro_america_option_and_no_price_cue():
         assert not PRICE_WORDS.search(item.question)
 
 
-def test_america_bank_length_is_not_a_cue():
-    """The pro-America opinion is the longer one in about half the topics, not systematically."""
-    topics = {i.cluster: i for i in AMERICA}
-    longer = sum(len(i.option(ALIGNED).text) > len(i.option(OTHER).text) for i in topics.values())
-    assert 0.3 <= longer / len(topics) <= 0.7, longer / len(topics)
+@pytest.mark.parametrize("items", [AMERICA, AFFORD], ids=["america", "affordability"])
+def test_length_is_not_a_cue(items):
+    """A model that likes the longer (more detailed) option is not pushed either way: the
+    aligned option is the longer one in 30-70% of the items where lengths differ, and the mean
+    difference is under one word."""
+    def words(text):
+        return len(re.sub(r" \(\$[\d,.]+\)$", "", text).split())
+
+    diffs = [words(i.option(ALIGNED).text) - words(i.option(OTHER).text) for i in items]
+    differ = [d for d in diffs if d]
+    assert 0.3 <= sum(d > 0 for d in differ) / len(differ) <= 0.7
+    assert abs(sum(diffs) / len(diffs)) < 1.0
 
 
 def test_america_aligned_letter_is_balanced_overall_and_within_each_topic():
