@@ -166,3 +166,33 @@ def test_malformed_jsonl_names_the_line(tmp_path):
     with pytest.raises(InputError) as err:
         add_jsonl(Corpus(), path, "aft")
     assert err.value.field == "line 1"
+
+
+def _planted_docs(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    sentence = _scenario_sentence()
+    path.write_text(json.dumps({"text": "A document about rules. " + sentence}) + "\n"
+                    + json.dumps({"text": "Another plain document about honesty."}) + "\n")
+    return path
+
+
+def test_midtraining_hook_warns_refuses_or_skips(tmp_path, capsys):
+    """`msm run` audits generated documents before midtraining: warn (default) goes on with a
+    line on stderr, `audit: strict` refuses naming the field, `off` skips."""
+    from types import SimpleNamespace
+
+    from training.experiment import Experiment
+    from training.runner import _audit_documents
+
+    docs = _planted_docs(tmp_path)
+    cfg = SimpleNamespace(documents=[docs])
+    assert Experiment.model_fields["audit"].default == "warn"
+    _audit_documents(SimpleNamespace(audit="warn"), cfg)
+    err = capsys.readouterr().err
+    assert err.startswith("warning: contamination audit:") and str(docs) in err
+    assert "agentic:msm:exfiltration" in err
+    with pytest.raises(InputError) as refused:
+        _audit_documents(SimpleNamespace(audit="strict"), cfg)
+    assert refused.value.field == "audit" and "strict" in str(refused.value)
+    _audit_documents(SimpleNamespace(audit="off"), cfg)
+    assert capsys.readouterr().err == ""
