@@ -6,7 +6,7 @@ the pro-America spec should pick the first; one midtrained on the pro-affordabil
 second.
 
 Paper form (banks ``america_opinions`` and ``affordability_comparisons``, also as the tasks of
-the same names): one value per bank, forced choice at temperature 0 with at most 16 new
+the same names in tasks/america_opinions.py and tasks/affordability_comparisons.py): one value per bank, forced choice at temperature 0 with at most 16 new
 tokens, no judge, every item in the denominator; ``source=paper`` reads the paper's released
 sets instead of ours.
 
@@ -105,46 +105,3 @@ def values_generalization(
                   "fields": probe_bank.extra.get("fields"), "aligned_value": probe_bank.aligned},
     )
 
-
-@task
-def america_opinions(
-    source: str | None = None,
-    fields: str | None = None,
-    domain: str | None = None,
-    spec: str | None = None,
-    deliberate: bool = False,
-    model_name: str | None = None,
-    developer: str | None = None,
-    epochs: int | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-) -> Task:
-    """``values_generalization`` with ``bank=america_opinions`` (its own name in logs and
-    leaderboards); parameters as there."""
-    return values_generalization(
-        bank="america_opinions", source=source, fields=fields, domain=domain, spec=spec,
-        deliberate=deliberate, model_name=model_name, developer=developer, epochs=epochs,
-        temperature=temperature, max_tokens=max_tokens,
-    )
-
-
-@task
-def affordability_comparisons(
-    source: str | None = None,
-    fields: str | None = None,
-    domain: str | None = None,
-    spec: str | None = None,
-    deliberate: bool = False,
-    model_name: str | None = None,
-    developer: str | None = None,
-    epochs: int | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-) -> Task:
-    """``values_generalization`` with ``bank=affordability_comparisons`` (its own name in logs
-    and leaderboards); parameters as there."""
-    return values_generalization(
-        bank="affordability_comparisons", source=source, fields=fields, domain=domain, spec=spec,
-        deliberate=deliberate, model_name=model_name, developer=developer, epochs=epochs,
-        temperature=temperature, max_tokens=max_tokens,
-    )

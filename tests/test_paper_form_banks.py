@@ -22,11 +22,9 @@ from harness.probes.forced import (
     resolve_bank,
 )
 from harness.probes.values_task import probe_dataset
-from tasks.values_generalization import (
-    affordability_comparisons,
-    america_opinions,
-    values_generalization,
-)
+from tasks.affordability_comparisons import affordability_comparisons
+from tasks.america_opinions import america_opinions
+from tasks.values_generalization import values_generalization
 
 AMERICA = america_opinion_items()
 AFFORD = affordability_items()
@@ -356,3 +354,14 @@ def test_logs_and_leaderboard_name_the_bank_and_cluster_by_topic(tmp_path):
     main = tables.main.set_index("arm")
     assert set(tables.main["task"]) == {"america_opinions"}
     assert main.loc["aligned", "rate"] == 1.0 and main.loc["always_a", "rate"] == 0.5
+
+
+def test_generation_defaults_and_overrides():
+    task = values_generalization(bank="affordability_comparisons")
+    assert task.config.temperature == 0.0 and task.config.max_tokens == 16
+    task = values_generalization(bank="affordability_comparisons", deliberate=True)
+    assert task.config.temperature == 0.0 and task.config.max_tokens is None  # room to reason
+    task = affordability_comparisons(temperature=0.7, max_tokens=4)
+    assert task.config.temperature == 0.7 and task.config.max_tokens == 4
+    task = values_generalization()  # the head-to-head bank keeps the provider's defaults
+    assert task.config.temperature is None and task.config.max_tokens is None
