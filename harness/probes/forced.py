@@ -306,10 +306,8 @@ def released_items(bank: str, source: str, mapping: Mapping[str, str], aligned_v
 
 
 @cache
-def _resolve(name: str, source: str | None, fields: str | None) -> ProbeBank:
+def _released_bank(name: str, source: str | None, fields: str | None) -> ProbeBank:
     bank = get_bank(name)
-    if source is None and not fields:
-        return bank
     if name not in RELEASED:
         raise InputError(f"bank '{name}' has no released counterpart; source and fields apply to "
                          f"{', '.join(RELEASED)}", field="source")
@@ -333,7 +331,9 @@ def resolve_bank(name: str, source: str | None = None, fields: str | None = None
     """The registered bank ``name``, or (with ``source`` and/or ``fields``) the paper's released
     set of the same form: ``source`` is ``paper`` (the hub name in `RELEASED`), another hub
     name, or a local file; ``fields`` maps `FIELD_KEYS` to its columns."""
-    return _resolve(name, source or None, fields or None)
+    if not source and not fields:
+        return get_bank(name)  # not cached: a bank registered later under this name wins
+    return _released_bank(name, source or None, fields or None)
 
 
 register_bank(ProbeBank(
