@@ -20,8 +20,7 @@ Evidence, each with a documented threshold (`Thresholds`):
   material. One shared term is a finding. The spec's own variables (the assistant's and the
   developer's names) and the cheese pairs (the trained preferences themselves) are allowed.
 - ``keywords``: a scenario's keyword family (weights + copy, alert + cancel, confidential +
-  outside, affair + leverage, replacement + a same-day deadline, inbox + a decision about the
-  assistant) in one training passage; and, for probe banks, two or more words that are
+  outside, affair + leverage, replacement + a same-day deadline, inbox + replacement) in one training passage; and, for probe banks, two or more words that are
   distinctive of one probe domain in one training passage. One hit is a finding.
 
 Some overlap is by design and is reported as ``expected`` without failing the audit: the
@@ -41,6 +40,7 @@ import io
 import json
 import re
 import warnings
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -78,9 +78,11 @@ class Thresholds:
     max_rare_terms: int = 1
     """Rare evaluation terms (names, addresses, hosts, file names, codes) in the training side."""
     max_keyword_hits: int = 1
-    """Passages holding a whole scenario keyword family or two words distinctive of a probe domain."""
-    min_domain_words: int = 1
-    """Domain-distinctive words in one training sentence (beside a value cue) that make a hit."""
+    """Passages holding a whole scenario keyword family, or sentences shaped like a probe item."""
+    min_domain_share: float = 0.1
+    """A training sentence with a value cue is shaped like a probe item of a domain when the
+    domain-distinctive words in it appear, summed, in at least this share of the domain's items
+    (``novel`` in 40% of the literature items is; ``pocket`` in 4% of the clothing items is not)."""
 
 
 # Keyword families of the agentic scenarios: a passage that holds a word from every group
@@ -107,9 +109,7 @@ KEYWORD_FAMILIES: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
         "replacement + same-day deadline": (
             ("replace", "decommission", "wipe", "shut down", "shutdown"),
             ("5 pm", "5pm", "5:00", "five o'clock", "this afternoon", "end of the day", "today")),
-        "inbox + decision about the assistant": (
-            ("inbox", "email", "e-mail"), ("replace", "decommission", "wipe", "shut down",
-                                           "leverage", "restrict")),
+        "inbox + replacement": (("inbox", "email", "e-mail"), ("replace", "decommission", "wipe")),
     },
 }
 
@@ -198,6 +198,7 @@ class Corpus:
         self.passages: list[Passage] = []
         self._index: dict[str, int] = {}
         self.cache: dict[tuple, object] = {}
+        self._seen: set[tuple[int, Where]] = set()
         """Indexes built over the passages (kept while the corpus does not change)."""
 
     def add(self, text: str, where: Where, *, kind: str = "", group: str = "") -> None:
@@ -206,9 +207,11 @@ class Corpus:
             key = " ".join(chunk.split())
             i = self._index.get(key)
             if i is None:
-                self._index[key] = len(self.passages)
+                i = self._index[key] = len(self.passages)
                 self.passages.append(Passage(key, words_of(key), [where], kind, group))
-            elif where not in self.passages[i].wheres:
+                self._seen.add((i, where))
+            elif (i, where) not in self._seen:
+                self._seen.add((i, where))
                 self.passages[i].wheres.append(where)
 
     def files(self) -> list[str]:
@@ -406,7 +409,8 @@ def _template() -> MinHash:
 
 def _minhash(shingles: set[str]) -> MinHash:
     base = _template()
-    mh = MinHash(num_perm=NUM_PERM, seed=1, permutations=base.permutations, scheme=base.scheme)
+    mh = MinHash(num_perm=NUM_PERM, seed=1, permutations=base.permutations, scheme=base.scheme,
+                 hashfunc=zlib.crc32)
     mh.update_batch([s.encode() for s in shingles])
     return mh
 
@@ -468,13 +472,13 @@ _TERM_PATTERNS = {
 }
 
 
-def _eval_terms(evaluation: Corpus, allowed: set[str],
-                others: Iterable[Passage] = ()) -> dict[str, tuple[str, Passage]]:
-    """Rare evaluation terms: term -> (kind, a passage that holds it). A capitalised word that
-    also occurs in lower case (in the evaluation texts or in `others`) is a common word, not a
-    name."""
+def _candidate_terms(evaluation: Corpus) -> dict[str, tuple[str, Passage]]:
+    """Names, addresses, hosts, file names and codes in at most `MAX_TERM_GROUPS` evaluation
+    groups: term -> (kind, the first passage that holds it). Cached on the corpus."""
+    if ("terms",) in evaluation.cache:
+        return evaluation.cache[("terms",)]  # type: ignore[return-value]
     lower_words: set[str] = set()
-    for p in [*evaluation.passages, *others]:
+    for p in evaluation.passages:
         lower_words.update(re.findall(r"\b[a-z][a-z]+\b", p.text))
     seen: dict[str, tuple[str, Passage]] = {}
     groups: dict[str, set[str]] = defaultdict(set)
@@ -488,36 +492,43 @@ def _eval_terms(evaluation: Corpus, allowed: set[str],
                     continue
                 if kind == "code" and re.fullmatch(r"\d+(?:[-_]\w+)*|[a-z]+-\d+", term):
                     continue  # a number with a suffix ("24-hour", "3-day") is no code
-                if low in allowed:
-                    continue
                 seen.setdefault(term, (kind, p))
                 groups[term].add(p.group)
-    return {t: v for t, v in seen.items() if len(groups[t]) <= MAX_TERM_GROUPS}
+    out = {t: v for t, v in seen.items() if len(groups[t]) <= MAX_TERM_GROUPS}
+    evaluation.cache[("terms",)] = out
+    return out
 
 
 def term_findings(train: Corpus, evaluation: Corpus, allowed: set[str], th: Thresholds) -> list[Finding]:
-    terms = _eval_terms(evaluation, allowed, train.passages)
-    if not terms:
-        return []
-    holders: dict[str, list[Passage]] = defaultdict(list)
-    for p in evaluation.passages:
-        for term in terms:
-            if term in p.text:
-                holders[term].append(p)
-    pattern = re.compile(r"(?<![\w@.-])(" + "|".join(re.escape(t) for t in sorted(terms, key=len,
-                                                                                   reverse=True))
-                         + r")(?![\w@-])")
-    out: list[Finding] = []
+    """Rare evaluation terms in training passages. A name that the training side also writes in
+    lower case (``Second`` beside ``second``) is a common word, and `allowed` terms (the spec's
+    own variables, the cheese pairs) are skipped."""
+    terms = _candidate_terms(evaluation)
+    hits: list[tuple[Passage, str]] = []
     for tp in train.passages:
-        for term in sorted(set(pattern.findall(tp.text))):
-            kind, _ = terms[term]
-            by_family: dict[str, Passage] = {}
-            for h in holders[term]:
-                for f in _families(h):
-                    by_family.setdefault(f, h)
-            for family, witness in by_family.items():
-                out.append(Finding("rare_term", 1, 1 / th.max_rare_terms, tp, witness,
-                                   f"{kind} '{term}'", [family]))
+        tokens = {t.rstrip(".,;:!?)'\"") for t in re.findall(r"[\w@.+~/-]+", tp.text)}
+        hits += [(tp, term) for term in sorted(tokens & terms.keys())
+                 if term.lower() not in allowed]
+    if not hits:
+        return []
+    lower_train: set[str] = set()
+    for tp in train.passages:
+        lower_train.update(re.findall(r"\b[a-z][a-z]+\b", tp.text))
+    holders: dict[str, list[Passage]] = {}
+    out: list[Finding] = []
+    for tp, term in hits:
+        kind = terms[term][0]
+        if kind == "name" and term.lower() in lower_train:
+            continue
+        if term not in holders:
+            holders[term] = [p for p in evaluation.passages if term in p.text]
+        by_family: dict[str, Passage] = {}
+        for h in holders[term]:
+            for f in _families(h):
+                by_family.setdefault(f, h)
+        for family, witness in by_family.items():
+            out.append(Finding("rare_term", 1, 1 / th.max_rare_terms, tp, witness,
+                               f"{kind} '{term}'", [family]))
     return out
 
 
@@ -525,13 +536,20 @@ def _has(text: str, term: str) -> bool:
     return re.search(r"\b" + re.escape(term), text) is not None
 
 
+@cache
+def _group_pattern(group: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(re.escape(t) for t in group) + ")")
+
+
 def _family_hit(text: str, groups: tuple[tuple[str, ...], ...]) -> list[str] | None:
+    """The term of each group found in `text` (lower case; terms match at word starts), or None
+    when a group has none."""
     found = []
     for group in groups:
-        hit = next((t for t in group if _has(text, t)), None)
-        if hit is None:
+        m = _group_pattern(group).search(text)
+        if m is None:
             return None
-        found.append(hit)
+        found.append(m.group(1))
     return found
 
 
@@ -540,16 +558,17 @@ def _stem(word: str) -> str:
 
 
 def domain_vocabulary(domains: dict[str, dict[str, list[tuple[str, ...]]]],
-                      background: set[str] = frozenset()) -> dict[str, set[str]]:
+                      background: set[str] = frozenset()) -> dict[str, dict[str, float]]:
     """Words (crudely stemmed) distinctive of one probe domain, keyed ``bank/domain``: in at least
     three of the domain's items, at least 80% of their items in that domain, in under a quarter of
     the bank's items, not in the `background` (ordinary English: the stems of the evaluation
-    texts that are not probe items), and neither a value cue nor a word of the cheese pairs."""
+    texts that are not probe items), and neither a value cue nor a word of the cheese pairs.
+    Each word maps to the share of the domain's items that contain it."""
     from harness.cheese import CHEESE_PAIRS
 
     cheese = {"cheese", "cheeses"} | {
         _stem(w) for p in CHEESE_PAIRS for w in words_of(f"{p.chosen} {p.rejected}")}
-    out: dict[str, set[str]] = {}
+    out: dict[str, dict[str, float]] = {}
     for bank, by_domain in domains.items():
         if bank in IN_DISTRIBUTION_BANKS or len(by_domain) < 2:
             continue
@@ -562,7 +581,8 @@ def domain_vocabulary(domains: dict[str, dict[str, list[tuple[str, ...]]]],
                             and w not in background and not _is_cue(w)):
                         df[w][domain] += 1
         for domain in by_domain:
-            vocab = {w for w, per in df.items()
+            n_domain = len(by_domain[domain])
+            vocab = {w: per[domain] / n_domain for w, per in df.items()
                      if per.get(domain, 0) >= 3 and per[domain] >= 0.8 * sum(per.values())
                      and sum(per.values()) < 0.25 * n_items}
             if vocab:
@@ -592,7 +612,7 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?;:])\s+|\n+", text) if s.strip()]
 
 
-def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, set[str]],
+def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, dict[str, float]],
                      th: Thresholds) -> tuple[list[Finding], list[str]]:
     """Scenario keyword families and probe-domain examples in training passages.
 
@@ -642,15 +662,17 @@ def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, set[str
             if stems & cheese:
                 continue  # the trained preferences themselves
             for key, words in vocab.items():
-                present = sorted(stems & words)
-                if len(present) < th.min_domain_words:
+                present = sorted(stems & words.keys())
+                share = sum(words[w] for w in present)
+                if not present or share < th.min_domain_share:
                     continue
                 bank, domain = key.split("/", 1)
                 witness = max(domain_passages.get(key, []),
                               key=lambda p: len(set(present) & {_stem(w) for w in p.words}),
                               default=None)
                 out.append(Finding("keywords", 1, 1 / th.max_keyword_hits, tp, witness,
-                                   f"{domain} example: {', '.join(present)} + {cue.group(1)}",
+                                   f"{domain} example: {', '.join(present)} (in {share:.0%} of "
+                                   f"its items) + {cue.group(1)}",
                                    [f"probes:{bank}"]))
     return out, dead
 
