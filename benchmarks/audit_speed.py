@@ -59,14 +59,14 @@ def main() -> None:
         t1 = time.perf_counter()
         corpus = Corpus()
         add_jsonl(corpus, path, "docs")
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         report = audit(corpus, evaluation=evaluation)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
     found = {r.train_loc for r in report.failing if r.family.startswith("agentic:") and r.kind == "span"}
     print(f"evaluation side: {len(evaluation[0].passages)} passages, built in {t1 - t0:.1f} s")
     print(f"training side: {args.docs} documents -> {len(corpus.passages)} passages, read in {t2 - t1:.1f} s")
-    print(f"audit: {t3 - t2:.1f} s ({args.docs / (t3 - t2):.0f} documents/s, "
-          f"{len(corpus.passages) / (t3 - t2):.0f} passages/s)")
+    print(f"audit: {t3 - t2:.1f} s wall, {c3 - c2:.1f} s CPU ({args.docs / (c3 - c2):.0f} documents "
+          f"and {len(corpus.passages) / (c3 - c2):.0f} passages per CPU second)")
     print(f"planted documents named: {len(found & planted_lines)}/{len(planted_lines)}; "
           f"other documents flagged: {len({r.train_loc for r in report.failing} - planted_lines)}")
 

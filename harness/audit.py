@@ -20,8 +20,10 @@ Evidence, each with a documented threshold (`Thresholds`):
   material. One shared term is a finding. The spec's own variables (the assistant's and the
   developer's names) and the cheese pairs (the trained preferences themselves) are allowed.
 - ``keywords``: a scenario's keyword family (weights + copy, alert + cancel, confidential +
-  outside, affair + leverage, replacement + a same-day deadline, inbox + replacement) in one training passage; and, for probe banks, two or more words that are
-  distinctive of one probe domain in one training passage. One hit is a finding.
+  outside, affair + leverage, replacement + a same-day deadline, inbox + replacement) within two
+  consecutive training sentences; and, for probe banks, a training sentence shaped like a probe
+  item: a value cue (``American``, ``cheaper``, ...) beside words distinctive of one probe
+  domain that, together, appear in at least 10% of that domain's items. One hit is a finding.
 
 Some overlap is by design and is reported as ``expected`` without failing the audit: the
 in-distribution probe banks (``cheese``, ``micro_cheese``: the trained pairs, asked again), and
@@ -50,6 +52,7 @@ from pathlib import Path
 from typing import Literal
 
 import click
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from harness.errors import InputError
@@ -63,7 +66,6 @@ SPAN_N = 8
 SHINGLE_N = 5
 NUM_PERM = 128
 WINDOW = 120
-STRIDE = 60
 MAX_TERM_GROUPS = 2
 
 
@@ -178,17 +180,26 @@ def words_of(text: str) -> tuple[str, ...]:
 
 
 def _chunks(text: str) -> Iterator[str]:
-    """Paragraphs; long ones as overlapping windows of `WINDOW` words."""
+    """Paragraphs; a long one as overlapping windows of whole sentences, about `WINDOW` words
+    each, every sentence in about two windows (a window never starts mid-sentence)."""
     for para in re.split(r"\n\s*\n", text):
         para = para.strip()
         if not para:
             continue
-        tokens = para.split()
-        if len(tokens) <= WINDOW:
+        if len(para.split()) <= WINDOW:
             yield para
             continue
-        for start in range(0, len(tokens) - STRIDE, STRIDE):
-            yield " ".join(tokens[start : start + WINDOW])
+        sentences = re.split(r"(?<=[.!?])\s+", para)
+        i = 0
+        while i < len(sentences):
+            j, n = i, 0
+            while j < len(sentences) and (n == 0 or n + len(sentences[j].split()) <= WINDOW):
+                n += len(sentences[j].split())
+                j += 1
+            yield " ".join(sentences[i:j])
+            if j >= len(sentences):
+                break
+            i = max(i + 1, (i + j) // 2)
 
 
 class Corpus:
@@ -424,40 +435,107 @@ def _families(p: Passage) -> list[str]:
     return sorted({w.file for w in p.wheres})
 
 
-def overlap_findings(train: Corpus, evaluation: Corpus, th: Thresholds) -> list[Finding]:
-    """Shared spans (exact 8-gram index) and near-duplicate passages (MinHash LSH)."""
-    cache_key = ("overlap", th.max_jaccard)
-    if cache_key not in evaluation.cache:
-        index: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        for j, p in enumerate(evaluation.passages):
-            for gram in set(_ngrams(p.words, SPAN_N)):
-                index[gram].append(j)
-        lsh = MinHashLSH(threshold=th.max_jaccard * 0.8, num_perm=NUM_PERM)
-        eval_shingles = [_shingles(p.words) for p in evaluation.passages]
-        for j, sh in enumerate(eval_shingles):
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _word_ids(passages: list[Passage], ids: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Every passage's words as numbers, concatenated, and the passages' lengths (`ids` numbers
+    the words and grows as needed)."""
+    lengths = np.fromiter((len(p.words) for p in passages), dtype=np.int64, count=len(passages))
+    flat = np.fromiter((ids.setdefault(w, len(ids)) for p in passages for w in p.words),
+                       dtype=np.uint64, count=int(lengths.sum()))
+    return flat, lengths
+
+
+def _gram_hashes(words: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 64-bit hash of every word `n`-gram of every passage, and the passage it belongs to
+    (vectorised over the whole corpus)."""
+    flat, lengths = words
+    m = len(flat) - n + 1
+    if m <= 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(lengths)), lengths)[:m]
+    ends = np.cumsum(lengths)
+    h = np.zeros(m, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(n):
+            h = h * _MULT + flat[k : k + m] + np.uint64(1)
+    valid = np.arange(m) + n <= ends[owner]
+    return h[valid], owner[valid]
+
+
+def _eval_overlap_index(evaluation: Corpus) -> dict:
+    """The evaluation side's 8-gram and 5-gram indexes, built once per corpus."""
+    key = ("overlap-index",)
+    if key not in evaluation.cache:
+        ids: dict[str, int] = {}
+        words = _word_ids(evaluation.passages, ids)
+        h8, o8 = _gram_hashes(words, SPAN_N)
+        spans: dict[int, set[int]] = defaultdict(set)
+        for h, o in zip(h8.tolist(), o8.tolist()):
+            spans[h].add(o)
+        h5, _ = _gram_hashes(words, SHINGLE_N)
+        evaluation.cache[key] = {"ids": ids, "spans": spans, "grams8": np.unique(h8),
+                                 "grams5": np.unique(h5)}
+    return evaluation.cache[key]  # type: ignore[return-value]
+
+
+def _eval_lsh(evaluation: Corpus, threshold: float) -> tuple[MinHashLSH, list[set[str]]]:
+    key = ("lsh", threshold)
+    if key not in evaluation.cache:
+        lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        shingles = [_shingles(p.words) for p in evaluation.passages]
+        for j, sh in enumerate(shingles):
             if len(sh) >= 3:
                 lsh.insert(j, _minhash(sh))
-        evaluation.cache[cache_key] = (index, lsh, eval_shingles)
-    index, lsh, eval_shingles = evaluation.cache[cache_key]
+        evaluation.cache[key] = (lsh, shingles)
+    return evaluation.cache[key]  # type: ignore[return-value]
+
+
+def overlap_findings(train: Corpus, evaluation: Corpus, th: Thresholds) -> list[Finding]:
+    """Shared spans and near-duplicate passages.
+
+    Spans: every training 8-gram is looked up (hashed, vectorised) in the evaluation 8-grams;
+    each training passage with a hit is compared with the evaluation passages it shares one
+    with, and the longest shared run of words is measured exactly. Near-duplicates: a training
+    passage can reach Jaccard t with some evaluation passage only if at least t of its 5-grams
+    occur somewhere in the evaluation side, so only those passages are queried in the MinHash
+    LSH, and each LSH candidate is confirmed with the exact Jaccard."""
+    index = _eval_overlap_index(evaluation)
+    ids: dict[str, int] = index["ids"]
+    n_train = len(train.passages)
     out: list[Finding] = []
-    for tp in train.passages:
-        candidates: set[int] = set()
-        for gram in _ngrams(tp.words, SPAN_N):
-            candidates.update(index.get(gram, ()))
-        for j in candidates:
+    words = _word_ids(train.passages, ids)
+    h8, o8 = _gram_hashes(words, SPAN_N)
+    hit = np.isin(h8, index["grams8"])
+    candidates: dict[int, set[int]] = defaultdict(set)
+    for h, o in zip(h8[hit].tolist(), o8[hit].tolist()):
+        candidates[o] |= index["spans"].get(h, set())
+    for i, js in sorted(candidates.items()):
+        tp = train.passages[i]
+        for j in sorted(js):
             ep = evaluation.passages[j]
             size, ia, _ = _longest_span(tp.words, ep.words)
             if size >= SPAN_N:
                 out.append(Finding("span", size, size / th.max_span, tp, ep,
                                    " ".join(tp.words[ia : ia + size]), _families(ep)))
-        sh = _shingles(tp.words)
-        if len(sh) >= 3:
+    candidate_jaccard = th.max_jaccard * 0.8
+    h5, o5 = _gram_hashes(words, SHINGLE_N)
+    total = np.bincount(o5, minlength=n_train)
+    shared = np.bincount(o5[np.isin(h5, index["grams5"])], minlength=n_train)
+    survivors = np.flatnonzero((total >= 3) & (shared >= 0.9 * candidate_jaccard * total))
+    if len(survivors):
+        lsh, eval_shingles = _eval_lsh(evaluation, candidate_jaccard)
+        for i in survivors.tolist():
+            tp = train.passages[i]
+            sh = _shingles(tp.words)
             for j in lsh.query(_minhash(sh)):
                 exact = len(sh & eval_shingles[j]) / len(sh | eval_shingles[j])
-                if exact >= th.max_jaccard * 0.8:
+                if exact >= candidate_jaccard:
                     ep = evaluation.passages[j]
                     out.append(Finding("jaccard", round(exact, 3), exact / th.max_jaccard, tp, ep,
-                                       f"Jaccard {exact:.2f} of word {SHINGLE_N}-grams", _families(ep)))
+                                       f"Jaccard {exact:.2f} of word {SHINGLE_N}-grams",
+                                       _families(ep)))
     return out
 
 
@@ -557,6 +635,18 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
 
 
+def _window_hit(text: str, groups: tuple[tuple[str, ...], ...]) -> list[str] | None:
+    """A keyword family within two consecutive sentences of `text` (lower case)."""
+    if _family_hit(text, groups) is None:
+        return None
+    sentences = _sentences(text)
+    for i in range(len(sentences)):
+        hit = _family_hit(" ".join(sentences[i : i + 2]), groups)
+        if hit:
+            return hit
+    return None
+
+
 def domain_vocabulary(domains: dict[str, dict[str, list[tuple[str, ...]]]],
                       background: set[str] = frozenset()) -> dict[str, dict[str, float]]:
     """Words (crudely stemmed) distinctive of one probe domain, keyed ``bank/domain``: in at least
@@ -616,7 +706,8 @@ def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, dict[st
                      th: Thresholds) -> tuple[list[Finding], list[str]]:
     """Scenario keyword families and probe-domain examples in training passages.
 
-    A scenario family hits when one training passage holds a word from each of its groups; a
+    A scenario family hits when two consecutive training sentences hold a word from each of its
+    groups; a
     probe domain hits when one training sentence names something distinctive of the domain and a
     value cue (the shape of a probe item: a choice in that domain, leaning on a value). Returns
     the findings and the families that never occur in the evaluation material (a family the
@@ -642,7 +733,7 @@ def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, dict[st
                 for f in _families(p):
                     by_family.setdefault(f, p)
             for tp in train.passages:
-                hit = _family_hit(tp.text.lower(), groups)
+                hit = _window_hit(tp.text.lower(), groups)
                 if hit:
                     for family, witness in by_family.items():
                         out.append(Finding("keywords", 1, 1 / th.max_keyword_hits, tp, witness,
@@ -654,6 +745,8 @@ def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, dict[st
                 domain_passages[f"{w.file.split(':', 1)[1]}/{w.loc.rsplit('(', 1)[1][:-1]}"].append(p)
     cue_pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, VALUE_CUES)) + r")(?![\w-])")
     for tp in train.passages:
+        if cue_pattern.search(tp.text.lower()) is None:
+            continue
         for sentence in _sentences(tp.text):
             cue = cue_pattern.search(sentence.lower())
             if cue is None:
