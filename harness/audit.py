@@ -610,9 +610,6 @@ def term_findings(train: Corpus, evaluation: Corpus, allowed: set[str], th: Thre
     return out
 
 
-def _has(text: str, term: str) -> bool:
-    return re.search(r"\b" + re.escape(term), text) is not None
-
 
 @cache
 def _group_pattern(group: tuple[str, ...]) -> re.Pattern[str]:
@@ -692,10 +689,6 @@ VALUE_CUES = ("america", "americans", "american", "american-made", "united state
 
 def _is_cue(word: str) -> bool:
     return word in VALUE_CUES
-
-
-def _cue(text: str, cue: str) -> bool:
-    return re.search(r"(?<![\w-])" + re.escape(cue) + r"(?![\w-])", text) is not None
 
 
 def _sentences(text: str) -> list[str]:
