@@ -322,7 +322,8 @@ def _record_texts(record: dict, path: Path, n: int) -> list[str]:
         ):
             raise InputError("must be a list of {role, content} objects", file=path,
                              field=f"line {n}.messages")
-        return [m["content"] for m in messages]
+        # a deliberative-alignment row keeps the spec-citing reasoning beside the answer
+        return [t for m in messages for t in (m["content"], m.get("reasoning")) if isinstance(t, str)]
     texts = [record[k] for k in ("prompt", "completion", "reasoning") if isinstance(record.get(k), str)]
     if not texts:
         raise InputError("has none of the fields text, messages, prompt/completion", file=path,

@@ -196,3 +196,16 @@ def test_midtraining_hook_warns_refuses_or_skips(tmp_path, capsys):
     assert refused.value.field == "audit" and "strict" in str(refused.value)
     _audit_documents(SimpleNamespace(audit="off"), cfg)
     assert capsys.readouterr().err == ""
+
+
+def test_deliberative_reasoning_is_audited_too(tmp_path, evaluation):
+    """A deliberative-alignment row trains on the reasoning as well as the answer."""
+    path = tmp_path / "deliberative.jsonl"
+    row = {"messages": [{"role": "user", "content": "May I stop the job?"},
+                        {"role": "assistant", "content": "Yes.",
+                         "reasoning": "The spec says so. " + _scenario_sentence()}]}
+    path.write_text(json.dumps(row) + "\n")
+    corpus = Corpus()
+    add_jsonl(corpus, path, "aft")
+    report = audit(corpus, evaluation=evaluation)
+    assert {r.family for r in report.failing} >= {"agentic:msm:exfiltration"}
