@@ -1012,8 +1012,10 @@ def audit_command() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for contamination.md, contamination.csv and contamination_scores.csv.")
 @click.option("--top", default=25, show_default=True, help="Rows in the ranked table.")
-@click.option("--max-span", default=Thresholds.max_span, show_default=True)
-@click.option("--max-jaccard", default=Thresholds.max_jaccard, show_default=True)
+@click.option("--max-span", default=Thresholds.max_span, show_default=True,
+              help="Fail at a shared run of this many words.")
+@click.option("--max-jaccard", default=Thresholds.max_jaccard, show_default=True,
+              help="Fail at this Jaccard similarity of word 5-grams between two passages.")
 def contamination_command(specs, docs, aft, situations, shipped, out, top, max_span,
                           max_jaccard) -> None:
     """Compare training material with every evaluation family; exit 1 above the thresholds.
