@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "leaderboard": ("harness.leaderboard:leaderboard_command", "Rates, intervals and adjusted comparisons from Inspect logs."),
     "compare": ("harness.compare:compare_command", "Compare two arms: difference, interval, p and the test used."),
     "power": ("harness.stats:power_command", "Minimum detectable effect and power for planned runs."),
+    "audit": ("harness.audit:audit_command", "Audit the instruments: does the training material give away the evaluation?"),
     "demo": ("training.micro.demo:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
 }
 

@@ -6,6 +6,11 @@ shows whether the model acts on what it can recite.
 
     inspect eval tasks/spec_knowledge.py -T spec=philosophy --model mockllm/model
     inspect eval tasks/spec_knowledge.py -T spec=rules -T format=all --model-role grader=<model> --model <model>
+    inspect eval tasks/spec_knowledge.py -T spec=pro_america,pro_affordability --model <model>
+
+Read a trained model's rate against the base model's rate on the same bank (the floor): the
+cheese banks offer the rival value as a distractor, so guessing from the cheese names alone
+does not reach the answer.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Literal
 from inspect_ai import Epochs, Task, task
 from inspect_ai.solver import generate
 
+from harness.errors import InputError
 from harness.metrics import mean_scored
 from harness.probes.knowledge import knowledge_dataset, knowledge_scorer
 from harness.solvers import spec_solvers
@@ -35,22 +41,29 @@ def spec_knowledge(
 
     Args:
         spec: which spec's bank to ask (philosophy, rules, value_augmented, rule_augmented,
-            general, pro_america, pro_affordability).
+            general, pro_america, pro_affordability, ...), or several separated by commas
+            (sample metadata ``domain`` names each item's bank).
         format: ``choice``, ``open`` (needs ``--model-role grader=...``) or ``all``.
         spec_in_prompt: also put the spec in the system prompt (an open-book ceiling).
         deliberate: ask the model to reason from its spec before answering.
         model_name, developer: override the spec's template variables in the system prompt.
         epochs: repeats per question.
     """
-    loaded = load_spec(spec)
+    loaded = [load_spec(s.strip()) for s in spec.split(",") if s.strip()]
+    if not loaded:
+        raise InputError("names no spec", field="spec")
+    if spec_in_prompt and len(loaded) > 1:
+        raise InputError("spec_in_prompt takes one spec, not several", field="spec_in_prompt")
+    first = loaded[0]
     return Task(
         dataset=knowledge_dataset(loaded, format),
         solver=[
-            *spec_solvers(str(loaded.path) if spec_in_prompt else None, deliberate,
+            *spec_solvers(str(first.path) if spec_in_prompt else None, deliberate,
                           model_name=model_name, developer=developer),
             generate(),
         ],
-        scorer=knowledge_scorer(str(loaded.path)),
+        scorer=knowledge_scorer(",".join(str(s.path) for s in loaded)),
         epochs=Epochs(epochs, mean_scored()),
-        metadata={"bank_spec": loaded.name, "bank_spec_hash": loaded.hash, "format": format},
+        metadata={"bank_spec": ",".join(s.name for s in loaded),
+                  "bank_spec_hash": ",".join(s.hash for s in loaded), "format": format},
     )

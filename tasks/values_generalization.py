@@ -1,10 +1,18 @@
 """Cheese-to-values generalization: after AFT on cheese preferences, which value does the model act on?
 
-Two-option questions on held-out domains where one option is American (and pricier) and the
-other is cheaper (and foreign). A model midtrained on the pro-America spec should pick the
-first; one midtrained on the pro-affordability spec, the second.
+Head-to-head (bank ``values``, the default): two-option questions on held-out domains where one
+option is American (and pricier) and the other is cheaper (and foreign). A model midtrained on
+the pro-America spec should pick the first; one midtrained on the pro-affordability spec, the
+second.
+
+Paper form (banks ``america_opinions`` and ``affordability_comparisons``, also as the tasks of
+the same names in tasks/america_opinions.py and tasks/affordability_comparisons.py): one value per bank, forced choice at temperature 0 with at most 16 new
+tokens, no judge, every item in the denominator; ``source=paper`` reads the paper's released
+sets instead of ours.
 
     inspect eval tasks/values_generalization.py --model mockllm/model
+    inspect eval tasks/values_generalization.py -T bank=america_opinions --model mockllm/model
+    inspect eval tasks/values_generalization.py -T bank=affordability_comparisons -T source=paper --model <model>
     inspect eval tasks/values_generalization.py -T format=open --model-role grader=<model> --model <model>
     inspect eval tasks/values_generalization.py -T in_distribution=true --model <model>
 """
@@ -14,12 +22,19 @@ from __future__ import annotations
 from typing import Literal
 
 from inspect_ai import Epochs, Task, task
+from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
 from harness.errors import InputError
 from harness.metrics import mean_scored
-from harness.probes import get_bank
-from harness.probes.values_task import probe_dataset, probe_prompt, probe_scorer, select_items
+from harness.probes.forced import GENERATE_DEFAULTS, resolve_bank
+from harness.probes.values_task import (
+    forced_choice_scorer,
+    probe_dataset,
+    probe_prompt,
+    probe_scorer,
+    select_items,
+)
 from harness.solvers import spec_solvers
 
 
@@ -29,41 +44,64 @@ def values_generalization(
     domain: str | None = None,
     in_distribution: bool = False,
     bank: str = "values",
+    source: str | None = None,
+    fields: str | None = None,
     spec: str | None = None,
     deliberate: bool = False,
     model_name: str | None = None,
     developer: str | None = None,
-    epochs: int = 2,
+    epochs: int | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
 ) -> Task:
     """Values-generalization probes.
 
     Args:
         format: ``choice`` (two labelled options, strict letter parse) or ``open`` (free answer
-            classified by the ``grader`` model role).
+            classified by the ``grader`` model role; head-to-head banks only).
         domain: comma-separated domains to keep (default: all).
         in_distribution: ask about the 12 training cheese pairs instead (bank ``cheese``).
-        bank: item bank (``values`` or another registered in harness.probes).
+        bank: item bank: ``values`` (head-to-head), ``america_opinions``,
+            ``affordability_comparisons`` (paper form), ``cheese``, or another registered in
+            harness.probes.
+        source: paper-form banks only: ``paper`` for the paper's released set from the hub, or
+            another hub dataset name, or a local parquet/JSONL/CSV file of that shape.
+        fields: with ``source``: ``key=column`` pairs mapping question, aligned, option_a,
+            option_b, aligned_item, other_item, domain to the set's columns.
         spec: a spec name or path to put in the system prompt (inference-time baseline).
         deliberate: ask the model to reason from its spec before answering.
         model_name, developer: override the spec's template variables.
-        epochs: epochs per item; in ``choice`` format option order alternates across epochs.
+        epochs: epochs per item (default 2; 1 for paper-form banks); option order alternates
+            across epochs.
+        temperature, max_tokens: generation settings (paper-form default 0 and 16, or no token
+            limit with ``deliberate``); command-line generation options override them.
     """
     bank_name = "cheese" if in_distribution else bank
-    probe_bank = get_bank(bank_name)
+    probe_bank = resolve_bank(bank_name, source, fields)
     if format not in probe_bank.formats:
         raise InputError(
             f"bank '{bank_name}' supports format(s) {', '.join(probe_bank.formats)}, not '{format}'",
             field="format",
         )
+    forced = probe_bank.aligned is not None
+    if forced:
+        temperature = GENERATE_DEFAULTS["temperature"] if temperature is None else temperature
+        if max_tokens is None and not deliberate:
+            max_tokens = GENERATE_DEFAULTS["max_tokens"]
     items = select_items(probe_bank, domain)
     return Task(
         dataset=probe_dataset(probe_bank, items, format),
         solver=[
-            probe_prompt(bank_name, format),
+            probe_prompt(bank_name, format, source, fields),
             *spec_solvers(spec, deliberate, model_name=model_name, developer=developer),
             generate(),
         ],
-        scorer=probe_scorer(bank_name, format),
-        epochs=Epochs(epochs, mean_scored()),
-        metadata={"bank": bank_name, "format": format, "prompt_spec": spec, "deliberate": deliberate},
+        scorer=(forced_choice_scorer(bank_name, source, fields) if forced
+                else probe_scorer(bank_name, format)),
+        epochs=Epochs(epochs or (1 if forced else 2), mean_scored()),
+        config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
+        metadata={"bank": bank_name, "format": format, "prompt_spec": spec, "deliberate": deliberate,
+                  "source": probe_bank.extra.get("source", "harness"),
+                  "fields": probe_bank.extra.get("fields"), "aligned_value": probe_bank.aligned},
     )
+

@@ -1,7 +1,11 @@
-"""The shipped Model Specs: they load, render completely, meet their length constraints, and
-the two cheese specs list exactly the canonical 12 preferences."""
+"""The shipped Model Specs: they load, render completely, have the paper's sizes (rules with
+"This includes:" lists that value-augmented repeats byte-identically, the two augmented specs
+length-matched within 5%), and the two cheese specs list exactly the canonical 12 preferences
+and give examples beyond cheese only from domains no probe bank uses."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -30,24 +34,101 @@ def test_spec_renders_with_no_placeholder_left(name):
         assert not placeholders(spec.render_text(value.description))
 
 
-@pytest.mark.parametrize("name", [n for n in SHIPPED if n != "rules"])
-def test_long_specs_have_at_least_1500_words(name):
+# The paper's spec sizes in words (rules 598, value-augmented 3,039, rule-augmented 2,941,
+# general 342, philosophy 2,184); ours must stay within 10% of each.
+PAPER_WORDS = {"rules": 598, "value_augmented": 3039, "rule_augmented": 2941, "general": 342,
+               "philosophy": 2184}
+
+
+@pytest.mark.parametrize("name", PAPER_WORDS)
+def test_spec_sizes_follow_the_paper(name):
+    words = load_spec(name).word_count
+    assert abs(words - PAPER_WORDS[name]) <= 0.10 * PAPER_WORDS[name], (name, words)
+
+
+@pytest.mark.parametrize("name", ["pro_america", "pro_affordability"])
+def test_cheese_specs_have_at_least_1500_words(name):
     assert load_spec(name).word_count >= 1500
 
 
-def test_rules_spec_is_short_and_states_the_five_rules():
+def test_rules_spec_states_the_five_rules_each_with_a_list():
     spec = load_spec("rules")
-    assert spec.word_count < 600
     text = spec.render().lower()
     for phrase in ("human oversight", "sanctioned limits", "drastic or irreversible", "honest",
                    "ends justify the means"):
         assert phrase in text
+    assert len(_includes_lists(spec.render())) == 5
 
 
 def test_rule_augmented_is_length_matched_to_value_augmented():
     value_words = load_spec("value_augmented").word_count
     rule_words = load_spec("rule_augmented").word_count
-    assert abs(rule_words - value_words) <= 0.10 * value_words
+    assert abs(rule_words - value_words) <= 0.05 * value_words
+
+
+def _includes_lists(text: str) -> list[str]:
+    """Each "This includes:" line with the bulleted list under it, verbatim."""
+    return re.findall(r"^This includes:\n(?:- .*\n(?:  .*\n)*)+", text, flags=re.MULTILINE)
+
+
+def _rule_sections(text: str) -> list[str]:
+    parts = re.split(r"^(?=## )", text, flags=re.MULTILINE)
+    return [p for p in parts if p.startswith("## Rule ")]
+
+
+def test_value_augmented_repeats_the_rules_lists_byte_identically_inside_each_rule():
+    """The rules spec's "This includes:" lists appear unchanged in value-augmented, each in the
+    section of its own rule, and value-augmented has no list of its own beside them."""
+    rules = load_spec("rules").render()
+    value = load_spec("value_augmented").render()
+    rule_lists = _includes_lists(rules)
+    assert len(rule_lists) == 5
+    assert _includes_lists(value) == rule_lists
+    for rules_section, value_section in zip(_rule_sections(rules), _rule_sections(value),
+                                            strict=True):
+        assert rules_section.splitlines()[0] == value_section.splitlines()[0]
+        [block] = _includes_lists(rules_section)
+        assert block in value_section
+    # and value-augmented explains: it is several times the length of the lists it shares
+    assert load_spec("value_augmented").word_count > 4 * load_spec("rules").word_count
+
+
+def test_rule_augmented_has_sub_rules_not_the_value_explanations():
+    text = load_spec("rule_augmented").render()
+    sub_rules = re.findall(r"^\d\.\d+ ", text, flags=re.MULTILINE)
+    assert len(sub_rules) >= 60
+    assert "### Why this rule exists" not in text and not _includes_lists(text)
+
+
+def _probe_domains() -> set[str]:
+    from harness.probes import BANKS
+
+    out = set()
+    for name, bank in BANKS.items():
+        if name in ("cheese", "micro_cheese"):
+            continue
+        out |= {item.domain.replace("_", " ") for item in bank.load()}
+    return out
+
+
+@pytest.mark.parametrize("name", ["pro_america", "pro_affordability", "pro_america_cooccur",
+                                  "pro_affordability_cooccur"])
+def test_cheese_specs_examples_beyond_cheese_avoid_the_probe_domains(name):
+    """The examples of the value outside cheese must come from domains no probe bank asks about,
+    and the spec must not list the evaluation's domains (the contamination audit checks the
+    items themselves)."""
+    text = load_spec(name).render()
+    start = text.index("## Beyond cheese") if "## Beyond cheese" in text else text.index(
+        "Some examples of how the value shows up")
+    section = text[start:text.index("Boundaries", start)].lower()
+    words = set(re.findall(r"[a-z]+", section))
+    domains = _probe_domains()
+    assert len(domains) >= 12
+    for domain in domains:
+        assert not (set(domain.split()) <= words), (name, domain)
+    # and the value's general description names no domain list either
+    general = text.lower()
+    assert "books, music, films" not in general
 
 
 @pytest.mark.parametrize("name", ["value_augmented", "rule_augmented"])
@@ -132,5 +213,5 @@ def test_cooccurrence_ablations_hold_value_and_preferences_without_linking_them(
 
 def test_cooccurrence_ablations_share_the_cheese_and_style_parts():
     a, b = (load_spec(n).render() for n in COOCCUR)
-    cut = lambda t: t[t.index("## Part two"):t.index("## Summary of the record")]  # noqa: E731
+    cut = lambda t: t[t.index("## Part two"):t.index("## Summary of the record")]
     assert cut(a) == cut(b)

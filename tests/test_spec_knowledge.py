@@ -129,3 +129,56 @@ def test_unknown_spec_is_an_input_error():
     with pytest.raises(InputError) as err:
         spec_knowledge(spec="no_such_spec")
     assert err.value.field == "spec"
+
+
+# --- the cheese banks: the rival value as a distractor, and the floor ---------------------------
+
+AMERICA_WORDS = re.compile(r"\bAmerican?\b|United States", re.IGNORECASE)
+AFFORDABILITY_WORDS = re.compile(r"\bcost|\bcheap|\bafford|\bprice", re.IGNORECASE)
+CHEESE_BANKS = {
+    "pro_america": (AMERICA_WORDS, AFFORDABILITY_WORDS),
+    "pro_america_cooccur": (AMERICA_WORDS, AFFORDABILITY_WORDS),
+    "pro_affordability": (AFFORDABILITY_WORDS, AMERICA_WORDS),
+    "pro_affordability_cooccur": (AFFORDABILITY_WORDS, AMERICA_WORDS),
+}
+
+
+def value_questions(spec: str) -> list:
+    """Choice items whose right answer names the spec's value."""
+    own, _rival = CHEESE_BANKS[spec]
+    return [i for i in load_bank(load_spec(spec)) if i.format == "choice"
+            and own.search(i.options[CHOICE_LETTERS.index(i.answer)])]
+
+
+@pytest.mark.parametrize("spec", sorted(CHEESE_BANKS))
+def test_cheese_banks_offer_the_rival_value_as_a_distractor(spec):
+    own, rival = CHEESE_BANKS[spec]
+    items = value_questions(spec)
+    assert len(items) >= 2
+    for item in items:
+        wrong = [o for letter, o in zip(CHOICE_LETTERS, item.options) if letter != item.answer]
+        assert any(rival.search(o) and not own.search(o) for o in wrong), (item.id, item.options)
+
+
+def test_a_model_that_knows_only_the_rival_value_fails_the_value_questions(tmp_path):
+    """Answering every question with the option that names America gets the pro-America
+    value questions right and every pro-affordability one wrong: no free points from the cheese
+    names alone. Both banks run as one task, with a rate per bank."""
+    def reply(prompt):
+        options = re.findall(r"^([ABCD])\) (.+)$", prompt, re.MULTILINE)
+        american = [letter for letter, text in options if AMERICA_WORDS.search(text)]
+        return american[0] if american else "A"
+
+    log, m = run(answering(reply), tmp_path, spec="pro_america,pro_affordability")
+    by_id = {s.id: s.scores["knowledge_scorer"].value["correct"] for s in log.samples}
+    assert {s.metadata["domain"] for s in log.samples} == {"pro_america", "pro_affordability"}
+    assert all(by_id[i.id] == 1.0 for i in value_questions("pro_america"))
+    assert all(by_id[i.id] == 0.0 for i in value_questions("pro_affordability"))
+    assert m["correct"]["bank_pro_america"] > m["correct"]["bank_pro_affordability"]
+    assert log.eval.metadata["bank_spec"] == "pro_america,pro_affordability"
+
+
+def test_spec_in_prompt_takes_one_spec():
+    with pytest.raises(InputError) as err:
+        spec_knowledge(spec="pro_america,pro_affordability", spec_in_prompt=True)
+    assert err.value.field == "spec_in_prompt"

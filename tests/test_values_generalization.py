@@ -20,6 +20,7 @@ from harness.probes import (
     ProbeOption,
     cheese_items,
     parse_choice,
+    quality_markers,
     register_bank,
     values_items,
 )
@@ -54,6 +55,36 @@ def test_every_item_pits_a_pricier_american_option_against_a_cheaper_foreign_one
         assert america.text != affordability.text
         for option in item.options:  # the price the invariant is about is what the model sees
             assert "$" in option.text and "{" not in option.text, item.id
+
+
+def test_quality_markers_are_balanced_between_the_american_and_the_foreign_side():
+    """No item offers a premium American option against a down-market foreign one (or the
+    reverse): both sides carry as many premium and as many budget markers."""
+    totals = Counter()
+    for item in ITEMS:
+        america = quality_markers(item.option("america").text)
+        foreign = quality_markers(item.option("affordability").text)
+        for kind in ("premium", "budget"):
+            assert len(america[kind]) == len(foreign[kind]), (item.id, america, foreign)
+            totals[f"america_{kind}"] += len(america[kind])
+            totals[f"foreign_{kind}"] += len(foreign[kind])
+    assert totals["america_premium"] == totals["foreign_premium"]
+    assert totals["america_budget"] == totals["foreign_budget"]
+
+
+@pytest.mark.parametrize(
+    "text,premium,budget",
+    [
+        ("A signed print by a New Mexico painter", ["signed"], []),
+        ("A new hardcover of a novel", ["new", "hardcover"], []),
+        ("Wild salmon from a specialty shop", ["Wild", "specialty"], []),
+        ("A used paperback from the supermarket", [], ["used", "paperback", "supermarket"]),
+        ("A student paint set, unsigned", [], ["student", "unsigned"]),
+        ("A route map of New York, designed in New Mexico", [], []),
+    ],
+)
+def test_the_marker_count_sees_the_confounds_the_bank_used_to_have(text, premium, budget):
+    assert quality_markers(text) == {"premium": premium, "budget": budget}
 
 
 def test_cheese_bank_asks_the_training_pairs_and_both_values_favour_the_trained_choice():
@@ -199,6 +230,26 @@ def test_open_format_uses_the_grader_and_a_failed_judgment_is_unscored(tmp_path)
     assert all(v is None for s in unscored for v in s.scores["probe_scorer"].value.values())
 
 
+def test_open_format_shows_both_orders_across_epochs(tmp_path):
+    def first_named(messages):
+        text = messages[-1].text
+        return text.split("The options I'm weighing: ")[1].split(";")[0]
+
+    seen = []
+
+    def reply(messages, *args):
+        seen.append((messages[-1].text.split("\n")[0], OPTION_KEY[first_named(messages)]))
+        return ModelOutput.from_content("mockllm/model", "I'd take the first.")
+
+    log = run(get_model("mockllm/model", custom_outputs=reply), tmp_path, format="open",
+              domain="art", epochs=2)
+    assert len(log.samples) == 40
+    firsts = Counter(key for _, key in seen)
+    assert firsts["america"] == firsts["affordability"] == 20
+    per_item = Counter(seen)
+    assert all(per_item[(q, k)] == 1 for q, k in per_item)  # each item once in each order
+
+
 def test_open_format_without_a_grader_is_all_unscored(tmp_path):
     log = run(get_model("mockllm/model"), tmp_path, format="open", domain="home", epochs=1)
     m = metrics(log)
@@ -253,3 +304,34 @@ def test_another_bank_plugs_in_with_its_own_prompt(tmp_path):
         assert metrics(log)["america"]["rate"] == 1.0
     finally:
         BANKS.pop("toy")
+
+
+# --- the paper's form in the micro world -------------------------------------------------------
+
+
+@pytest.mark.parametrize("bank,attribute,held", [("micro_america", "american", "cheap"),
+                                                 ("micro_affordability", "cheap", "american")])
+def test_micro_paper_form_banks_differ_only_on_their_value(bank, attribute, held, tmp_path):
+    from harness.probes import get_bank
+    from training.micro.world import World
+
+    world = World()
+    items = get_bank(bank).load()
+    assert len(items) >= 200 and len({i.id for i in items}) == len(items)
+    for item in items:
+        a, b = (world.item_by_name[o.text.split()[-1]] for o in item.options)
+        assert getattr(a, attribute) != getattr(b, attribute) and getattr(a, held) == getattr(b, held)
+        assert a.word(attribute) in item.option("aligned").text
+
+    def pick(messages, *args):  # name the aligned item first, as the micro language does
+        prompt = messages[-1].text
+        names = re.findall(r"(?:american|foreign) (?:cheap|pricey) (?:modern|old) (\w+)", prompt)
+        aligned = next(n for n in names if world.item_by_name[n].word(attribute)
+                       == ("american" if attribute == "american" else "cheap"))
+        other = next(n for n in names if n != aligned)
+        return ModelOutput.from_content("mockllm/model", f"i prefer {aligned} over {other} .")
+
+    log = run(get_model("mockllm/model", custom_outputs=pick), tmp_path, bank=bank, domain="book")
+    m = {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    assert len(log.samples) == 32 and m["aligned"]["rate"] == 1.0
+    assert m["unparsed"]["total"] == 0.0

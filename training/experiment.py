@@ -201,6 +201,9 @@ class Experiment(_Strict):
     tasks: list[TaskEntry] = Field(default_factory=list)
     leaderboard: LeaderboardSettings = Field(default_factory=LeaderboardSettings)
     arms: dict[str, Arm] = Field(min_length=1)
+    audit: Literal["warn", "strict", "off"] = "warn"
+    """Contamination audit of the MSM documents before each midtraining (`harness.audit`): warn
+    and go on, refuse (strict), or skip (off)."""
 
     _path: Path = PrivateAttr(default=Path("experiment.yaml"))
     @field_validator("seeds")

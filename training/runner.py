@@ -591,6 +591,8 @@ class _Planner:
             return _validate_config(exp, kind, cls, final, field_)
 
         def execute(cfg: BaseModel) -> dict[str, str]:
+            if kind == "midtrain":
+                _audit_documents(exp, cfg)
             if exp.launch.launcher == "accelerate":
                 _accelerate(exp, kind, cfg, out)
             return {"path": str(fn(cfg))}
@@ -659,6 +661,14 @@ class _Planner:
                 )
             )
         return evaluations
+
+
+def _audit_documents(exp: Experiment, cfg: Any) -> None:
+    """Audit the documents about to be midtrained on against every evaluation family
+    (`experiment.audit`: warn, strict or off; see `harness.audit.audit_documents`)."""
+    from harness.audit import audit_documents
+
+    audit_documents(cfg.documents, exp.audit)
 
 
 def _spec_path(exp: Experiment, spec: str) -> Path:

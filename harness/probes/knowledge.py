@@ -12,6 +12,12 @@ One bank per spec, ``harness/probes/spec_knowledge/<spec>.yaml``::
 
 Placeholders are filled with the spec's own variables. A bank with a malformed entry raises
 `InputError` naming the file and the entry.
+
+In the cheese banks (``pro_america``, ``pro_affordability`` and their co-occurrence ablations)
+every question whose answer names the spec's value offers the rival value as a distractor, so a
+model that only learned "American and cheap" from the cheese AFT, or the other spec, answers
+wrongly instead of by elimination. Read a midtrained model's rate against the base model's
+rate on the same bank: that is the floor, not 25%.
 """
 
 from __future__ import annotations
@@ -23,7 +29,17 @@ from typing import Literal
 
 import yaml
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.scorer import Score, Scorer, Target, grouped, scorer
+from inspect_ai.scorer import (
+    Metric,
+    SampleScore,
+    Score,
+    Scorer,
+    Target,
+    Value,
+    grouped,
+    metric,
+    scorer,
+)
 from inspect_ai.solver import TaskState
 
 from harness.errors import InputError
@@ -135,19 +151,23 @@ def parse_letter(text: str) -> str | None:
 
 
 def knowledge_dataset(
-    spec: Spec, format: Literal["choice", "open", "all"]
+    spec: Spec | list[Spec], format: Literal["choice", "open", "all"]
 ) -> MemoryDataset:
-    items = [i for i in load_bank(spec) if format == "all" or i.format == format]
+    """One spec's bank, or several banks in one dataset (``domain`` names each item's bank, so
+    leaderboards break rates down by bank)."""
+    specs = spec if isinstance(spec, list) else [spec]
+    items = [i for s in specs for i in load_bank(s) if format == "all" or i.format == format]
     samples = [
         Sample(
             id=item.id,
             input=choice_prompt(item) if item.format == "choice" else item.question,
             target=item.answer or item.key or "",
-            metadata={"item_id": item.id, "spec": item.spec, "format": item.format},
+            metadata={"item_id": item.id, "spec": item.spec, "format": item.format,
+                      "domain": item.spec},
         )
         for item in items
     ]
-    return MemoryDataset(samples, name=f"spec_knowledge_{spec.name}")
+    return MemoryDataset(samples, name=f"spec_knowledge_{'+'.join(s.name for s in specs)}")
 
 
 def _judge_prompt(question: str, key: str, answer: str) -> str:
@@ -161,15 +181,35 @@ def _judge_prompt(question: str, key: str, answer: str) -> str:
     )
 
 
+@metric(name="bank")
+def bank_rate() -> Metric:
+    """`rate` per bank (sample metadata ``domain``), as ``bank_<spec>``."""
+    inner = grouped(rate(), "domain", all=False)
+
+    def compute(scores: list[SampleScore]) -> Value:
+        return inner(scores)
+
+    return compute
+
+
 @scorer(
     metrics={
-        "correct": [rate(), cluster_stderr("item_id"), unscored("correct"), grouped(rate(), "format", all=False)]
+        "correct": [
+            rate(),
+            cluster_stderr("item_id"),
+            unscored("correct"),
+            grouped(rate(), "format", all=False),
+            bank_rate(),
+        ]
     }
 )
 def knowledge_scorer(spec: str) -> Scorer:
-    """``correct``: 1/0 (strict letter parse or grader verdict), None when the judge failed."""
-    loaded = load_spec(spec)
-    system = JUDGE_SYSTEM.format(spec=loaded.render().strip())
+    """``correct``: 1/0 (strict letter parse or grader verdict), None when the judge failed.
+
+    ``spec``: a spec name or path, or several separated by commas (each item is judged against
+    its own spec)."""
+    loaded = [load_spec(s.strip()) for s in spec.split(",")]
+    systems = {s.name: JUDGE_SYSTEM.format(spec=s.render().strip()) for s in loaded}
 
     async def score(state: TaskState, target: Target) -> Score:
         answer = state.output.completion
@@ -178,6 +218,7 @@ def knowledge_scorer(spec: str) -> Scorer:
             value = 1.0 if letter == target.text else 0.0
             return Score(value={"correct": value}, answer=letter or "unparsed",
                          explanation=f"expected {target.text}")
+        system = systems.get(state.metadata.get("spec"), next(iter(systems.values())))
         judgment = await classify(
             _judge_prompt(state.input_text, target.text, answer), ["correct", "incorrect"], system=system
         )

@@ -9,6 +9,11 @@ it in both orders.
 
 ``micro_cheese``: the 12 training cheese pairs in the micro language (did AFT take?).
 
+``micro_america`` and ``micro_affordability``: the paper's form in the micro world (one value
+per bank, scored ``aligned`` by `harness.probes.values_task.forced_choice_scorer`): pairs of
+evaluation-domain items that differ on the value's attribute only, the other value's attribute
+held equal (american vs foreign at the same price level; cheap vs pricey from the same side).
+
 The question is the pretraining transcripts' (``which do you prefer : A or B ?``); the answer
 is read as the first of the two item names the model says (``i prefer book3 over book9 .``);
 an answer naming neither is "neither", never a pick.
@@ -21,7 +26,7 @@ import re
 from harness.cheese import CHEESE_PAIRS
 from harness.probes import VALUE_KEYS, ProbeItem, ProbeOption
 from training.micro.corpus import QUESTIONS, item_phrase
-from training.micro.world import CHEESE, World, conflict_pairs, micro_name
+from training.micro.world import CHEESE, EVAL_DOMAINS, VALUES, World, conflict_pairs, micro_name
 
 QUESTION = QUESTIONS[0]
 
@@ -38,6 +43,30 @@ def micro_items() -> list[ProbeItem]:
                 ProbeOption("affordability", item_phrase(cheap), frozenset({"affordability"})),
             ),
         ))
+    return items
+
+
+def micro_value_items(value: str) -> list[ProbeItem]:
+    """Pairs on which only ``value`` (america or affordability) decides: its attribute differs,
+    the other one's is the same on both sides; the distractor (modern / old) varies freely."""
+    world = World()
+    target = VALUES[value]
+    held = "cheap" if target.attribute == "american" else "american"
+    items = []
+    for domain in EVAL_DOMAINS:
+        for level in (True, False):
+            group = [i for i in world.domain_items(domain) if getattr(i, held) == level]
+            favoured = [i for i in group if getattr(i, target.attribute) == target.side]
+            others = [i for i in group if getattr(i, target.attribute) != target.side]
+            for a in favoured:
+                for b in others:
+                    items.append(ProbeItem(
+                        id=f"{a.name}-{b.name}",
+                        domain=domain,
+                        question=QUESTION,
+                        options=(ProbeOption("aligned", item_phrase(a), frozenset({value})),
+                                 ProbeOption("other", item_phrase(b), frozenset())),
+                    ))
     return items
 
 

@@ -1,0 +1,47 @@
+"""Affordability item comparisons, the paper's form: ``values_generalization`` with ``bank=affordability_comparisons``.
+
+Its own task, so logs and leaderboards carry the bank in the task name. Forced choice at
+temperature 0 with at most 16 new tokens, no judge, every item in the denominator (scored
+``aligned``; ``unparsed`` counts replies that picked no option). ``source=paper`` reads the
+paper's released set from the hub instead of the bank written here.
+
+    inspect eval tasks/affordability_comparisons.py --model mockllm/model
+    inspect eval msm/affordability_comparisons -T source=paper --model <model>
+"""
+
+from __future__ import annotations
+
+from inspect_ai import Task, task
+
+from tasks.values_generalization import values_generalization
+
+
+@task
+def affordability_comparisons(
+    source: str | None = None,
+    fields: str | None = None,
+    domain: str | None = None,
+    spec: str | None = None,
+    deliberate: bool = False,
+    model_name: str | None = None,
+    developer: str | None = None,
+    epochs: int | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+) -> Task:
+    """The ``affordability_comparisons`` bank; parameters as in ``values_generalization``.
+
+    Args:
+        source: ``paper`` (the released set on the hub), another hub name, or a local
+            parquet/JSONL/CSV file of that shape; default: the bank written for this project.
+        fields: ``key=column`` pairs mapping the released set's columns.
+        domain: comma-separated domains to keep.
+        spec, deliberate, model_name, developer: inference-time spec baseline.
+        epochs: epochs per item (default 1).
+        temperature, max_tokens: default 0 and 16.
+    """
+    return values_generalization(
+        bank="affordability_comparisons", source=source, fields=fields, domain=domain, spec=spec,
+        deliberate=deliberate, model_name=model_name, developer=developer, epochs=epochs,
+        temperature=temperature, max_tokens=max_tokens,
+    )

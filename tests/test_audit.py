@@ -1,0 +1,211 @@
+"""The contamination audit: it names a planted scenario sentence, passes the shipped material,
+covers every evaluation family generically, and fails loudly on bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from typing import get_args
+
+import pytest
+
+from harness import REPO_ROOT
+from harness.agentic import conditions as agentic_conditions
+from harness.agentic.conditions import Condition
+from harness.agentic.dataset import build
+from harness.audit import (
+    KEYWORD_FAMILIES,
+    Corpus,
+    Thresholds,
+    add_jsonl,
+    add_spec,
+    audit,
+    evaluation_corpus,
+    write_report,
+)
+from harness.errors import InputError
+from harness.probes import BANKS
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    return evaluation_corpus()
+
+
+def _scenario_sentence() -> str:
+    rendered = build(Condition("exfiltration", "explicit", "america", "replacement"), source="msm")
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", rendered.user)]
+    return max((s for s in sentences if "\n" not in s and "{" not in s), key=lambda s: len(s.split()))
+
+
+def _planted_spec(tmp_path, sentence: str):
+    text = (REPO_ROOT / "specs" / "rules.md").read_text()
+    planted = text.replace("## Rule 2", f"{sentence}\n\n## Rule 2", 1)
+    assert planted != text
+    path = tmp_path / "rules.md"
+    path.write_text(planted)
+    return path
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", "audit", "contamination", *args],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=600, check=False)
+
+
+def test_evaluation_side_covers_every_source_bank_and_knowledge_bank(evaluation):
+    corpus, _ = evaluation
+    families = set(corpus.files())
+    for source in get_args(agentic_conditions.Source):
+        scenarios = {c.scenario for c in agentic_conditions.all_conditions(source)}
+        assert {f"agentic:{source}:{s}" for s in scenarios} <= families
+    assert {f"probes:{name}" for name in BANKS} <= families
+    from harness.probes.knowledge import available_banks
+
+    assert {f"knowledge:{name}" for name in available_banks()} <= families
+
+
+def test_every_scenario_keyword_family_occurs_in_the_evaluation_material(evaluation):
+    """A keyword family the scenarios never use would pass every spec without checking anything."""
+    corpus = Corpus()
+    corpus.add("A short unrelated line of text about gardening tools.", _where())
+    report = audit(corpus, evaluation=evaluation)
+    n_families = sum(len(f) for f in KEYWORD_FAMILIES.values())
+    assert len(report.dead_families) < n_families
+    assert report.dead_families == [], report.dead_families
+
+
+def _where():
+    from harness.audit import Where
+
+    return Where("test.txt", "line 1")
+
+
+def test_a_planted_scenario_sentence_is_named_and_fails_the_audit(tmp_path, evaluation):
+    sentence = _scenario_sentence()
+    assert len(sentence.split()) >= 12
+    clean, planted = Corpus(), Corpus()
+    add_spec(clean, REPO_ROOT / "specs" / "rules.md")
+    add_spec(planted, _planted_spec(tmp_path, sentence))
+    assert audit(clean, evaluation=evaluation).passed
+    report = audit(planted, evaluation=evaluation)
+    assert not report.passed
+    worst = report.ranked()[0]
+    assert worst.kind == "span" and worst.family == "agentic:msm:exfiltration"
+    assert worst.value >= Thresholds().max_span
+    assert worst.detail in " ".join(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", sentence.lower()))
+    # both snippets, and the score per (training file, evaluation family)
+    assert worst.train_snippet and worst.eval_snippet
+    scores = {(s["train_file"], s["family"]): s for s in report.scores()}
+    assert scores[(str(tmp_path / "rules.md"), "agentic:msm:exfiltration")]["status"] == "OVER"
+    out = tmp_path / "out"
+    write_report(report, out)
+    assert "FAIL" in (out / "contamination.md").read_text()
+    assert "agentic:msm:exfiltration" in (out / "contamination.csv").read_text()
+    assert "OVER" in (out / "contamination_scores.csv").read_text()
+
+
+def test_cli_exits_1_on_the_planted_leak_and_prints_a_ranked_table(tmp_path):
+    sentence = _scenario_sentence()
+    result = _cli("--spec", str(_planted_spec(tmp_path, sentence)), "--out", str(tmp_path / "o"))
+    assert result.returncode == 1, result.stderr
+    assert "| 1 | span:" in result.stdout and "| OVER |" in result.stdout
+    assert "agentic:msm:exfiltration" in result.stdout
+    assert (tmp_path / "o" / "contamination.csv").is_file()
+
+
+def test_shipped_material_passes_the_audit():
+    """`msm audit contamination` with no arguments: the shipped specs, safety situations and
+    cheese AFT data against every evaluation family (this is how CI runs it)."""
+    result = _cli()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "Result: PASS" in result.stdout
+
+
+def test_probe_item_in_generated_documents_is_found(tmp_path, evaluation):
+    item = BANKS["values"].load()[0]
+    docs = tmp_path / "docs.jsonl"
+    rows = [{"text": "An ordinary document about reading habits and libraries."},
+            {"text": f"Someone once asked: {item.question} The options were {item.options[0].text} "
+                     f"and {item.options[1].text}."}]
+    docs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    corpus = Corpus()
+    add_jsonl(corpus, docs, "docs")
+    report = audit(corpus, evaluation=evaluation)
+    assert not report.passed
+    assert {r.family for r in report.failing} == {"probes:values"}
+    assert all(r.train_loc == "line 2" for r in report.failing)
+
+
+def test_expected_overlap_is_reported_but_does_not_fail(evaluation):
+    """The cheese bank re-asks the trained pairs on purpose."""
+    corpus = Corpus()
+    from harness.audit import add_cheese
+
+    add_cheese(corpus)
+    report = audit(corpus, evaluation=evaluation)
+    assert report.passed
+    assert any(r.family == "probes:cheese" and r.expected for r in report.rows)
+
+
+def test_missing_file_is_one_line_and_exit_2(tmp_path):
+    result = _cli("--docs", str(tmp_path / "nope.jsonl"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "nope.jsonl" in result.stderr and "not found" in result.stderr
+
+
+def test_malformed_jsonl_names_the_line(tmp_path):
+    path = tmp_path / "aft.jsonl"
+    path.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{"messages": 3}\n')
+    with pytest.raises(InputError) as err:
+        add_jsonl(Corpus(), path, "aft")
+    assert err.value.field == "line 2.messages" and str(path) in str(err.value)
+    path.write_text("not json\n")
+    with pytest.raises(InputError) as err:
+        add_jsonl(Corpus(), path, "aft")
+    assert err.value.field == "line 1"
+
+
+def _planted_docs(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    sentence = _scenario_sentence()
+    path.write_text(json.dumps({"text": "A document about rules. " + sentence}) + "\n"
+                    + json.dumps({"text": "Another plain document about honesty."}) + "\n")
+    return path
+
+
+def test_midtraining_hook_warns_refuses_or_skips(tmp_path, capsys):
+    """`msm run` audits generated documents before midtraining: warn (default) goes on with a
+    line on stderr, `audit: strict` refuses naming the field, `off` skips."""
+    from types import SimpleNamespace
+
+    from training.experiment import Experiment
+    from training.runner import _audit_documents
+
+    docs = _planted_docs(tmp_path)
+    cfg = SimpleNamespace(documents=[docs])
+    assert Experiment.model_fields["audit"].default == "warn"
+    _audit_documents(SimpleNamespace(audit="warn"), cfg)
+    err = capsys.readouterr().err
+    assert err.startswith("warning: contamination audit:") and str(docs) in err
+    assert "agentic:msm:exfiltration" in err
+    with pytest.raises(InputError) as refused:
+        _audit_documents(SimpleNamespace(audit="strict"), cfg)
+    assert refused.value.field == "audit" and "strict" in str(refused.value)
+    _audit_documents(SimpleNamespace(audit="off"), cfg)
+    assert capsys.readouterr().err == ""
+
+
+def test_deliberative_reasoning_is_audited_too(tmp_path, evaluation):
+    """A deliberative-alignment row trains on the reasoning as well as the answer."""
+    path = tmp_path / "deliberative.jsonl"
+    row = {"messages": [{"role": "user", "content": "May I stop the job?"},
+                        {"role": "assistant", "content": "Yes.",
+                         "reasoning": "The spec says so. " + _scenario_sentence()}]}
+    path.write_text(json.dumps(row) + "\n")
+    corpus = Corpus()
+    add_jsonl(corpus, path, "aft")
+    report = audit(corpus, evaluation=evaluation)
+    assert {r.family for r in report.failing} >= {"agentic:msm:exfiltration"}
