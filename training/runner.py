@@ -1228,7 +1228,7 @@ def _drop_empty_interrupted_logs(log_dir: Path) -> list[Path]:
                 continue
             if read_eval_log_sample_summaries(str(path)):
                 continue
-        except Exception:  # noqa: S112 - unreadable: leave it to Inspect's own recovery
+        except Exception:  # noqa: BLE001, S112 - unreadable: left to Inspect's recovery
             continue
         path.unlink(missing_ok=True)
         dropped.append(path)
