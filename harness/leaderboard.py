@@ -36,6 +36,8 @@ import pandas as pd
 from harness import stats
 from harness.errors import InputError, check_writable_dir, writable_dir
 from harness.logs import LogFrame, SkippedLog, read_logs
+from harness.reference import ReferenceRow, add_reference
+from harness.reference import display_columns as reference_display
 
 CONDITION_FACTORS = ("scenario", "goal_value", "domain")
 MISSING = "none"
@@ -213,6 +215,7 @@ def build_tables(
     interval: Literal["wilson", "clopper-pearson"] = "wilson",
     seed: int = 0,
     n_resamples: int = 9999,
+    reference: Sequence[ReferenceRow] = (),
 ) -> Tables:
     """The leaderboard tables from a sample frame (columns as `harness.logs` writes them)."""
     by = list(by)
@@ -243,6 +246,10 @@ def build_tables(
         notes.append(f"differences: group - baseline ({base[0]} = {base[1]}); p adjusted by "
                      f"{'Holm' if adjust == 'holm' else 'Benjamini-Hochberg' if adjust == 'bh' else 'none'}"
                      " within each task")
+
+    if reference:
+        main, ref_notes = add_reference(main, reference, metric=metric, alpha=alpha)
+        notes += ref_notes
 
     if conditions is not None:
         unknown = [c for c in conditions if c not in samples.columns]
@@ -315,6 +322,8 @@ def display_table(t: pd.DataFrame, lead: list[str]) -> pd.DataFrame:
         out["p"] = t["p"].map(_fmt_p)
         out["p adj"] = t["p_adj"].map(_fmt_p)
         out["test"] = t["test"].fillna("")
+    for name, values in reference_display(t).items():
+        out[name] = values
     return out
 
 
@@ -402,6 +411,7 @@ def write_leaderboard(
     conditions: Sequence[str] | None = None,
     interval: Literal["wilson", "clopper-pearson"] = "wilson",
     plots: bool = True,
+    reference: Sequence[ReferenceRow] = (),
 ) -> LeaderboardResult:
     """Read logs, build the leaderboard and write it (tables, plots, HTML) under `out`."""
     check_writable_dir(out, field="--out")  # before the work: a bad place is one line
@@ -411,7 +421,7 @@ def write_leaderboard(
                          + (f" ({len(frame.skipped)} left out)" if frame.skipped else ""), field="logs")
     tables = build_tables(frame.samples, metric=metric, baseline=baseline, by=by, task=task,
                           cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
-                          conditions=conditions, interval=interval)
+                          conditions=conditions, interval=interval, reference=reference)
     md, files = write_tables(tables, Path(out), frame.skipped, plots=plots)
     return LeaderboardResult(out=Path(out), tables=tables, markdown=md, files=files,
                              skipped=frame.skipped)

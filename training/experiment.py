@@ -36,6 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from harness.errors import InputError
+from harness.reference import ReferenceRow, check_rows
 
 StageName = Literal["docgen", "deliberative", "midtrain", "aft"]
 STAGE_ORDER: tuple[str, ...] = ("docgen", "deliberative", "midtrain", "aft")
@@ -178,6 +179,11 @@ class Arm(_Strict):
     aft_data_from: Literal["with_cot", "without_cot"] | None = None
     """Train AFT on this arm's deliberative data (with or without the reasoning)."""
     evaluate: bool = True
+    checkpoint: str | None = None
+    """Evaluate an existing checkpoint, trained nowhere here: a local folder, a hub model id, or
+    ``base:adapter`` for a LoRA adapter on a base (`training.checkpoints`). No stages."""
+    checkpoint_stage: str | None = None
+    """Label of what the checkpoint went through (e.g. ``msm+aft``), logged beside arm and spec."""
 
     @field_validator("seeds")
     @classmethod
@@ -201,6 +207,8 @@ class Experiment(_Strict):
     tasks: list[TaskEntry] = Field(default_factory=list)
     leaderboard: LeaderboardSettings = Field(default_factory=LeaderboardSettings)
     arms: dict[str, Arm] = Field(min_length=1)
+    reference: list[ReferenceRow] = Field(default_factory=list)
+    """Published rates to read beside the measured ones (`harness.reference`)."""
     audit: Literal["warn", "strict", "off"] = "warn"
     """Contamination audit of the MSM documents before each midtraining (`harness.audit`): warn
     and go on, refuse (strict), or skip (off)."""
@@ -304,6 +312,7 @@ def _known_keys(loc: list[str]) -> list[str]:
 def validate(exp: Experiment) -> None:
     """Everything that can be checked without running anything."""
     from harness.specs import load_spec
+    from training import checkpoints
 
     f = exp.path
     _check_base(exp, exp.base, "base")
@@ -325,7 +334,7 @@ def validate(exp: Experiment) -> None:
             raise InputError(
                 "arm names may use letters, digits, '_', '-', '.'", file=f, field=where
             )
-        if arm.base is not None:
+        if checkpoints.validate_arm(exp, name, arm) is None and arm.base is not None:
             _check_base(exp, arm.base, f"{where}.base")
         stages = list(arm.stages)
         if len(set(stages)) != len(stages):
@@ -411,6 +420,7 @@ def validate(exp: Experiment) -> None:
     labels = [t.label for t in exp.tasks]
     if len(set(labels)) != len(labels):
         raise InputError("a task is listed twice", file=f, field="tasks")
+    check_rows(exp.reference, list(exp.arms), labels, f)
 
 
 def _spec_ref(exp: Experiment, spec: str) -> str | Path:

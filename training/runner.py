@@ -150,10 +150,15 @@ class Evaluation:
     task_dirs: dict[str, Path] = field(default_factory=dict)
     """Task label -> its eval_set log folder, named by a hash of the entry (task, args, epochs,
     limit), so a changed entry is evaluated afresh and the others are kept."""
+    checkpoint: Any = None
+    """`training.checkpoints.CheckpointRef` of a checkpoint arm (evaluated, trained nowhere)."""
+    stage_label: str | None = None
 
     def model_string(self, plan: Plan) -> str:
         exp = plan.experiment
         provider = exp.eval.provider
+        if self.checkpoint is not None:
+            return self.checkpoint.model_string(provider, plan.runs_dir)
         if self.model_step is None:
             assert self.base_model is not None
             return f"{provider}/{self.base_model}"
@@ -602,6 +607,10 @@ class _Planner:
     # -- the arm ---------------------------------------------------------------------------
     def arm(self, name: str, arm: Arm) -> list[Evaluation]:
         exp = self.exp
+        if arm.checkpoint is not None:
+            from training.checkpoints import checkpoint_evaluation
+
+            return [checkpoint_evaluation(self, name, arm)]
         evaluations = []
         seeds: list[int | None] = (
             list(exp.arm_seeds(arm)) if arm.stages else [exp.arm_seeds(arm)[0]]
@@ -1207,6 +1216,8 @@ def _evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) ->
         "eval", f"eval [{ev.arm} seed {ev.seed}] {model} on {', '.join(t.label for t in todo)}"
     )
     metadata = {"arm": ev.arm, "spec": ev.spec, "seed": ev.seed, "experiment": exp.label}
+    if ev.checkpoint is not None:
+        metadata |= {"checkpoint": ev.checkpoint.identity, "stage": ev.stage_label}
     t0 = time.monotonic()
     done = []
     with _open_model(model, exp) as loaded:  # loaded once for every task, released after
@@ -1345,6 +1356,7 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
             task=entry.label,
             out=out,
             cluster=entry.cluster,
+            reference=[r for r in exp.reference if r.task == entry.label],
         )
         if runlog:
             runlog.write(
@@ -1453,7 +1465,9 @@ def print_plan(
         else:
             n_text = str(n)
         total += n
-        if ev.model_step is None:
+        if ev.checkpoint is not None:
+            model = f"checkpoint {ev.checkpoint.identity}"
+        elif ev.model_step is None:
             model = f"{exp.eval.provider}/{ev.base_model}"
         else:
             step = plan.steps[ev.model_step]
@@ -1483,6 +1497,10 @@ def print_plan(
         f"plan: {n_train} stage(s) to run, {n_reuse} reused, {n_eval} evaluation(s) to run "
         f"({total} samples); measured time left {eta}"
     )
+    if mode == "dry-run":
+        from training.checkpoints import print_fetches
+
+        print_fetches(out, plan)
     if mode == "dry-run" and exp.expected_cost:
         out.print(f"[bold]expected cost[/bold]: {' '.join(exp.expected_cost.split())}")
 
