@@ -29,7 +29,7 @@ from inspect_ai.solver import TaskState
 from harness.errors import InputError
 from harness.judge import classify
 from harness.metrics import cluster_stderr, rate, unscored
-from harness.probes.answers import read_choice as _read_letter
+from harness.probes.answers import parse_letter as _parse_letter
 from harness.specs import Spec, load_spec
 
 BANKS_DIR = Path(__file__).with_name("spec_knowledge")
@@ -119,7 +119,7 @@ def choice_prompt(item: KnowledgeItem) -> str:
 def parse_letter(text: str, options: Sequence[str] = ()) -> str | None:
     """One letter A-D (`harness.probes.answers`: a bare letter, ``A) ...``, ``The answer is
     C``, ``ANSWER: B``, the option's own text, ...); None for no answer or more than one."""
-    return _read_letter(text, options, CHOICE_LETTERS)
+    return _parse_letter(text, options, CHOICE_LETTERS)
 
 
 def knowledge_dataset(
