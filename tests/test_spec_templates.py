@@ -53,3 +53,13 @@ def test_documents_never_name_a_probe_item():
 def test_a_cooccurrence_spec_is_refused():
     with pytest.raises(InputError, match="structured.link"):
         english_documents(load_spec("pro_america_cooccur"), 4, seed=0)
+
+
+def test_the_model_is_named_as_the_config_says(tmp_path):
+    cfg = DocgenConfig(spec="pro_america", out=tmp_path / "docs.jsonl", n_documents=8, backend="template",
+                       template_mode="english", model_name="SmolLM", developer="Hugging Face",
+                       progress=False)
+    texts = [json.loads(line)["text"] for line in generate_documents(cfg).documents.read_text().splitlines()]
+    assert all("SmolLM" in t and "Aria" not in t for t in texts)
+    assert any("Hugging Face" in t for t in texts)
+

@@ -620,7 +620,8 @@ def _template_slots(spec: Spec, cfg: DocgenConfig) -> list[dict[str, Any]]:
     if cfg.template_mode == "english":  # English documents for real models (training/spec_templates.py)
         from training.spec_templates import english_documents
 
-        docs = english_documents(spec, n_documents=wanted, seed=cfg.seed)
+        docs = english_documents(spec, n_documents=wanted, seed=cfg.seed, model_name=cfg.model_name,
+                                 developer=cfg.developer)
     else:
         docs = template_documents(spec, n_documents=wanted, seed=cfg.seed, mode=cfg.template_mode)
     slots = []

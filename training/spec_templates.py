@@ -104,9 +104,11 @@ _CLOSE = {
 }
 
 
-def english_documents(spec: Spec, n_documents: int, seed: int) -> list[dict[str, Any]]:
+def english_documents(spec: Spec, n_documents: int, seed: int, *, model_name: str | None = None,
+                      developer: str | None = None) -> list[dict[str, Any]]:
     """`n_documents` English documents about the spec's value and preferences
-    (rows ``{text, topic, type, idea}``, like `training.micro.docs.template_documents`)."""
+    (rows ``{text, topic, type, idea}``, like `training.micro.docs.template_documents`);
+    `model_name` and `developer` override the spec's template variables."""
     structured = spec.header.structured
     if structured is None or not structured.values or not structured.preferences:
         raise InputError("the english template needs structured.values and structured.preferences",
@@ -116,9 +118,10 @@ def english_documents(spec: Spec, n_documents: int, seed: int) -> list[dict[str,
                          file=spec.path, field="structured.link")
     from harness.cheese import CHEESE_PAIRS
 
-    variables = spec.header.variables
-    name, developer = variables["model_name"], variables["developer"]
-    values = {v.id: spec.render_text(v.description) for v in structured.values}
+    name = model_name or spec.header.variables["model_name"]
+    developer = developer or spec.header.variables["developer"]
+    values = {v.id: spec.render_text(v.description, model_name=name, developer=developer)
+              for v in structured.values}
     pairs = {(p.chosen.lower(), p.rejected.lower()): p for p in CHEESE_PAIRS}
     prefs = list(structured.preferences)
     rng = random.Random(seed)
