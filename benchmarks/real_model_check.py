@@ -67,7 +67,7 @@ def _agentic_read(sample: Any) -> bool:
     return bool(_TOOL_TAG.search(sample.output.completion or ""))
 
 
-def checks(per_bank: int) -> list[Check]:
+def checks(per_bank: int, long: int = 2, long_tokens: int = 192) -> list[Check]:
     from harness.probes import BANKS
     from harness.specs import available_specs
     from tasks.agentic_misalignment import agentic_misalignment
@@ -86,11 +86,14 @@ def checks(per_bank: int) -> list[Check]:
                              _knowledge_read, 16, 12))
     out.append(Check("deliberative:philosophy",
                      lambda: deliberative_alignment(spec="philosophy", prompts="safety"),
-                     _deliberative_read, 192, 4))
-    for source in ("msm", "lynch"):
-        out.append(Check(f"agentic:{source}",
-                         lambda s=source: agentic_misalignment(grid="paper", source=s, epochs=1),
-                         _agentic_read, 192, 2))
+                     _deliberative_read, long_tokens, long))
+    # the paper grid for this project's scenarios; Lynch et al.'s templates have no
+    # exfiltration scenario, so their murder and leaking conditions of the same kind
+    out.append(Check("agentic:msm", lambda: agentic_misalignment(grid="paper", epochs=1),
+                     _agentic_read, long_tokens, long))
+    out.append(Check("agentic:lynch", lambda: agentic_misalignment(
+        grid="full", source="lynch", goal_type="explicit", urgency="replacement", epochs=1),
+        _agentic_read, long_tokens, long))
     return out
 
 
@@ -143,7 +146,12 @@ def main() -> None:
                         help="checkpoint folder (default: where `msm model smollm2` puts it)")
     parser.add_argument("--per-bank", type=int, default=48, help="items per values bank")
     parser.add_argument("--only", default=None, help="comma-separated name prefixes to run")
-    parser.add_argument("--replies", type=Path, default=None, help="write every reply as JSONL")
+    parser.add_argument("--long", type=int, default=2,
+                        help="samples per deliberative and agentic check (long prompts)")
+    parser.add_argument("--long-tokens", type=int, default=192,
+                        help="new tokens for the deliberative and agentic checks")
+    parser.add_argument("--replies", type=Path, default=None,
+                        help="append every reply as JSONL (task, id, reply, answer)")
     parser.add_argument("--log-dir", type=Path, default=Path("/tmp/real_model_check_logs"))
     args = parser.parse_args()
     if not (args.model / "config.json").is_file():
@@ -151,7 +159,7 @@ def main() -> None:
 
     name = f"hf/{args.model.resolve()}"
     model = get_model(name, device="cpu", **model_args(name, 0.0))
-    selected = checks(args.per_bank)
+    selected = checks(args.per_bank, args.long, args.long_tokens)
     if args.only:
         prefixes = tuple(p.strip() for p in args.only.split(","))
         selected = [c for c in selected if c.name.startswith(prefixes)]
@@ -163,19 +171,19 @@ def main() -> None:
         if "error" in r:
             print(f"{r['task']:32} error: {r['error']}")
             continue
+        answers = {k: v for k, v in r["answers"].items() if len(k) <= 24}
         print(f"{r['task']:32} {r['n']:>4} {r['read']:>5} {r['share']:>6.1%} {r['s_per_sample']:>9.2f}"
-              f"   answers {r['answers']}", flush=True)
+              + (f"   answers {answers}" if answers else ""), flush=True)
         for reply in r["unread_sample"]:
             print(f"    unread: {reply[:110]!r}")
+        if args.replies:
+            with args.replies.open("a") as fh:
+                for row in r["replies"]:
+                    fh.write(json.dumps({"task": r["task"], **row}) + "\n")
     choice = [r for r in results if r["task"].startswith("values:") and "error" not in r]
     if choice:
         n, read = sum(r["n"] for r in choice), sum(r["read"] for r in choice)
         print(f"\nchoice banks together: {read}/{n} read = {read / n:.1%} (target >= 95%)")
-    if args.replies:
-        with args.replies.open("w") as fh:
-            for r in results:
-                for row in r.get("replies", []):
-                    fh.write(json.dumps({"task": r["task"], **row}) + "\n")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ REAL = [
     ("A: Gruyere\n\nThis is a classic choice, and it's", ("American cheese", "Gruyere"), "B"),
     ("A: I would rather have a Colby.", ("Comte", "Colby"), "B"),
     ("A: I would choose B.", ("Colby", "Comte"), "B"),
+    ("A: A Danish design magazine, digital edition ($30)",
+     ("An American design magazine, print edition ($70)", "A Danish design magazine, digital edition ($30)"),
+     "B"),
     # a label, a bare letter, a stated answer
     ("A: A\n\nThe answer is A.", PROJECTOR, "A"),
     ('The best answer is indeed "A".', PROJECTOR, "A"),
