@@ -16,11 +16,11 @@ if its prompts differ, its own prompt writers; the task, solver and scorer stay 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import yaml
 
