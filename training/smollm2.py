@@ -266,7 +266,7 @@ def build_smollm2(out: Path | None = None, *, wheel_dir: Path | None = None, for
         if ex.errno == errno.ENOSPC:
             raise _disk_full(ex, out) from None
         raise
-    except Exception as ex:  # noqa: BLE001 - safetensors reports a full disk as its own error type
+    except Exception as ex:  # safetensors reports a full disk as its own error type
         if "No space left" in str(ex):
             raise InputError("disk full while writing the checkpoint", file=out) from None
         raise
