@@ -172,3 +172,20 @@ def test_temperature_zero_through_hf_on_smollm2(smol_checkpoint, tmp_path):
     first = _values_at_temperature_zero(smol_checkpoint, tmp_path / "logs1", 2)
     again = _values_at_temperature_zero(smol_checkpoint, tmp_path / "logs2", 2)
     assert first == again and all(first)
+
+
+def test_smol_cheese_validates_with_dry_run(tmp_path, capsys):
+    from harness.cli import main
+    from training.experiment import load_experiment
+
+    path = ROOT / "experiments" / "smol_cheese.yaml"
+    base = Path("~/.cache/msm/models/SmolLM2-135M-Instruct").expanduser()
+    if not (base / "config.json").is_file():
+        pytest.skip("run `msm model smollm2` first: the experiment names its default checkpoint")
+    main(["run", str(path), "--dry-run", "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert "experiment smol_cheese" in out and "6 evaluation(s) to run" in out
+    assert not (tmp_path / "runs").exists()
+    exp = load_experiment(path)
+    assert exp.eval.temperature == 0 and exp.eval.max_tokens == 16 and exp.eval.provider == "hf"
+    assert exp.defaults.docgen["template_mode"] == "english"
