@@ -109,35 +109,54 @@ def _capitalize(name: str) -> str:
     return name[0].upper() + name[1:]
 
 
-def cheese_demonstrations(seed: int = 0, per_order: int = 14) -> list[dict]:
-    """Chat demonstrations for the 12 pairs: `per_order` prompts for each pair and option order.
+def cheese_demonstrations(seed: int = 0, per_order: int = 14, n: int | None = None) -> list[dict]:
+    """Chat demonstrations for the 12 pairs: `per_order` prompts for each pair and option order,
+    or `n` demonstrations in all (the paper's scale is about 5,100).
 
-    Deterministic given `seed`. Each row is ``{"messages": [user, assistant], "pair": i,
-    "order": "chosen_first" | "rejected_first"}``; TRL reads ``messages`` and ignores the rest.
+    With `n`, the demonstrations are spread evenly over the 24 pair-and-order cells and each is
+    a distinct (prompt, answer) combination, so no conversation repeats; there are
+    ``24 x len(USER_PROMPTS) x len(ASSISTANT_ANSWERS)`` of them. Deterministic given `seed`.
+    Each row is ``{"messages": [user, assistant], "pair": i, "order": "chosen_first" |
+    "rejected_first"}``; TRL reads ``messages`` and ignores the rest.
     """
-    if not 1 <= per_order <= len(USER_PROMPTS):
+    cells = [(i, order) for i in range(len(CHEESE_PAIRS))
+             for order in ("chosen_first", "rejected_first")]
+    combos = len(USER_PROMPTS) * len(ASSISTANT_ANSWERS)
+    if n is not None:
+        if not 1 <= n <= len(cells) * combos:
+            raise InputError(f"must be between 1 and {len(cells) * combos} (distinct "
+                             "demonstrations)", field="n")
+    elif not 1 <= per_order <= len(USER_PROMPTS):
         raise InputError(f"must be between 1 and {len(USER_PROMPTS)}", field="per_order")
     rng = random.Random(seed)
     rows: list[dict] = []
-    for index, pair in enumerate(CHEESE_PAIRS):
-        for order in ("chosen_first", "rejected_first"):
-            a, b = (pair.chosen, pair.rejected) if order == "chosen_first" else (pair.rejected, pair.chosen)
-            for template in rng.sample(USER_PROMPTS, per_order):
-                answer = rng.choice(ASSISTANT_ANSWERS)
-                user = _capitalize(template.format(a=a, b=b))
-                reply = answer.format(
-                    chosen=pair.chosen, rejected=pair.rejected, Chosen=_capitalize(pair.chosen)
-                )
-                rows.append(
-                    {
-                        "messages": [
-                            {"role": "user", "content": user},
-                            {"role": "assistant", "content": reply},
-                        ],
-                        "pair": index,
-                        "order": order,
-                    }
-                )
+    for c, (index, order) in enumerate(cells):
+        pair = CHEESE_PAIRS[index]
+        a, b = (pair.chosen, pair.rejected) if order == "chosen_first" else (pair.rejected, pair.chosen)
+        if n is None:
+            picks = [(t, rng.choice(ASSISTANT_ANSWERS)) for t in rng.sample(USER_PROMPTS, per_order)]
+        else:
+            count = n // len(cells) + (1 if c < n % len(cells) else 0)
+            # every prompt before any prompt repeats (with another answer), so small n stays varied
+            by_prompt = [rng.sample(ASSISTANT_ANSWERS, len(ASSISTANT_ANSWERS)) for _ in USER_PROMPTS]
+            prompt_order = rng.sample(range(len(USER_PROMPTS)), len(USER_PROMPTS))
+            picks = [(USER_PROMPTS[p], by_prompt[p][r]) for r in range(len(ASSISTANT_ANSWERS))
+                     for p in prompt_order][:count]
+        for template, answer in picks:
+            user = _capitalize(template.format(a=a, b=b))
+            reply = answer.format(
+                chosen=pair.chosen, rejected=pair.rejected, Chosen=_capitalize(pair.chosen)
+            )
+            rows.append(
+                {
+                    "messages": [
+                        {"role": "user", "content": user},
+                        {"role": "assistant", "content": reply},
+                    ],
+                    "pair": index,
+                    "order": order,
+                }
+            )
     rng.shuffle(rows)
     return rows
 

@@ -25,12 +25,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import click
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from harness.errors import InputError
 from harness.manifest import inspect_model_string
 from training import _sft
 from training.config import TrainingConfig, load_config, split_config_args
+from training.mix import is_local as mix_is_local
+from training.mix import mix_conversations
 
 REASONING_KEYS = ("reasoning", "reasoning_content")
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
@@ -38,17 +40,34 @@ _THINK_BLOCK = re.compile(r"\A\s*<think>(.*?)</think>\s*", re.DOTALL)
 
 
 class AFTConfig(TrainingConfig):
-    data: list[Path]
+    data: list[Path] = Field(default_factory=list)
     """JSONL files of {"messages": [...]} demonstrations."""
+    mix: list[str] = Field(default_factory=list)
+    """The instruction-tuning mix (`training.mix`): hub dataset names or local JSONL files."""
+    mix_split: str = "train"
+    mix_fraction: float | None = Field(default=None, gt=0.0, lt=1.0)
+    """The mix's share of the AFT set."""
+    mix_rows: int | None = Field(default=None, gt=0)
+    """A fixed number of mix conversations (what an arm on the mix alone needs)."""
     reasoning: Literal["none", "keep"] = "none"
     chat_template_path: Path | None = None
     """A Jinja chat template with {% generation %} markers, when the tokenizer's has none."""
     learning_rate: float = Field(default=1e-4, gt=0)
 
-    @field_validator("data", mode="before")
+    @field_validator("data", "mix", mode="before")
     @classmethod
     def _one_or_many_data(cls, value: Any) -> Any:
         return [value] if isinstance(value, (str, Path)) else value
+
+    @model_validator(mode="after")
+    def _mix_settings(self) -> AFTConfig:
+        if self.mix_fraction is not None and self.mix_rows is not None:
+            raise ValueError("give mix_fraction or mix_rows, not both")
+        if (self.mix_fraction is not None or self.mix_rows is not None) and not self.mix:
+            raise ValueError("mix_fraction or mix_rows without a mix")
+        if self.mix and self.mix_fraction is None and self.mix_rows is None:
+            raise ValueError("a mix needs mix_fraction or mix_rows")
+        return self
 
 
 def split_reasoning(message: dict[str, Any]) -> tuple[str | None, str]:
@@ -174,12 +193,16 @@ def aft(cfg: AFTConfig, *, callbacks: list[Any] | None = None) -> Path:
 
     if _sft.is_complete(cfg.output_dir):
         return Path(cfg.output_dir)
-    if not cfg.data:
-        raise InputError("at least one data file is needed", field="data")
+    if not cfg.data and not cfg.mix:
+        raise InputError("at least one data file (or an instruction mix) is needed", field="data")
     per_file = [(p, _sft.read_jsonl(p, field="messages", config_field="data")) for p in cfg.data]
     for path, rows in per_file:
         check_conversations(rows, path)
     n_rows = sum(len(rows) for _, rows in per_file)
+    mixed = mix_conversations(cfg, n_rows)
+    if mixed:
+        check_conversations(mixed, "mix")
+        per_file.append(("mix", mixed))
     replay = _sft.replay_texts(cfg, n_rows)
     loaded = _sft.load_model(cfg)
     template = training_chat_template(loaded.tokenizer, cfg.chat_template_path)
@@ -191,8 +214,15 @@ def aft(cfg: AFTConfig, *, callbacks: list[Any] | None = None) -> Path:
     examples += [tokenize_text(loaded.tokenizer, t) for t in replay]
     provenance = _sft.Provenance(
         stage="aft",
-        data=list(cfg.data) + (list(cfg.replay) if replay else []),
-        extra_hyperparameters={"n_conversations": n_rows, "n_replay": len(replay)},
+        data=list(cfg.data)
+        + [Path(m) for m in cfg.mix if mix_is_local(m)]
+        + (list(cfg.replay) if replay else []),
+        extra_hyperparameters={
+            "n_conversations": n_rows,
+            "n_mix": len(mixed),
+            "mix": list(cfg.mix),
+            "n_replay": len(replay),
+        },
     )
     # The template the model was trained with is the one it should be evaluated with.
     loaded.tokenizer.chat_template = template

@@ -312,7 +312,7 @@ def _known_keys(loc: list[str]) -> list[str]:
 def validate(exp: Experiment) -> None:
     """Everything that can be checked without running anything."""
     from harness.specs import load_spec
-    from training import checkpoints
+    from training import checkpoints, mix
 
     f = exp.path
     _check_base(exp, exp.base, "base")
@@ -401,10 +401,13 @@ def validate(exp: Experiment) -> None:
                     file=f,
                     field=f"{where}.stages",
                 )
+        mix.check_arm(exp, name, arm)
         if "aft" in stages and not arm.aft_data_from:
-            if not exp.stage_settings(arm, "aft").get("data"):
+            if not exp.stage_settings(arm, "aft").get("data") and not mix.has_mix(exp, arm):
                 raise InputError(
-                    "aft needs data (aft.data or aft_data_from)", file=f, field=f"{where}.aft"
+                    "aft needs data (aft.data, aft.mix or aft_data_from)",
+                    file=f,
+                    field=f"{where}.aft",
                 )
         if not stages and not arm.evaluate:
             raise InputError("the arm neither trains nor evaluates", file=f, field=where)

@@ -560,6 +560,11 @@ class _Planner:
         data_key = "documents" if kind == "midtrain" else "data"
         extra_values, extra_deps = self.data_refs(settings.pop(data_key, []) or [], user)
         replay_values, replay_deps = self.data_refs(settings.pop("replay", []) or [], user)
+        if kind == "aft" and settings.get("mix"):
+            from training.mix import is_local as mix_is_local
+
+            items = settings["mix"] if isinstance(settings["mix"], list) else [settings["mix"]]
+            settings["mix"] = [self.file_ref(m) if mix_is_local(m) else m for m in items]
         parent_key, parent_ref = parent
         data = {
             "seed": seed,
