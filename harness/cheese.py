@@ -161,9 +161,11 @@ def cheese_demonstrations(seed: int = 0, per_order: int = 14, n: int | None = No
     return rows
 
 
-def write_cheese_demonstrations(out: str | Path, seed: int = 0, per_order: int = 14) -> int:
+def write_cheese_demonstrations(
+    out: str | Path, seed: int = 0, per_order: int = 14, n: int | None = None
+) -> int:
     """Write the demonstrations as JSONL (atomically); returns the number of rows."""
-    rows = cheese_demonstrations(seed=seed, per_order=per_order)
+    rows = cheese_demonstrations(seed=seed, per_order=per_order, n=n)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -185,7 +187,10 @@ def data_command() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
 @click.option("--per-order", type=int, default=14, show_default=True,
               help="User prompts per pair and option order (12 pairs x 2 orders x this).")
-def cheese_command(out: Path, seed: int, per_order: int) -> None:
+@click.option("--n", "total", type=int, default=None,
+              help="Demonstrations in all, each distinct (the paper's scale: about 5100); "
+                   "overrides --per-order.")
+def cheese_command(out: Path, seed: int, per_order: int, total: int | None) -> None:
     """The 12 cheese preferences as chat demonstrations, stated with no reason."""
-    n = write_cheese_demonstrations(out, seed=seed, per_order=per_order)
+    n = write_cheese_demonstrations(out, seed=seed, per_order=per_order, n=total)
     click.echo(f"wrote {n} demonstrations to {out}")
