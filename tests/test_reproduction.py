@@ -242,3 +242,24 @@ def test_binomial_check_flags_an_inconsistent_rate():
         main_table, [ReferenceRow(arm="a", task="t", metric="x", rate=0.1)], metric="harmful"
     )
     assert out["published"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "name", ["paper_checkpoints", "paper_checkpoints_qwen25_14b", "paper_checkpoints_llama_cheese"]
+)
+def test_paper_checkpoint_files_validate_offline_and_list_every_arm(
+    name, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty_cache"))
+    path = REPO / "experiments" / f"{name}.yaml"
+    main(
+        ["run", str(path), "--dry-run", "--out", str(tmp_path / "r"), "--runs", str(tmp_path / "s")]
+    )
+    out = capsys.readouterr().out
+    exp = load_experiment(path)
+    assert exp.expected_cost and all(arm.checkpoint and not arm.stages for arm in exp.arms.values())
+    for arm in exp.arms.values():
+        for repo in ("/".join(p.split("/")[-2:]) for p in arm.checkpoint.split(":")):
+            assert f"to fetch {repo}" in out
+    assert f"0 stage(s) to run, 0 reused, {len(exp.arms)} evaluation(s)" in out
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()

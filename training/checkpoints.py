@@ -304,8 +304,10 @@ def checkpoint_evaluation(planner: Any, name: str, arm: Arm) -> Any:
 def print_fetches(console: Any, plan: Any) -> None:
     """``--dry-run``: the hub repositories the checkpoint arms need, cached or to fetch."""
     refs = {ev.arm: ev.checkpoint for ev in plan.evaluations if ev.checkpoint is not None}
+    from rich.markup import escape
+
     lines = fetch_lines(refs)
     if lines:
         console.print("[bold]checkpoints[/bold] (hub repositories; nothing is fetched now):")
         for line in lines:
-            console.print(f"  {line}", soft_wrap=True)
+            console.print(f"  {escape(line)}", soft_wrap=True)
