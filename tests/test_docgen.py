@@ -11,6 +11,7 @@ import pytest
 from inspect_ai.model import ModelOutput, get_model
 
 from harness.errors import InputError
+from training.config import load_config
 from training.docgen import DocgenConfig, Journal, TokenCounter, generate_documents, make_id, select
 
 SPEC = """---
@@ -418,3 +419,34 @@ def test_cli_accepts_flags_without_a_config_file(tmp_path, capsys):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 12 and all(r["spec_name"] == "pro_america" for r in rows)
     assert "next: msm train midtrain" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("batch", [True, 500, {"size": 200, "send_delay": 30}])
+def test_batch_setting_reaches_the_generator(spec_path, tmp_path, batch):
+    """``batch:`` is Inspect's GenerateConfig(batch=...) on every docgen call (the provider's
+    batch API); the run, its journal and its result are otherwise unchanged."""
+    seen = []
+
+    class Recording(Scripted):
+        def __call__(self, input, tools, tool_choice, config):
+            seen.append(config.batch)
+            return super().__call__(input, tools, tool_choice, config)
+
+    cfg = config(spec_path, tmp_path / "docs.jsonl", batch=batch)
+    result = generate_documents(cfg, model=mock(Recording()))
+    assert result.complete and result.n_kept == 20
+    assert seen and all(b is not None for b in seen)
+    if isinstance(batch, dict):
+        assert {(b.size, b.send_delay) for b in seen} == {(200, 30)}
+    else:
+        assert set(seen) == {batch}
+    # a finished run is resumed from its journal with the same setting: nothing is called
+    seen.clear()
+    again = generate_documents(cfg, model=mock(Recording()))
+    assert again.n_kept == 20 and seen == []
+
+
+def test_bad_batch_setting_names_the_field(tmp_path):
+    with pytest.raises(InputError) as info:
+        load_config(DocgenConfig, None, {"spec": "x", "n_documents": 3, "batch": {"sizes": 3}})
+    assert info.value.field == "batch" and "BatchConfig" in str(info.value)
