@@ -73,6 +73,7 @@ _NOT_HASHED = {
     "labels",
     "progress",
     "max_connections",
+    "batch",
     "logging_steps",
     "report_to",
     "save_steps",
