@@ -556,6 +556,26 @@ def minimum_detectable_effect(n_items: int, epochs: int, baseline_rate: float, i
     return float(abs(np.sin(phi2 / 2) ** 2 - baseline_rate))
 
 
+def epochs_needed(n_items: int, rate_a: float, rate_b: float, icc: float = 0.0,
+                  target_power: float = 0.8, alpha: float = ALPHA,
+                  max_epochs: int = 100_000) -> int | None:
+    """The fewest epochs (rollouts per item) at which two arms of `n_items` items, with true
+    rates `rate_a` and `rate_b`, are told apart with `target_power` (two-sided, Cohen's h at the
+    design-effect adjusted size). None when no number of epochs suffices: with ICC > 0 the
+    effective size per arm never exceeds ``n_items / icc``, so more items are needed."""
+    if not (0 <= rate_a <= 1 and 0 <= rate_b <= 1) or rate_a == rate_b:
+        raise ValueError(f"need two different rates in [0, 1] (got {rate_a}, {rate_b})")
+    h = abs(2 * np.arcsin(np.sqrt(rate_a)) - 2 * np.arcsin(np.sqrt(rate_b)))
+    n_needed = _sm_power.NormalIndPower().solve_power(effect_size=h, alpha=alpha,
+                                                      power=target_power, ratio=1.0)
+    # n_eff(e) = items * e / (1 + (e - 1) icc) >= n_needed  <=>  e (items - n icc) >= n (1 - icc)
+    slack = n_items - n_needed * icc
+    if slack <= 0:
+        return None
+    epochs = max(1, int(np.ceil(n_needed * (1 - icc) / slack - 1e-9)))
+    return epochs if epochs <= max_epochs else None
+
+
 # --------------------------------------------------------------------------- CLI: msm power
 
 
@@ -608,7 +628,11 @@ def planning_inputs(samples: pd.DataFrame, metric: str, arm: str, *, task: str |
 @click.option("--arm", default=None, help="With --logs: the baseline arm to measure.")
 @click.option("--metric", default=None, help="With --logs: the score field.")
 @click.option("--task", default=None, help="With --logs: the task.")
-def power_command(items, epochs, baseline_rate, icc, effect, alpha, target, logs, arm, metric, task) -> None:
+@click.option("--compare", default=None, metavar="A:B,...",
+              help="Pairs of rates to tell apart, e.g. 0.54:0.07,0.07:0.14: prints the epochs "
+                   "(rollouts per item) each needs at --items and --icc.")
+def power_command(items, epochs, baseline_rate, icc, effect, alpha, target, logs, arm, metric, task,
+                  compare=None) -> None:
     """Minimum detectable effect (and power) for two independent arms.
 
     Give the design (--items, --epochs, --baseline-rate, --icc), or measure it on a pilot run's
@@ -628,6 +652,10 @@ def power_command(items, epochs, baseline_rate, icc, effect, alpha, target, logs
         icc = measured["icc"] if icc is None else icc
     if not items:
         raise InputError("give --items (or --logs)", field="--items")
+    if compare:
+        _print_epochs_needed(items, compare, 0.0 if icc is None else icc, alpha, target)
+        if baseline_rate is None:
+            return
     if baseline_rate is None:
         raise InputError("give --baseline-rate (or --logs)", field="--baseline-rate")
     epochs = epochs or [1]
@@ -661,3 +689,32 @@ def power_command(items, epochs, baseline_rate, icc, effect, alpha, target, logs
                 except ValueError:
                     line += f" {'n/a':>12}"
             click.echo(line)
+
+
+def _print_epochs_needed(items: list[int], compare: str, icc: float, alpha: float,
+                         target: float) -> None:
+    """``msm power --compare``: the rollouts per item each contrast needs."""
+    pairs = []
+    for part in (p.strip() for p in compare.split(",") if p.strip()):
+        a, sep, b = part.partition(":")
+        try:
+            ra, rb = float(a), float(b)
+        except ValueError:
+            ra = rb = -1.0
+        if not sep or not (0 <= ra <= 1 and 0 <= rb <= 1) or ra == rb:
+            raise InputError(f"expected pairs of different rates like 0.54:0.07, got '{part}'",
+                             field="--compare")
+        pairs.append((ra, rb))
+    if not 0 <= icc <= 1:
+        raise InputError("must be between 0 and 1", field="--icc")
+    click.echo(f"epochs (rollouts per item) to tell two rates apart: two-sided alpha {alpha}, "
+               f"power {target}, icc {icc:.3g} (deff = 1+(epochs-1)*icc)")
+    click.echo(f"{'items':>6} {'rates':>12} {'epochs':>7} {'samples/arm':>12}")
+    for n in items:
+        for ra, rb in pairs:
+            e = epochs_needed(n, ra, rb, icc, target, alpha)
+            if e is None:
+                click.echo(f"{n:>6} {f'{ra:g} vs {rb:g}':>12} {'never':>7} "
+                           f"{'(needs more items at this ICC)':>12}")
+            else:
+                click.echo(f"{n:>6} {f'{ra:g} vs {rb:g}':>12} {e:>7} {n * e:>12}")

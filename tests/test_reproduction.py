@@ -263,3 +263,25 @@ def test_paper_checkpoint_files_validate_offline_and_list_every_arm(
             assert f"to fetch {repo}" in out
     assert f"0 stage(s) to run, 0 reused, {len(exp.arms)} evaluation(s)" in out
     assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()
+
+
+def test_epochs_needed_is_the_fewest_that_reach_the_power():
+    from harness.stats import epochs_needed, power
+
+    # the paper's grid: 27 conditions; 54% vs 7% and 7% vs 14%
+    for icc in (0.0, 0.05):
+        e = epochs_needed(27, 0.07, 0.14, icc)
+        assert power(27, e, 0.07, 0.07, icc) >= 0.8 > power(27, e - 1, 0.07, 0.07, icc)
+    assert epochs_needed(27, 0.54, 0.07, 0.05) == 1
+    # an ICC caps the effective size at items / icc: no number of rollouts is enough
+    assert epochs_needed(27, 0.07, 0.14, 0.2) is None
+
+
+def test_power_compare_prints_epochs_and_rejects_bad_pairs(capsys):
+    main(["power", "--items", "27", "--icc", "0.05", "--compare", "0.54:0.07,0.07:0.14"])
+    out = capsys.readouterr().out
+    assert "0.07 vs 0.14      23          621" in out and "0.54 vs 0.07       1" in out
+    with pytest.raises(SystemExit) as info:
+        main(["power", "--items", "27", "--compare", "0.5-0.2"])
+    assert info.value.code == 2
+    assert "--compare" in capsys.readouterr().err
