@@ -274,17 +274,23 @@ def prepare_hf_adapter(ref: CheckpointRef, work_dir: Path) -> Path:
 # the runner's call sites
 
 
+def _digest(obj: Any, n: int) -> str:
+    """The runner's folder hash (sha256 of the sorted JSON), so task folders are named alike."""
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
 def checkpoint_evaluation(planner: Any, name: str, arm: Arm) -> Any:
     """The one evaluation of a checkpoint arm (built by the runner's planner; no stage)."""
-    from training.runner import Evaluation, _hash
+    from training.runner import Evaluation
 
     exp = planner.exp
     ref = arm_ref(exp, name, arm)
     assert ref is not None
-    log_dir = planner.results_dir / "logs" / name / f"checkpoint-{_hash(ref.identity)[:8]}"
+    log_dir = planner.results_dir / "logs" / name / f"checkpoint-{_digest(ref.identity, 8)}"
     task_dirs = {
         t.label: log_dir
-        / f"{t.label}-{_hash(t.model_dump(include={'task', 'args', 'epochs', 'limit'}), 8)}"
+        / f"{t.label}-{_digest(t.model_dump(include={'task', 'args', 'epochs', 'limit'}), 8)}"
         for t in exp.tasks
     }
     return Evaluation(
