@@ -1490,7 +1490,8 @@ def print_plan(
                     counts[k] = counts.get(k, 0) + v
             if counts:
                 status += " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
-        etable.add_row(ev.arm, str(ev.seed), model, n_text, status, _show_path(ev.log_dir))
+        seed = "-" if ev.seed is None else str(ev.seed)
+        etable.add_row(ev.arm, seed, model, n_text, status, _show_path(ev.log_dir))
     out.print(etable)
     tasks = ", ".join(
         f"{t.label} ({plan.evaluations[0].n_samples.get(t.label) if plan.evaluations else '?'} samples"
