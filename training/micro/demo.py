@@ -2,11 +2,17 @@
 
 Runs experiments/micro_cheese.yaml through the experiment runner (micro pretraining once and
 cached, MSM and AFT through the real midtrain and AFT stages, the values-generalization task
-through Inspect's hf/ provider, the project's leaderboard), then the experiment's own question,
-seed by seed: with identical AFT, do MSM-America and MSM-affordability differ in pro-America
-rate, and where does AFT without MSM fall? Each comparison is paired by item (the same
-held-out pairs, each asked in both orders): an exact sign test on the item-level differences
-(p), a paired t interval for the difference, and Holm-adjusted p-values over all of them.
+through the batching msm-hf/ provider, the project's leaderboard), then the experiment's own
+question, seed by seed: with identical AFT, do MSM-America and MSM-affordability differ in
+pro-America rate, and where does AFT without MSM fall? Each comparison is paired by item (the
+same held-out pairs, each asked in both orders): an exact sign test on the item-level
+differences (p), a paired t interval for the difference, and Holm-adjusted p-values over all
+of them. The verdict also says what MSM alone does (the MSM-only arms): whether AFT widens the
+gap the spec set or MSM alone explains it.
+
+The screen shows one progress bar, then the main table (the three main arms per seed), the
+verdict and where the full leaderboard, plots and logs are; ``--verbose`` shows everything.
+Results go to ``runs/demo/`` (ignored by git) unless ``--out`` says otherwise.
 """
 
 from __future__ import annotations
