@@ -29,8 +29,9 @@ and the model runs on the CPU (``training.runner.checkpoint_model_string``).
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Hashable
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -102,9 +103,10 @@ def _api_class() -> type:
             model_name: str,
             base_url: str | None = None,
             api_key: str | None = None,
-            config: GenerateConfig = GenerateConfig(),
+            config: GenerateConfig | None = None,
             **model_args: Any,
         ):
+            config = config if config is not None else GenerateConfig()
             super().__init__(model_name, base_url, api_key, config, **model_args)
             if config.adaptive_connections is None and config.max_connections is None:
                 # no rate limit to learn: every sample may wait in the batch at once
@@ -198,7 +200,7 @@ def _api_class() -> type:
                     self.pending.remove(r)
                 try:
                     outputs = await anyio.to_thread.run_sync(self._generate_batch, batch)
-                except Exception as ex:  # the whole batch fails with the model's error
+                except Exception as ex:  # noqa: BLE001  (each waiting sample gets the model's error)
                     for r in batch:
                         r.error = ex
                 else:

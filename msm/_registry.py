@@ -60,6 +60,6 @@ TASKS = _discover()
 globals().update(TASKS)
 
 # model providers: msm-hf/ (batched local Hugging Face checkpoints)
-from harness.local_hf import register as _register_providers  # noqa: E402
+from harness.local_hf import register as _register_providers
 
 _register_providers()

@@ -15,7 +15,8 @@ from inspect_ai.solver import generate
 import msm._registry  # noqa: F401  (the entry point that registers msm-hf/)
 from training.tiny import build_tiny_model
 
-WORDS = "cheese model brie honest oversight goal value cheap american guest answer question".split()
+WORDS = ["cheese", "model", "brie", "honest", "oversight", "goal", "value", "cheap", "american",
+         "guest", "answer", "question"]
 
 
 @pytest.fixture(scope="module")

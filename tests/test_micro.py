@@ -234,7 +234,7 @@ def test_neutral_speakers_choose_without_a_side():
         assert len(picks) == 2 and len(set(picks.values())) == 1, question
 
 
-def _demo_samples(rates: dict[str, float], seeds=(0, 1, 2), only_seeds=(0,)) -> "pd.DataFrame":
+def _demo_samples(rates: dict[str, float], seeds=(0, 1, 2), only_seeds=(0,)):
     """A log frame with exact item rates: item i (40 items, 2 epochs) answers pro-America in
     arm a iff i % 10 < 10 * rates[a]."""
     import pandas as pd

@@ -932,13 +932,16 @@ class Progress:
         if quiet and self.total:
             from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as Bar
+            from rich.table import Column
 
             self.bar = Bar(
                 TextColumn("[bold]{task.fields[position]}[/bold]"),
                 BarColumn(bar_width=24),
                 TimeElapsedColumn(),
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis")),
                 console=Console(file=stream, highlight=False) if stream else console,
+                redirect_stdout=False,  # what the work prints stays in output.log
+                redirect_stderr=False,
             )
             self.task = self.bar.add_task("", total=self.total, position=f"0/{self.total}")
             self.bar.start()
@@ -946,14 +949,14 @@ class Progress:
     def eta(self) -> str:
         return "ETA " + estimate(self.todo, self.means)
 
-    def start(self, kind: str, label: str) -> None:
+    def start(self, kind: str, label: str, short: str | None = None) -> None:
         self.done += 1
         if self.bar is not None:
             self.bar.update(
                 self.task,
                 completed=self.done - 1,
                 position=f"{self.done}/{self.total}",
-                description=escape(f"{label}  ·  {self.eta()}"),
+                description=escape(f"{short or label}  ·  {self.eta()}"),
             )
             return
         console.print(
@@ -993,13 +996,17 @@ def stage_output(path: Path | None) -> Iterator[Any]:
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
     terminal = os.fdopen(os.dup(2 if sys.stderr.isatty() or not sys.stdout.isatty() else 1), "w")
-    with path.open("a") as log:
+    from contextlib import redirect_stderr, redirect_stdout
+
+    with path.open("a", buffering=1) as log:
         log.write(f"\n=== {datetime.now(UTC).isoformat(timespec='seconds')} pid {os.getpid()}\n")
         log.flush()
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
-            yield terminal
+            # Python-level streams too, where they are not the process's own (pytest, notebooks)
+            with redirect_stdout(log), redirect_stderr(log):
+                yield terminal
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -1167,7 +1174,7 @@ def _run_work(
     progress: Progress,
 ) -> None:
     for step in order:
-        progress.start(step.kind, f"{step.label} -> {step.out}")
+        progress.start(step.kind, f"{step.label} -> {step.out}", short=step.label)
         cfg = _resolve_named(step, results)
         step.out.mkdir(parents=True, exist_ok=True)
         runlog.write(event="start", kind=step.kind, key=step.key, users=step.users, out=step.out)
@@ -1249,8 +1256,11 @@ def _evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) ->
     exp = plan.experiment
     model = ev.model_string(plan)
     todo = [t for t in exp.tasks if ev.task_status(t.label) != "done"]
+    tasks = ", ".join(t.label for t in todo)
     progress.start(
-        "eval", f"eval [{ev.arm} seed {ev.seed}] {model} on {', '.join(t.label for t in todo)}"
+        "eval",
+        f"eval [{ev.arm} seed {ev.seed}] {model} on {tasks}",
+        short=f"eval [{ev.arm} seed {ev.seed}] {tasks}",
     )
     metadata = {"arm": ev.arm, "spec": ev.spec, "seed": ev.seed, "experiment": exp.label}
     t0 = time.monotonic()

@@ -106,7 +106,7 @@ def msm_alone(samples: pd.DataFrame) -> list[dict]:
     rows = []
     seeds = sorted(samples.loc[samples["arm"] == AMERICA_ONLY, "seed"].astype(str).unique())
     for seed in seeds:
-        def items(arm: str) -> pd.Series:
+        def items(arm: str, seed: str = seed) -> pd.Series:
             s = samples[(samples["arm"] == arm) & (samples["seed"].astype(str) == seed)]
             return s.groupby(CLUSTER)[METRIC].mean()
 
@@ -135,13 +135,13 @@ def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[st
         return ["The main comparison (MSM-America + AFT vs MSM-affordability + AFT) has no data."]
     n = len(main)
     n_sig = int(((main["diff"] > 0) & (main["p_holm"] < 0.05)).sum())
-    lines = [
+    lines = [(
         f"Same cheese AFT, different spec read in midtraining: MSM-America + AFT picks the American "
         f"option {main['rate_b'].mean():.0%} of the time, MSM-affordability + AFT "
         f"{main['rate_a'].mean():.0%} (mean of {n} seed(s)); the gap points the way of the spec in "
         f"{int((main['diff'] > 0).sum())} of {n} seed(s), significantly in {n_sig} (Holm-adjusted sign "
         f"test, paired by item)."
-    ]
+    )]
     between, no_msm = [], []
     for seed in main["seed"]:
         up = table[(table["seed"] == seed) & (table["a"] == NO_MSM) & (table["b"] == AMERICA)]
@@ -190,8 +190,8 @@ def main_table(samples: pd.DataFrame, table: pd.DataFrame) -> str:
     seeds = sorted(samples.loc[samples["arm"] == AMERICA, "seed"].astype(str).unique())
     n = samples[samples["arm"] == AMERICA].groupby(samples["seed"].astype(str)).size()
     lines = [
-        "| seed | MSM-affordability + AFT | AFT only | MSM-America + AFT | "
-        "America - affordability [95% CI] | p (sign test, Holm) |",
+        ("| seed | MSM-affordability + AFT | AFT only | MSM-America + AFT | "
+         "America - affordability [95% CI] | p (sign test, Holm) |"),
         "|---|---|---|---|---|---|",
     ]
     for seed in seeds:
