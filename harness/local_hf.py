@@ -41,7 +41,11 @@ if TYPE_CHECKING:
 
 PROVIDER = "msm-hf"
 GATHER_SECONDS = 0.005
-"""Collecting a batch ends once a wait of this long brings no new request."""
+"""Collecting a batch ends once a wait of this long brings no new request. A wait that brought
+requests but took longer than asked (a busy event loop or machine) sets the next wait to what
+it took (at most `GATHER_MAX_SECONDS`): samples then reach the model more slowly, and the wait
+stretches with them."""
+GATHER_MAX_SECONDS = 0.1
 
 
 @dataclass
@@ -190,10 +194,12 @@ def _api_class() -> type:
             cap = self.batch_size or None
             while self.pending:
                 # let the event loop hand out the other samples' requests
-                seen = -1
+                seen, wait = -1, GATHER_SECONDS
                 while seen != len(self.pending) and not (cap and len(self.pending) >= cap):
-                    seen = len(self.pending)
-                    await anyio.sleep(GATHER_SECONDS)
+                    if seen >= 0:  # the last wait brought requests: as long as it really took
+                        wait = min(GATHER_MAX_SECONDS, max(GATHER_SECONDS, time.monotonic() - t0))
+                    seen, t0 = len(self.pending), time.monotonic()
+                    await anyio.sleep(wait)
                 key = self.pending[0].key
                 batch = [r for r in self.pending if r.key == key][:cap]
                 for r in batch:
