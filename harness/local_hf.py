@@ -194,12 +194,13 @@ def _api_class() -> type:
             cap = self.batch_size or None
             while self.pending:
                 # let the event loop hand out the other samples' requests
-                seen, wait = -1, GATHER_SECONDS
+                seen, wait, slept = -1, GATHER_SECONDS, 0.0
                 while seen != len(self.pending) and not (cap and len(self.pending) >= cap):
                     if seen >= 0:  # the last wait brought requests: as long as it really took
-                        wait = min(GATHER_MAX_SECONDS, max(GATHER_SECONDS, time.monotonic() - t0))
+                        wait = min(GATHER_MAX_SECONDS, max(GATHER_SECONDS, slept))
                     seen, t0 = len(self.pending), time.monotonic()
                     await anyio.sleep(wait)
+                    slept = time.monotonic() - t0
                 key = self.pending[0].key
                 batch = [r for r in self.pending if r.key == key][:cap]
                 for r in batch:
