@@ -290,7 +290,15 @@ def demo_command(experiment: Path, out: Path | None, runs: Path | None, only: tu
     """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
     import json
 
-    res = run_demo(experiment, out=out, runs=runs, only=list(only), verbose=verbose)
+    import sys
+
+    from training.runner import StageFailed
+
+    try:
+        res = run_demo(experiment, out=out, runs=runs, only=list(only), verbose=verbose)
+    except StageFailed as ex:
+        click.echo(f"error: {ex}", err=True)
+        sys.exit(1)
     results = Path(res["results_dir"])
     if verbose:
         for board in res["leaderboards"]:
