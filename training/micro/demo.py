@@ -289,7 +289,6 @@ def demo_command(experiment: Path, out: Path | None, runs: Path | None, only: tu
                  verbose: bool) -> None:
     """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
     import json
-
     import sys
 
     from training.runner import StageFailed
