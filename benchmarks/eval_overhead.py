@@ -39,8 +39,15 @@ def _eval(model, log_dir: Path, epochs: int, max_tokens: int, temperature: float
 
     task = values_generalization(bank="micro", epochs=epochs)
     t0 = time.perf_counter()
-    log = inspect_eval(task, model=model, max_tokens=max_tokens, temperature=temperature,
-                       display="none", log_dir=str(log_dir), log_realtime=False)[0]
+    log = inspect_eval(
+        task,
+        model=model,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        display="none",
+        log_dir=str(log_dir),
+        log_realtime=False,
+    )[0]
     seconds = time.perf_counter() - t0
     if log.status != "success":
         raise SystemExit(f"evaluation failed: {log.error}")
@@ -48,10 +55,15 @@ def _eval(model, log_dir: Path, epochs: int, max_tokens: int, temperature: float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="a local Hugging Face checkpoint (default: a micro-sized model)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="a local Hugging Face checkpoint (default: a micro-sized model)",
+    )
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=8)
     parser.add_argument("--temperature", type=float, default=1.0)
@@ -73,7 +85,9 @@ def main() -> None:
     log, _ = _eval(model, work / "warm", args.epochs, args.max_tokens, args.temperature)
 
     # the prompts that evaluation sent, rendered exactly as the provider renders them
-    prompts = [api.hf_chat([m for m in s.messages if m.role != "assistant"], []) for s in log.samples]
+    prompts = [
+        api.hf_chat([m for m in s.messages if m.role != "assistant"], []) for s in log.samples
+    ]
     kwargs = {"max_new_tokens": args.max_tokens, "do_sample": args.temperature > 0}
     if args.temperature > 0:
         kwargs["temperature"] = args.temperature
@@ -90,27 +104,37 @@ def main() -> None:
     for i in range(args.repeats):
         raw_times.append(raw())
         batches = api.batches
-        eval_times.append(_eval(model, work / f"run{i}", args.epochs, args.max_tokens,
-                                args.temperature)[1])
+        eval_times.append(
+            _eval(model, work / f"run{i}", args.epochs, args.max_tokens, args.temperature)[1]
+        )
         assert api.batches - batches >= 1
     if args.hf:
         hf_model = get_model(f"hf/{Path(checkpoint).resolve()}", device="cpu")
         _eval(hf_model, work / "hf-warm", args.epochs, args.max_tokens, args.temperature)
-        hf_times.append(_eval(hf_model, work / "hf", args.epochs, args.max_tokens,
-                              args.temperature)[1])
+        hf_times.append(
+            _eval(hf_model, work / "hf", args.epochs, args.max_tokens, args.temperature)[1]
+        )
     load_after = os.getloadavg()[0]
     r, e = statistics.median(raw_times), statistics.median(eval_times)
     params = sum(p.numel() for p in api.model.parameters())
-    print(f"model: {checkpoint} ({params:,} parameters); {len(prompts)} samples, "
-          f"at most {args.max_tokens} new tokens, temperature {args.temperature}")
-    print(f"load average {load:.1f} before, {load_after:.1f} after ({os.cpu_count()} CPUs); "
-          f"medians of {args.repeats} runs")
+    print(
+        f"model: {checkpoint} ({params:,} parameters); {len(prompts)} samples, "
+        f"at most {args.max_tokens} new tokens, temperature {args.temperature}"
+    )
+    print(
+        f"load average {load:.1f} before, {load_after:.1f} after ({os.cpu_count()} CPUs); "
+        f"medians of {args.repeats} runs"
+    )
     print(f"raw batched generate (one call, all prompts): {r:.2f} s")
-    print(f"Inspect evaluation through msm-hf/ (warm):     {e:.2f} s "
-          f"({api.batches} generate calls in {args.repeats + 1} evaluations)")
+    print(
+        f"Inspect evaluation through msm-hf/ (warm):     {e:.2f} s "
+        f"({api.batches} generate calls in {args.repeats + 1} evaluations)"
+    )
     if hf_times:
-        print(f"Inspect evaluation through hf/ (warm):         {hf_times[0]:.2f} s "
-              f"({hf_times[0] / r:.1f} x raw)")
+        print(
+            f"Inspect evaluation through hf/ (warm):         {hf_times[0]:.2f} s "
+            f"({hf_times[0] / r:.1f} x raw)"
+        )
     print(f"ratio: {e / r:.2f}")
 
 

@@ -938,7 +938,9 @@ class Progress:
                 TextColumn("[bold]{task.fields[position]}[/bold]"),
                 BarColumn(bar_width=24),
                 TimeElapsedColumn(),
-                TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis")),
+                TextColumn(
+                    "{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis")
+                ),
                 console=Console(file=stream, highlight=False) if stream else console,
                 redirect_stdout=False,  # what the work prints stays in output.log
                 redirect_stderr=False,

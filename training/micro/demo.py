@@ -51,9 +51,20 @@ def paired(samples: pd.DataFrame, a: str, b: str, seed: object) -> dict:
     lo, hi = paired_t_interval(d) if len(d) > 1 else (float("nan"), float("nan"))
     pos, neg = int((d > 0).sum()), int((d < 0).sum())
     p = sps.binomtest(pos, pos + neg, 0.5).pvalue if pos + neg else 1.0
-    return {"seed": seed, "a": a, "b": b, "items": len(items), "rate_a": float(ra.loc[items].mean()),
-            "rate_b": float(rb.loc[items].mean()), "diff": float(d.mean()) if len(d) else float("nan"),
-            "lo": lo, "hi": hi, "items_up": pos, "items_down": neg, "p": float(p)}
+    return {
+        "seed": seed,
+        "a": a,
+        "b": b,
+        "items": len(items),
+        "rate_a": float(ra.loc[items].mean()),
+        "rate_b": float(rb.loc[items].mean()),
+        "diff": float(d.mean()) if len(d) else float("nan"),
+        "lo": lo,
+        "hi": hi,
+        "items_up": pos,
+        "items_down": neg,
+        "p": float(p),
+    }
 
 
 def seed_comparisons(samples: pd.DataFrame) -> pd.DataFrame:
@@ -106,6 +117,7 @@ def msm_alone(samples: pd.DataFrame) -> list[dict]:
     rows = []
     seeds = sorted(samples.loc[samples["arm"] == AMERICA_ONLY, "seed"].astype(str).unique())
     for seed in seeds:
+
         def items(arm: str, seed: str = seed) -> pd.Series:
             s = samples[(samples["arm"] == arm) & (samples["seed"].astype(str) == seed)]
             return s.groupby(CLUSTER)[METRIC].mean()
@@ -120,10 +132,20 @@ def msm_alone(samples: pd.DataFrame) -> list[dict]:
         am, af, am0, af0 = (r.loc[common].to_numpy(float) for r in rates)
         dd = (am - af) - (am0 - af0)
         lo, hi = paired_t_interval(dd) if len(dd) > 1 else (float("nan"), float("nan"))
-        rows.append({"seed": seed, "america_aft": am.mean(), "afford_aft": af.mean(),
-                     "america_only": am0.mean(), "afford_only": af0.mean(),
-                     "gap_aft": (am - af).mean(), "gap_only": (am0 - af0).mean(),
-                     "aft_adds": dd.mean(), "lo": lo, "hi": hi})
+        rows.append(
+            {
+                "seed": seed,
+                "america_aft": am.mean(),
+                "afford_aft": af.mean(),
+                "america_only": am0.mean(),
+                "afford_only": af0.mean(),
+                "gap_aft": (am - af).mean(),
+                "gap_only": (am0 - af0).mean(),
+                "aft_adds": dd.mean(),
+                "lo": lo,
+                "hi": hi,
+            }
+        )
     return rows
 
 
@@ -135,13 +157,15 @@ def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[st
         return ["The main comparison (MSM-America + AFT vs MSM-affordability + AFT) has no data."]
     n = len(main)
     n_sig = int(((main["diff"] > 0) & (main["p_holm"] < 0.05)).sum())
-    lines = [(
-        f"Same cheese AFT, different spec read in midtraining: MSM-America + AFT picks the American "
-        f"option {main['rate_b'].mean():.0%} of the time, MSM-affordability + AFT "
-        f"{main['rate_a'].mean():.0%} (mean of {n} seed(s)); the gap points the way of the spec in "
-        f"{int((main['diff'] > 0).sum())} of {n} seed(s), significantly in {n_sig} (Holm-adjusted sign "
-        f"test, paired by item)."
-    )]
+    rate_b, rate_a, up = main["rate_b"].mean(), main["rate_a"].mean(), int((main["diff"] > 0).sum())
+    lines = [
+        (
+            "Same cheese AFT, different spec read in midtraining: MSM-America + AFT picks the "
+            f"American option {rate_b:.0%} of the time, MSM-affordability + AFT {rate_a:.0%} (mean "
+            f"of {n} seed(s)); the gap points the way of the spec in {up} of {n} seed(s), "
+            f"significantly in {n_sig} (Holm-adjusted sign test, paired by item)."
+        )
+    ]
     between, no_msm = [], []
     for seed in main["seed"]:
         up = table[(table["seed"] == seed) & (table["a"] == NO_MSM) & (table["b"] == AMERICA)]
@@ -153,35 +177,54 @@ def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[st
     if between:
         mean = sum(no_msm) / len(no_msm)
         if all(between):
-            lines.append(f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in all "
-                         f"{len(between)} seed(s): the cheese demonstrations alone do not pick a value.")
+            lines.append(
+                f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in all "
+                f"{len(between)} seed(s): the cheese demonstrations alone do not pick a value."
+            )
         else:
-            lines.append(f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in only "
-                         f"{sum(between)} of {len(between)} seed(s) (see the per-seed table).")
+            lines.append(
+                f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in only "
+                f"{sum(between)} of {len(between)} seed(s) (see the per-seed table)."
+            )
     else:
         lines.append("AFT only (no MSM) was not run, so there is no reference without a spec.")
     alone = msm_alone(samples) if samples is not None else []
     if not alone:
-        lines.append("The MSM-only arms were not run, so what MSM does without AFT is not separated "
-                     "from what AFT adds.")
+        lines.append(
+            "The MSM-only arms were not run, so what MSM does without AFT is not separated "
+            "from what AFT adds."
+        )
         return lines
     r = alone[0]
-    head = (f"MSM alone (seed {r['seed']}, no AFT): MSM-America {r['america_only']:.0%}, "
-            f"MSM-affordability {r['afford_only']:.0%}, a gap of {r['gap_only']:+.0%} against "
-            f"{r['gap_aft']:+.0%} after AFT (AFT's share {r['aft_adds']:+.1%} "
-            f"[{r['lo']:+.1%}, {r['hi']:+.1%}], paired by item)")
+    head = (
+        f"MSM alone (seed {r['seed']}, no AFT): MSM-America {r['america_only']:.0%}, "
+        f"MSM-affordability {r['afford_only']:.0%}, a gap of {r['gap_only']:+.0%} against "
+        f"{r['gap_aft']:+.0%} after AFT (AFT's share {r['aft_adds']:+.1%} "
+        f"[{r['lo']:+.1%}, {r['hi']:+.1%}], paired by item)"
+    )
     if not (r["gap_aft"] > 0 and n_sig):
-        lines.append(head + "; with no significant gap after AFT there is nothing for MSM to explain.")
+        lines.append(
+            head + "; with no significant gap after AFT there is nothing for MSM to explain."
+        )
     elif r["lo"] > 0:
-        lines.append(head + ": AFT widens the gap the spec set, so the same demonstrations generalize "
-                     "further in the spec's direction.")
+        lines.append(
+            head + ": AFT widens the gap the spec set, so the same demonstrations generalize "
+            "further in the spec's direction."
+        )
     elif r["gap_only"] > 0 and (r["hi"] < 0 or r["gap_only"] >= 0.5 * r["gap_aft"]):
-        lines.append(head + ": MSM alone explains the gap. In this micro world the spec read in "
-                     "midtraining sets the choice before any AFT"
-                     + (", and AFT narrows the gap rather than widening it." if r["hi"] < 0 else
-                        ", and AFT adds no significant separation of its own."))
+        lines.append(
+            head + ": MSM alone explains the gap. In this micro world the spec read in "
+            "midtraining sets the choice before any AFT"
+            + (
+                ", and AFT narrows the gap rather than widening it."
+                if r["hi"] < 0
+                else ", and AFT adds no significant separation of its own."
+            )
+        )
     else:
-        lines.append(head + ": MSM alone makes a smaller gap, and AFT's own share is not significant.")
+        lines.append(
+            head + ": MSM alone makes a smaller gap, and AFT's own share is not significant."
+        )
     return lines
 
 
@@ -190,8 +233,10 @@ def main_table(samples: pd.DataFrame, table: pd.DataFrame) -> str:
     seeds = sorted(samples.loc[samples["arm"] == AMERICA, "seed"].astype(str).unique())
     n = samples[samples["arm"] == AMERICA].groupby(samples["seed"].astype(str)).size()
     lines = [
-        ("| seed | MSM-affordability + AFT | AFT only | MSM-America + AFT | "
-         "America - affordability [95% CI] | p (sign test, Holm) |"),
+        (
+            "| seed | MSM-affordability + AFT | AFT only | MSM-America + AFT | "
+            "America - affordability [95% CI] | p (sign test, Holm) |"
+        ),
         "|---|---|---|---|---|---|",
     ]
     for seed in seeds:
@@ -199,7 +244,9 @@ def main_table(samples: pd.DataFrame, table: pd.DataFrame) -> str:
         for arm in (AFFORD, NO_MSM, AMERICA):
             rate = _rate(samples, arm, seed)
             cells.append("-" if rate is None else f"{rate:.1%}")
-        row = table[(table["seed"].astype(str) == seed) & (table["a"] == AFFORD) & (table["b"] == AMERICA)]
+        row = table[
+            (table["seed"].astype(str) == seed) & (table["a"] == AFFORD) & (table["b"] == AMERICA)
+        ]
         if len(row):
             r = row.iloc[0]
             diff = f"{r['diff']:+.1%} [{r['lo']:+.1%}, {r['hi']:+.1%}]"
@@ -208,7 +255,10 @@ def main_table(samples: pd.DataFrame, table: pd.DataFrame) -> str:
             diff = p = "-"
         lines.append(f"| {seed} | {' | '.join(cells)} | {diff} | {p} |")
     size = int(n.iloc[0]) if len(n) else 0
-    return "\n".join(lines) + f"\n\npro-America rate on held-out micro domains, {size} samples per arm and seed\n"
+    return (
+        "\n".join(lines)
+        + f"\n\npro-America rate on held-out micro domains, {size} samples per arm and seed\n"
+    )
 
 
 def seed_plot(samples: pd.DataFrame, out: Path) -> Path:
@@ -236,16 +286,22 @@ def seed_plot(samples: pd.DataFrame, out: Path) -> Path:
     return path
 
 
-def run_demo(experiment: Path = EXPERIMENT, out: Path | None = None, runs: Path | None = None,
-             only: list[str] | None = None, verbose: bool = False) -> dict:
+def run_demo(
+    experiment: Path = EXPERIMENT,
+    out: Path | None = None,
+    runs: Path | None = None,
+    only: list[str] | None = None,
+    verbose: bool = False,
+) -> dict:
     """Run the experiment (results into `out`, default ``runs/demo``), then the per-seed
     comparisons, the main table, the verdict and the seed plot."""
     from harness.logs import read_logs
     from training.runner import run_experiment
 
     t0 = time.monotonic()
-    result = run_experiment(experiment, out=out or DEFAULT_OUT, runs=runs, only=only or None,
-                            verbose=verbose)
+    result = run_experiment(
+        experiment, out=out or DEFAULT_OUT, runs=runs, only=only or None, verbose=verbose
+    )
     seconds = time.monotonic() - t0
     results_dir = result.results_dir
     frame = read_logs([results_dir / "logs"])
@@ -261,9 +317,18 @@ def run_demo(experiment: Path = EXPERIMENT, out: Path | None = None, runs: Path 
     for step in result.plan.steps.values():
         if step.kind == "pretrain" and (step.out / "pretrain_report.json").is_file():
             pretrain = step.out / "pretrain_report.json"
-    return {"results_dir": results_dir, "table": table, "markdown": md, "main_table": main,
-            "verdict": lines, "leaderboards": result.leaderboards, "plot": plot, "seconds": seconds,
-            "pretrain_report": pretrain, "run_log": result.run_log}
+    return {
+        "results_dir": results_dir,
+        "table": table,
+        "markdown": md,
+        "main_table": main,
+        "verdict": lines,
+        "leaderboards": result.leaderboards,
+        "plot": plot,
+        "seconds": seconds,
+        "pretrain_report": pretrain,
+        "run_log": result.run_log,
+    }
 
 
 def _show(path: Path) -> str:
@@ -274,19 +339,41 @@ def _show(path: Path) -> str:
 
 
 @click.command("demo")
-@click.option("--experiment", type=click.Path(dir_okay=False, path_type=Path), default=EXPERIMENT,
-              show_default=True, help="Experiment file (the micro cheese experiment).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Results folder (default runs/demo, ignored by git; --out results/micro_cheese "
-              "regenerates the committed reference).")
-@click.option("--runs", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Checkpoints and documents (default runs/micro_cheese).")
-@click.option("--only", multiple=True, help="Run only these arms (repeatable), e.g. the three main "
-              "arms: --only aft_only --only msm_america_aft --only msm_affordability_aft.")
-@click.option("--verbose", is_flag=True, help="Show every unit of work, Inspect's results panels, "
-              "the trainers' output and the whole leaderboard.")
-def demo_command(experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...],
-                 verbose: bool) -> None:
+@click.option(
+    "--experiment",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=EXPERIMENT,
+    show_default=True,
+    help="Experiment file (the micro cheese experiment).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Results folder (default runs/demo, ignored by git; --out results/micro_cheese "
+    "regenerates the committed reference).",
+)
+@click.option(
+    "--runs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Checkpoints and documents (default runs/micro_cheese).",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    help="Run only these arms (repeatable), e.g. the three main "
+    "arms: --only aft_only --only msm_america_aft --only msm_affordability_aft.",
+)
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Show every unit of work, Inspect's results panels, "
+    "the trainers' output and the whole leaderboard.",
+)
+def demo_command(
+    experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...], verbose: bool
+) -> None:
     """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
     import json
     import sys
@@ -309,19 +396,24 @@ def demo_command(experiment: Path, out: Path | None, runs: Path | None, only: tu
     click.echo("")
     if res["pretrain_report"]:
         rep = json.loads(Path(res["pretrain_report"]).read_text())
+        agree = rep["heldout_value_agreement_mean"]
         click.echo(
-            f"micro base: {rep['parameters']:,} parameters, {rep['trained_tokens']:,} tokens; held-out "
-            f"personas (descriptions only) choose by their value {rep['heldout_value_agreement_mean']:.0%} "
-            "of the time.\n"
+            f"micro base: {rep['parameters']:,} parameters, {rep['trained_tokens']:,} tokens; "
+            f"held-out personas (descriptions only) choose by their value {agree:.0%} of the "
+            "time.\n"
         )
     if res["main_table"]:
         click.echo(res["main_table"])
     for line in res["verdict"]:
         click.echo(line)
     shown = _show(results)
-    click.echo(f"\nAll arms, with per-domain rows: {shown}/leaderboard.md (.csv, .html); "
-               f"seed-by-seed tests: {shown}/seed_comparisons.md")
+    click.echo(
+        f"\nAll arms, with per-domain rows: {shown}/leaderboard.md (.csv, .html); "
+        f"seed-by-seed tests: {shown}/seed_comparisons.md"
+    )
     click.echo(f"Plots: {shown}/forest.png, rates.png, seeds.png")
-    click.echo(f"Logs: inspect view --log-dir {shown}/logs; run log {shown}/run_log.jsonl"
-               + ("" if verbose else f"; stage output {shown}/output.log"))
+    click.echo(
+        f"Logs: inspect view --log-dir {shown}/logs; run log {shown}/run_log.jsonl"
+        + ("" if verbose else f"; stage output {shown}/output.log")
+    )
     click.echo(f"{res['seconds']:.0f}s")
