@@ -935,9 +935,8 @@ class Progress:
             from rich.table import Column
 
             self.bar = Bar(
-                TextColumn("[bold]{task.fields[position]}[/bold]"),
-                BarColumn(bar_width=24),
-                TimeElapsedColumn(),
+                BarColumn(bar_width=20, table_column=Column(no_wrap=True, min_width=20)),
+                TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7)),
                 TextColumn(
                     "{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis")
                 ),
@@ -945,7 +944,7 @@ class Progress:
                 redirect_stdout=False,  # what the work prints stays in output.log
                 redirect_stderr=False,
             )
-            self.task = self.bar.add_task("", total=self.total, position=f"0/{self.total}")
+            self.task = self.bar.add_task(f"0/{self.total}", total=self.total)
             self.bar.start()
 
     def eta(self) -> str:
@@ -954,11 +953,14 @@ class Progress:
     def start(self, kind: str, label: str, short: str | None = None) -> None:
         self.done += 1
         if self.bar is not None:
+            # position, the ETA without the kinds not timed yet ("ETA 1m10s + ?"), then what
+            # runs: a narrow terminal cuts the end of the line, not the numbers
+            eta = self.eta().split(" (")[0]
             self.bar.update(
                 self.task,
                 completed=self.done - 1,
-                position=f"{self.done}/{self.total}",
-                description=escape(f"{short or label}  ·  {self.eta()}"),
+                description=f"[bold]{self.done}/{self.total}[/bold] {eta}  "
+                f"{escape(short or label)}",
             )
             return
         console.print(
@@ -979,7 +981,8 @@ class Progress:
         self.bar.update(
             self.task,
             completed=self.done if not ok else self.total,
-            description=f"done in {took}" if ok else f"stopped after {took}",
+            description=f"[bold]{self.done}/{self.total}[/bold] "
+            + (f"done in {took}" if ok else f"stopped after {took}"),
         )
         self.bar.stop()
         self.bar = None
