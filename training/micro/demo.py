@@ -304,7 +304,7 @@ def run_demo(
     )
     seconds = time.monotonic() - t0
     results_dir = result.results_dir
-    frame = read_logs([results_dir / "logs"])
+    frame = read_logs([results_dir / "logs"], progress=False)
     samples = frame.samples
     table = seed_comparisons(samples)
     lines = verdict(table, samples)
