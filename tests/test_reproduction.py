@@ -111,8 +111,9 @@ def test_checkpoint_arms_are_evaluated_through_the_real_task(tmp_path, tiny):
     # labels from the arm's own fields; the adapter evaluated on the base named here
     assert meta["spec"] == "pro_america" and meta["stage"] == "msm+aft"
     assert meta["checkpoint"].endswith("adapter")
-    assert model.startswith("hf/") and "checkpoint-" in model
-    prepared = Path(model.removeprefix("hf/"))
+    provider, _, folder = model.partition("/")
+    assert provider in {"hf", "msm-hf"} and "checkpoint-" in folder
+    prepared = Path(folder)
     cfg = json.loads((prepared / "adapter_config.json").read_text())
     assert cfg["base_model_name_or_path"] == str(tiny[0].resolve())
     assert (prepared / "tokenizer.json").is_file()
@@ -120,7 +121,7 @@ def test_checkpoint_arms_are_evaluated_through_the_real_task(tmp_path, tiny):
 
     loaded = AutoModelForCausalLM.from_pretrained(prepared)  # base + adapter, as hf/ loads it
     assert any("lora_B" in name for name, _ in loaded.named_parameters())
-    assert metas["base_model"][1] == f"hf/{tiny[0].resolve()}"
+    assert metas["base_model"][1] == f"{provider}/{tiny[0].resolve()}"
     # the published rate and its test in every format
     md = (tmp_path / "results" / "leaderboard.md").read_text()
     assert "published" in md and "vs published" in md and "0.500 (n=400)" in md

@@ -87,17 +87,18 @@ class CheckpointRef:
         parts = [self.base, self.model] if self.base else [self.model]
         return [p.hub_id for p in parts if p is not None and p.hub_id]
 
-    def model_string(self, provider: str, work_dir: Path) -> str:
-        """The Inspect model string that evaluates this checkpoint with `provider`."""
+    def model_string(self, provider: str, work_dir: Path, device: str | None = None) -> str:
+        """The Inspect model string that evaluates this checkpoint with `provider` (local
+        folders as the runner's own checkpoints: ``msm-hf/`` for ``hf`` on the CPU)."""
+        from training.runner import checkpoint_model_string
+
         if self.base is None:
             if self.model.local is not None:
-                from training.runner import checkpoint_model_string
-
-                return checkpoint_model_string(self.model.local, provider)
+                return checkpoint_model_string(self.model.local, provider, device)
             return f"{provider}/{self.model.text}"
         if provider == "vllm":
             return f"vllm/{self.base.name}:{self.model.name}"
-        return f"hf/{prepare_hf_adapter(self, work_dir)}"
+        return checkpoint_model_string(prepare_hf_adapter(self, work_dir), provider, device)
 
 
 def _looks_like_path(text: str) -> bool:

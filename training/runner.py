@@ -161,7 +161,9 @@ class Evaluation:
         exp = plan.experiment
         provider = exp.eval.provider
         if self.checkpoint is not None:
-            return self.checkpoint.model_string(provider, plan.runs_dir)
+            return self.checkpoint.model_string(
+                provider, plan.runs_dir, exp.eval.model_args.get("device")
+            )
         if self.model_step is None:
             assert self.base_model is not None
             return f"{provider}/{self.base_model}"
