@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from harness import offline
 from harness.errors import InputError
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -67,6 +68,7 @@ class LazyGroup(click.Group):
 def cli() -> None:
     """msm-harness: does this Model Spec make alignment training generalize?"""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    offline.install()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(ex.exit_code)
     except Exception as ex:
         # Inspect's "missing provider package / API key" error: its message, on one line
-        from inspect_ai._util.error import PrerequisiteError
+        from inspect_ai._util.error import PrerequisiteError  # private: not exported publicly
 
         if not isinstance(ex, PrerequisiteError):
             raise

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -36,22 +36,10 @@ import pandas as pd
 from harness import stats
 from harness.errors import InputError, check_writable_dir, writable_dir
 from harness.logs import LogFrame, SkippedLog, read_logs
+from harness.tables import Tables
 
 CONDITION_FACTORS = ("scenario", "goal_value", "domain")
 MISSING = "none"
-
-
-@dataclass
-class Tables:
-    main: pd.DataFrame
-    conditions: pd.DataFrame
-    grid: pd.DataFrame
-    """Rates by scenario x goal value (agentic tasks), for the heatmap."""
-    metric: str
-    by: list[str]
-    baseline: tuple[str, str] | None
-    adjust: str
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
