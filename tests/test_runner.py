@@ -516,7 +516,7 @@ def test_accelerate_launcher_command_and_config(tmp_path, tiny_base, monkeypatch
         _launch.main(cmd[-2:])  # what each accelerate process runs
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr("training.runner.subprocess.run", fake_run)
+    monkeypatch.setattr("training.runner.stages.subprocess.run", fake_run)
     path = _accelerate_experiment(tmp_path, tiny_base, ["--cpu"])
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
     assert len(calls) == 1 and calls[0][3:7] == ["--num_processes", "1", "--cpu", "-m"]
