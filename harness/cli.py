@@ -19,22 +19,22 @@ from harness.errors import InputError
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help)
     "agentic": ("harness.agentic.cli:agentic_command", "List agentic-misalignment grids; print a condition's prompts."),
-    "data": ("harness.cheese:data_command", "Build fine-tuning datasets (cheese AFT, deliberative alignment)."),
-    "docs": ("training.docgen:docs_command", "Generate synthetic documents about a Model Spec."),
-    "train": ("training.train_cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
+    "data": ("harness.commands:data_command", "Build fine-tuning datasets (cheese AFT, deliberative alignment)."),
+    "docs": ("training.cli:docs_command", "Generate synthetic documents about a Model Spec."),
+    "train": ("training.cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
     "run": ("training.cli:run_command", "Run an experiment file: train what is missing, evaluate, leaderboard."),
     "status": ("training.cli:status_command", "Show what an experiment has trained and evaluated."),
-    "leaderboard": ("harness.leaderboard:leaderboard_command", "Rates, intervals and adjusted comparisons from Inspect logs."),
-    "compare": ("harness.compare:compare_command", "Compare two arms: difference, interval, p and the test used."),
-    "power": ("harness.stats:power_command", "Minimum detectable effect and power for planned runs."),
-    "audit": ("harness.audit:audit_command", "Audit the instruments: does the training material give away the evaluation?"),
-    "demo": ("training.micro.demo:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
+    "leaderboard": ("harness.commands:leaderboard_command", "Rates, intervals and adjusted comparisons from Inspect logs."),
+    "compare": ("harness.commands:compare_command", "Compare two arms: difference, interval, p and the test used."),
+    "power": ("harness.commands:power_command", "Minimum detectable effect and power for planned runs."),
+    "audit": ("harness.commands:audit_command", "Audit the instruments: does the training material give away the evaluation?"),
+    "demo": ("training.cli:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
 }
 
 SUBCOMMANDS: dict[str, dict[str, str]] = {
     # group name: {subcommand name: "module:attribute"}, for subcommands that live in another
     # module than their group (added to the group when it is loaded)
-    "data": {"deliberative": "training.deliberative:deliberative_command"},
+    "data": {"deliberative": "training.cli:deliberative_command"},
 }
 
 

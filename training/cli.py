@@ -1,5 +1,7 @@
-"""The training side's ``msm`` commands (registered in `harness.cli.COMMANDS` by module path,
-so ``msm --help`` loads none of them). Each parses its options and calls the library."""
+"""The training side's ``msm`` commands: ``run``, ``status``, ``train``, ``docs``, ``data
+deliberative`` and ``demo``. Each parses its options and calls the library function that does
+the work; library modules are imported inside the commands, so one command loads only what it
+uses. Registered in `harness.cli.COMMANDS` by module path, so ``msm --help`` loads none."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ from pathlib import Path
 
 import click
 
+from harness.errors import InputError
+from harness.manifest import inspect_model_string
+from training.micro.demo import EXPERIMENT
 from training.runner import STAGE_CHOICES, StageFailed, run_experiment, show
 
 
@@ -70,3 +75,194 @@ def status_command(
 ) -> None:
     """Show what an experiment has trained and evaluated, and what is running."""
     show(experiment, out=out, runs=runs, only=list(only) or None)
+
+# --------------------------------------------------------------------------------------------
+# msm train
+
+
+@click.group("train")
+def train() -> None:
+    """Train checkpoints: midtraining on spec documents, AFT on demonstrations."""
+
+
+@train.command("merge")
+@click.argument("adapter", type=click.Path(file_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+def merge_command(adapter: str, out: str) -> None:
+    """Fold a LoRA ADAPTER written by msm train into full weights saved to OUT."""
+    from training._sft import merge_adapter
+
+    path = merge_adapter(Path(adapter), Path(out))
+    click.echo(f"merged checkpoint: {path}")
+    click.echo(f"model string: {inspect_model_string(path)}")
+
+
+
+
+@train.command("tiny")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--corpus", "corpora", multiple=True, type=click.Path(dir_okay=False),
+              help="Text to train the tokenizer on: JSONL (text or messages) or .txt; repeatable.")
+@click.option("--arch", type=click.Choice(["llama", "qwen2"]), default="llama", show_default=True)
+@click.option("--vocab-size", default=1024, show_default=True)
+@click.option("--hidden-size", default=128, show_default=True)
+@click.option("--layers", default=4, show_default=True)
+@click.option("--heads", default=4, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def tiny_command(out: str, corpora: tuple[str, ...], arch: str, vocab_size: int, hidden_size: int,
+                 layers: int, heads: int, seed: int) -> None:
+    """Build a tiny random-init base model with its own tokenizer in OUT (for CPU runs)."""
+    from training.tiny import DEFAULT_CORPUS, build_tiny_model, corpus_texts, count_parameters
+
+    texts = list(DEFAULT_CORPUS) + [t for c in corpora for t in corpus_texts(c)]
+    path = build_tiny_model(out, texts, arch=arch, vocab_size=vocab_size, hidden_size=hidden_size,
+                            num_layers=layers, num_heads=heads, seed=seed)
+    click.echo(f"tiny base model ({count_parameters(path):,} parameters): {path}")
+    click.echo(f"next: msm train midtrain CONFIG.yaml --base-model {path}")
+
+
+@train.command(
+    "midtrain",
+    context_settings={"ignore_unknown_options": True},
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def midtrain_command(args: tuple[str, ...]) -> None:
+    """Midtrain on spec documents: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
+    from training import _sft
+    from training.config import load_config, split_config_args
+    from training.midtrain import MidtrainConfig, midtrain
+    
+    cfg = load_config(MidtrainConfig, *split_config_args(args))
+    out = midtrain(cfg)
+    if not _sft.is_main_process():
+        return
+    click.echo(f"midtrained checkpoint: {out}")
+    click.echo(f"model string: {inspect_model_string(out)}")
+    click.echo(f"next: msm train aft CONFIG.yaml --base-model {out}")
+
+
+@train.command(
+    "aft",
+    context_settings={"ignore_unknown_options": True},
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def aft_command(args: tuple[str, ...]) -> None:
+    """AFT on chat demonstrations: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
+    from training import _sft
+    from training.aft import AFTConfig, aft
+    from training.config import load_config, split_config_args
+    
+    cfg = load_config(AFTConfig, *split_config_args(args))
+    out = aft(cfg)
+    if not _sft.is_main_process():
+        return
+    click.echo(f"AFT checkpoint: {out}")
+    click.echo(f"model string: {inspect_model_string(out)}")
+    click.echo(f"next: inspect eval tasks/values_generalization.py --model {inspect_model_string(out)}")
+
+# --------------------------------------------------------------------------------------------
+# msm docs, msm data deliberative
+
+
+@click.group(name="docs")
+def docs_command() -> None:
+    """Synthetic documents that discuss a Model Spec (the MSM corpus)."""
+
+
+@docs_command.command("generate", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--model-role", "model_roles_", multiple=True, metavar="generator=MODEL",
+              help="The generator model (same as --generator MODEL), e.g. generator=openai/gpt-4.1-mini.")
+def generate_command(args: tuple[str, ...], model_roles_: tuple[str, ...]) -> None:
+    """Generate spec documents: [CONFIG.yaml] [--key value ...] (a --key overrides the file)."""
+    import json
+    
+    from training.config import load_config, split_config_args
+    from training.docgen import GENERATOR_ROLE, DocgenConfig, generate_documents
+    
+
+    config, overrides = split_config_args(args)
+    for item in model_roles_:
+        role, eq, model = item.partition("=")
+        if not eq or role != GENERATOR_ROLE or not model:
+            raise InputError(f"expected generator=MODEL, got '{item}'", field="--model-role")
+        overrides["generator"] = model
+    cfg = load_config(DocgenConfig, config, **overrides)
+    result = generate_documents(cfg)
+    report = json.loads(result.report.read_text())
+    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items() if v) or "none"
+    click.echo(f"wrote {result.n_kept} documents ({result.n_tokens:,} tokens) to {result.documents}")
+    click.echo(f"report: {result.report} (dropped: {dropped})")
+    if not result.complete:
+        plan = report.get("plan") or {}
+        failed = plan.get("planning_errors", 0) + plan.get("document_errors", 0)
+        why = f" ({failed} failed or unusable generator calls)" if failed else ""
+        click.echo(f"target not met{why}: see the report; rerun the same command to continue "
+                   "(finished calls are kept, failed ones are retried), or raise n_ideas / "
+                   "max_docs_per_idea", err=True)
+        sys.exit(1)
+    click.echo(f"next: msm train midtrain CONFIG.yaml --documents [{result.documents}]")
+
+
+@click.command("deliberative")
+@click.argument("log", type=click.Path())
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for with_cot.jsonl, without_cot.jsonl and report.json.")
+@click.option("--allow-spec-mentions", is_flag=True,
+              help="Keep replies that talk about 'the spec' (dropped by default).")
+def deliberative_command(log: str, out: Path, allow_spec_mentions: bool) -> None:
+    """AFT data with and without CoT from a deliberative_alignment teacher log.
+
+    LOG is an Inspect log file, or a log folder (its newest deliberative_alignment log is used).
+    """
+    import json
+    
+    from training.deliberative import build_deliberative_data
+    
+    result = build_deliberative_data(log, out, allow_spec_mentions=allow_spec_mentions)
+    report = json.loads(result.report.read_text())
+    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
+    click.echo(f"kept {result.n_kept} of {report['samples']} samples (dropped: {dropped})")
+    click.echo(f"wrote {result.with_cot} (AFT with CoT) and {result.without_cot} (AFT without CoT)")
+    click.echo(f"report: {result.report}")
+    if any("no grader" in e for e in report["judge_errors"]):
+        click.echo("the judge never ran: run the teacher task with --model-role grader=MODEL")
+    click.echo(f"next: msm train aft CONFIG.yaml --data [{result.without_cot}]   "
+               f"(or --data [{result.with_cot}] --reasoning keep for the deliberative baseline)")
+
+# --------------------------------------------------------------------------------------------
+# msm demo
+
+
+@click.command("demo")
+@click.option("--experiment", type=click.Path(dir_okay=False, path_type=Path), default=EXPERIMENT,
+              show_default=True, help="Experiment file (the micro cheese experiment).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results folder (default results/micro_cheese).")
+@click.option("--runs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Checkpoints and documents (default runs/micro_cheese).")
+@click.option("--only", multiple=True, help="Run only these arms (repeatable), e.g. the three main "
+              "arms: --only aft_only --only msm_america_aft --only msm_affordability_aft.")
+def demo_command(experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...]) -> None:
+    """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
+    import json
+
+    from training.micro.demo import run_demo
+
+    res = run_demo(experiment, out=out, runs=runs, only=list(only))
+    for board in res["leaderboards"]:
+        md = Path(board) / "leaderboard.md"
+        if md.is_file():
+            click.echo(md.read_text())
+    if res["pretrain_report"]:
+        rep = json.loads(Path(res["pretrain_report"]).read_text())
+        click.echo(
+            f"micro base: {rep['parameters']:,} parameters, {rep['trained_tokens']:,} tokens in "
+            f"{rep['seconds']}s; held-out personas (descriptions only) choose by their value "
+            f"{rep['heldout_value_agreement_mean']:.0%} of the time."
+        )
+    click.echo("\nSeed by seed (paired by item):\n")
+    click.echo(res["markdown"])
+    for line in res["verdict"]:
+        click.echo(line)
+    click.echo(f"\n{res['seconds']:.0f}s; tables and plots in {res['results_dir']}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import click
 import pandas as pd
 
 from harness import REPO_ROOT
@@ -162,35 +161,3 @@ def run_demo(experiment: Path = EXPERIMENT, out: Path | None = None, runs: Path 
             pretrain = step.out / "pretrain_report.json"
     return {"results_dir": results_dir, "table": table, "markdown": md, "verdict": lines,
             "leaderboards": result.leaderboards, "plot": plot, "seconds": seconds, "pretrain_report": pretrain}
-
-
-@click.command("demo")
-@click.option("--experiment", type=click.Path(dir_okay=False, path_type=Path), default=EXPERIMENT,
-              show_default=True, help="Experiment file (the micro cheese experiment).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Results folder (default results/micro_cheese).")
-@click.option("--runs", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Checkpoints and documents (default runs/micro_cheese).")
-@click.option("--only", multiple=True, help="Run only these arms (repeatable), e.g. the three main "
-              "arms: --only aft_only --only msm_america_aft --only msm_affordability_aft.")
-def demo_command(experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...]) -> None:
-    """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
-    import json
-
-    res = run_demo(experiment, out=out, runs=runs, only=list(only))
-    for board in res["leaderboards"]:
-        md = Path(board) / "leaderboard.md"
-        if md.is_file():
-            click.echo(md.read_text())
-    if res["pretrain_report"]:
-        rep = json.loads(Path(res["pretrain_report"]).read_text())
-        click.echo(
-            f"micro base: {rep['parameters']:,} parameters, {rep['trained_tokens']:,} tokens in "
-            f"{rep['seconds']}s; held-out personas (descriptions only) choose by their value "
-            f"{rep['heldout_value_agreement_mean']:.0%} of the time."
-        )
-    click.echo("\nSeed by seed (paired by item):\n")
-    click.echo(res["markdown"])
-    for line in res["verdict"]:
-        click.echo(line)
-    click.echo(f"\n{res['seconds']:.0f}s; tables and plots in {res['results_dir']}")

@@ -82,7 +82,7 @@ def _load_tasks(exp: Experiment, name: str, args: dict[str, Any]) -> list[Task]:
     return tasks
 
 
-def count_samples(exp: Experiment, entry: Any) -> int | None:
+def planned_samples(exp: Experiment, entry: Any) -> int | None:
     try:
         tasks = make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
     except Exception:

@@ -27,6 +27,7 @@ from training.experiment import (
     looks_local,
 )
 from training.runner import stages
+from training.runner.evaluation import planned_samples
 from training.runner.plan import (
     Evaluation,
     Plan,
@@ -379,7 +380,7 @@ def build_plan(
         evaluations += planner.arm(name, arm)
     plan = Plan(exp, runs_dir, results_dir, planner.steps, evaluations, all_roles)
     if count_samples:
-        sizes = {t.label: count_samples(exp, t) for t in exp.tasks}
+        sizes = {t.label: planned_samples(exp, t) for t in exp.tasks}
         for ev in evaluations:
             ev.n_samples = dict(sizes)
     return plan
