@@ -121,44 +121,44 @@ def tiny_command(out: str, corpora: tuple[str, ...], arch: str, vocab_size: int,
     click.echo(f"next: msm train midtrain CONFIG.yaml --base-model {path}")
 
 
-@train.command(
-    "midtrain",
-    context_settings={"ignore_unknown_options": True},
-)
+def _train_stage(stage: str, args: tuple[str, ...]) -> Path | None:
+    """Train one stage from CONFIG.yaml [--key value ...]; its checkpoint (None off the main
+    process of a distributed run, which prints nothing)."""
+    from training import _sft
+    from training.config import load_config, split_config_args
+
+    if stage == "midtrain":
+        from training.midtrain import MidtrainConfig as config_class
+        from training.midtrain import midtrain as run
+    else:
+        from training.aft import AFTConfig as config_class
+        from training.aft import aft as run
+    out = run(load_config(config_class, *split_config_args(args)))
+    return out if _sft.is_main_process() else None
+
+
+@train.command("midtrain", context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def midtrain_command(args: tuple[str, ...]) -> None:
     """Midtrain on spec documents: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
-    from training import _sft
-    from training.config import load_config, split_config_args
-    from training.midtrain import MidtrainConfig, midtrain
-    
-    cfg = load_config(MidtrainConfig, *split_config_args(args))
-    out = midtrain(cfg)
-    if not _sft.is_main_process():
-        return
-    click.echo(f"midtrained checkpoint: {out}")
-    click.echo(f"model string: {inspect_model_string(out)}")
-    click.echo(f"next: msm train aft CONFIG.yaml --base-model {out}")
+    out = _train_stage("midtrain", args)
+    if out is not None:
+        click.echo(f"midtrained checkpoint: {out}")
+        click.echo(f"model string: {inspect_model_string(out)}")
+        click.echo(f"next: msm train aft CONFIG.yaml --base-model {out}")
 
 
-@train.command(
-    "aft",
-    context_settings={"ignore_unknown_options": True},
-)
+@train.command("aft", context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def aft_command(args: tuple[str, ...]) -> None:
     """AFT on chat demonstrations: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
-    from training import _sft
-    from training.aft import AFTConfig, aft
-    from training.config import load_config, split_config_args
-    
-    cfg = load_config(AFTConfig, *split_config_args(args))
-    out = aft(cfg)
-    if not _sft.is_main_process():
-        return
-    click.echo(f"AFT checkpoint: {out}")
-    click.echo(f"model string: {inspect_model_string(out)}")
-    click.echo(f"next: inspect eval tasks/values_generalization.py --model {inspect_model_string(out)}")
+    out = _train_stage("aft", args)
+    if out is not None:
+        model = inspect_model_string(out)
+        click.echo(f"AFT checkpoint: {out}")
+        click.echo(f"model string: {model}")
+        click.echo(f"next: inspect eval tasks/values_generalization.py --model {model}")
+
 
 # --------------------------------------------------------------------------------------------
 # msm docs, msm data deliberative
@@ -176,10 +176,9 @@ def docs_command() -> None:
 def generate_command(args: tuple[str, ...], model_roles_: tuple[str, ...]) -> None:
     """Generate spec documents: [CONFIG.yaml] [--key value ...] (a --key overrides the file)."""
     import json
-    
+
     from training.config import load_config, split_config_args
     from training.docgen import GENERATOR_ROLE, DocgenConfig, generate_documents
-    
 
     config, overrides = split_config_args(args)
     for item in model_roles_:
@@ -216,9 +215,9 @@ def deliberative_command(log: str, out: Path, allow_spec_mentions: bool) -> None
     LOG is an Inspect log file, or a log folder (its newest deliberative_alignment log is used).
     """
     import json
-    
+
     from training.deliberative import build_deliberative_data
-    
+
     result = build_deliberative_data(log, out, allow_spec_mentions=allow_spec_mentions)
     report = json.loads(result.report.read_text())
     dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"

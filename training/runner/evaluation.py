@@ -149,7 +149,6 @@ def _evaluate_entry(
     metadata: dict[str, Any],
     runlog: RunLog,
 ) -> str:
-
     exp = plan.experiment
     log_dir = ev.task_dirs[entry.label]
     runlog.write(
@@ -161,8 +160,8 @@ def _evaluate_entry(
         task=entry.label,
         log_dir=log_dir,
     )
-    t1 = time.monotonic()
-    try:
+    who = {"kind": "eval", "arm": ev.arm, "seed": ev.seed, "task": entry.label}
+    with runlog.timed(**who) as elapsed:
         tasks = make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
         ok, _logs = eval_set(
             tasks,
@@ -174,26 +173,7 @@ def _evaluate_entry(
             display=exp.eval.display,
             **generate_args(exp),
         )
-    except BaseException as ex:
-        runlog.write(
-            event="error",
-            kind="eval",
-            arm=ev.arm,
-            seed=ev.seed,
-            task=entry.label,
-            seconds=round(time.monotonic() - t1, 2),
-            error=f"{type(ex).__name__}: {ex}"[:500],
-        )
-        raise
-    runlog.write(
-        event="end" if ok else "error",
-        kind="eval",
-        arm=ev.arm,
-        seed=ev.seed,
-        task=entry.label,
-        seconds=round(time.monotonic() - t1, 2),
-        log_dir=log_dir,
-    )
+    runlog.write(event="end" if ok else "error", **who, seconds=elapsed(), log_dir=log_dir)
     if not ok:
         raise StageFailed(
             f"evaluation of arm '{ev.arm}' seed {ev.seed} on {entry.label} did not finish "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import graphlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,20 +165,9 @@ def _run_step(step: Step, results: dict[str, dict[str, str]], result: RunResult,
     cfg = _resolve_named(step, results)
     step.out.mkdir(parents=True, exist_ok=True)
     runlog.write(event="start", kind=step.kind, key=step.key, users=step.users, out=step.out)
-    t0 = time.monotonic()
-    try:
+    with runlog.timed(kind=step.kind, key=step.key, users=step.users) as elapsed:
         res = step.execute(cfg)
-    except BaseException as ex:
-        runlog.write(
-            event="error",
-            kind=step.kind,
-            key=step.key,
-            users=step.users,
-            seconds=round(time.monotonic() - t0, 2),
-            error=f"{type(ex).__name__}: {ex}"[:500],
-        )
-        raise
-    seconds = round(time.monotonic() - t0, 2)
+    seconds = elapsed()
     marker = {
         "kind": step.kind,
         "key": step.key,

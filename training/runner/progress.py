@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +35,22 @@ class RunLog:
         event = {"time": datetime.now(UTC).isoformat(timespec="seconds"), **event}
         with self.path.open("a") as fh:
             fh.write(json.dumps(event, default=str) + "\n")
+
+    @contextmanager
+    def timed(self, **who: Any) -> Iterator[Callable[[], float]]:
+        """Time a unit of work (yields its seconds so far); an exception is logged as an
+        ``error`` event with ``who``, the seconds and the error, and raised again."""
+        t0 = time.monotonic()
+
+        def seconds() -> float:
+            return round(time.monotonic() - t0, 2)
+
+        try:
+            yield seconds
+        except BaseException as ex:
+            self.write(event="error", **who, seconds=seconds(),
+                       error=f"{type(ex).__name__}: {ex}"[:500])
+            raise
 
     def events(self) -> list[dict[str, Any]]:
         if not self.path.is_file():
