@@ -1,8 +1,10 @@
 """The `msm` command line. Subcommands load their module only when invoked (fast `--help`).
 
-Each stage module defines its own click command; register it in `COMMANDS` as
-``"name": "module:attribute"``. Bad input raised as `InputError` is printed as one line
-(``error: <file>: <field>: <what>``) with exit status 2.
+The commands live in the CLI modules (`harness.commands`, `harness.agentic.cli`,
+`training.cli`), which parse options and call the library; register one in `COMMANDS` as
+``"name": "module:attribute"``. This table names the training side's commands by module path
+only: nothing in `harness` imports `training`. Bad input raised as `InputError` is printed as
+one line (``error: <file>: <field>: <what>``) with exit status 2.
 """
 
 from __future__ import annotations
