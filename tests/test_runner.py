@@ -612,3 +612,32 @@ def test_an_interrupted_evaluation_with_no_finished_sample_starts_afresh(tmp_pat
     assert [p.name for p in dropped] == ["2026-01-01T00-00-00_task_empty.eval"]
     assert sorted(p.name for p in logs.iterdir()) == ["2026-01-01T00-00-01_task_partial.eval",
                                                      "2026-01-01T00-00-02_task_done.eval"]
+
+
+def test_tasks_named_by_file_load_through_the_public_api(tmp_path):
+    """`file.py@task` entries: the file is read beside the experiment file, only the task's own
+    parameters are passed, and the entry's epochs (reducer kept) and limit apply."""
+    from training.runner.evaluation import make_tasks
+
+    (tmp_path / "my_tasks.py").write_text(
+        "from inspect_ai import Epochs, Task, task\n"
+        "from inspect_ai.dataset import Sample\n"
+        "\n"
+        "@task\n"
+        "def counting(n: int = 3) -> Task:\n"
+        "    return Task(dataset=[Sample(input=str(i), target=str(i)) for i in range(n)],\n"
+        "                epochs=Epochs(1, 'mode'))\n"
+        "\n"
+        "@task\n"
+        "def other() -> Task:\n"
+        "    return Task(dataset=[Sample(input='x')])\n"
+    )
+    path = write_experiment(tmp_path, edit(SMALL, "base", "some-org/hub-model"))
+    exp = load_experiment(path)
+    [t] = make_tasks(exp, "my_tasks.py@counting", {"n": 5, "unused": 1}, epochs=4, limit=2)
+    assert len(t.dataset) == 2 and t.epochs == 4
+    assert [r.__registry_info__.name for r in t.epochs_reducer] == ["mode"]
+    both = make_tasks(exp, "my_tasks.py", {}, epochs=None, limit=None)
+    assert sorted(len(t.dataset) for t in both) == [1, 3]
+    with pytest.raises(InputError, match="no task nope"):
+        make_tasks(exp, "my_tasks.py@nope", {}, epochs=None, limit=None)
