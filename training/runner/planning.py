@@ -46,6 +46,9 @@ from training.runner.validation import (
 
 
 class _Planner:
+    """Adds the steps of each arm and seed to one table keyed by input hash (shared steps are
+    added once, with every user listed) and returns the arm's evaluations."""
+
     def __init__(self, exp: Experiment, runs_dir: Path, results_dir: Path, roles: dict[str, Any]):
         self.exp = exp
         self.runs_dir = runs_dir
