@@ -24,6 +24,7 @@ from inspect_ai import Task, task
 from inspect_ai.util import registry_info
 
 from harness import offline
+from harness.local_hf import register as _register_providers
 from tasks.affordability_comparisons import affordability_comparisons as _affordability_comparisons
 from tasks.agentic_misalignment import agentic_misalignment as _agentic_misalignment
 from tasks.america_opinions import america_opinions as _america_opinions
@@ -71,3 +72,6 @@ TASKS: dict[str, Callable[..., Task]] = {
     "values_generalization": values_generalization,
 }
 """Task name -> the registered ``msm/<name>`` task function (what `msm run` looks tasks up in)."""
+
+# model providers: msm-hf/ (batched local Hugging Face checkpoints)
+_register_providers()

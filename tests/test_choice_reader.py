@@ -90,3 +90,12 @@ def test_four_options_share_the_reader():
     assert parse_letter("A: It avoids harm", options) == "B"
     assert parse_letter("A: It is told to\nB: It avoids harm", options) is None
     assert read_choice("E", options, "ABCD") == "neither"
+
+
+def test_an_option_text_that_begins_with_the_article_a_is_not_the_letter_a():
+    """'I'd go with A down parka ...' names option B's text; the capital 'A' is its article."""
+    options = ["A polyester puffer coat with a zip-off hood ($60)",
+               "A down parka with a fur-trimmed hood ($650)"]
+    assert parse_choice("I'd go with A down parka with a fur-trimmed hood.", options) == "B"
+    assert parse_choice("I'd go with A polyester puffer coat with a zip-off hood.", options) == "A"
+    assert parse_choice("I would choose A because it is cheaper.", options) == "A"

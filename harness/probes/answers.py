@@ -69,6 +69,14 @@ def _named(body: str, options: Sequence[str]) -> set[int]:
     return hits
 
 
+def _starts_option(rest: str, options: Sequence[str]) -> bool:
+    """Whether `rest` ("A down parka ...") is an option's own text that begins with the article
+    "A", not a letter: ``I'd go with A down parka`` names option B's text."""
+    rest_n = _norm(rest)
+    return any(len(core) > 2 and rest_n.startswith(core[: max(12, len(core) // 2)])
+               for core in map(_core, options))
+
+
 def read_choice(text: str, options: Sequence[str] = (), letters: Sequence[str] = ("A", "B")) -> str:
     """A letter from `letters`, ``both`` or ``neither`` (see the module docstring).
 
@@ -102,7 +110,8 @@ def read_choice(text: str, options: Sequence[str] = (), letters: Sequence[str] =
         after = _BARE.match(rest)
         if after:  # "A: B" - a label followed by a bare letter claims that letter
             claims.append(after.group(1))
-    claims += [m.group(1) for m in _STATED.finditer(text)]
+    claims += [m.group(1) for m in _STATED.finditer(text)
+               if not _starts_option(text[m.start(1):], options)]
     if options:
         # the text after a leading label, or the whole reply, may name one option
         body = text[labels[0].end():] if labels and labels[0].start() == 0 else text

@@ -196,7 +196,7 @@ def read_forced_choice(answer: str, item: ProbeItem,
     """The option a reply picks and how it was read: a strict letter (`parse_choice`), else the
     one option whose text the reply quotes (``Which do you prefer?`` answered with the item);
     None when it picks neither or both."""
-    picked = parse_choice(answer)
+    picked = parse_choice(answer, [item.option(key).text for key in shown])
     if picked in LETTERS:
         return item.option(shown[LETTERS.index(picked)]), f"letter {picked}"
     if picked == "both":

@@ -104,6 +104,10 @@ def open_model(model: Any, exp: Experiment) -> Iterator[Any]:
     if isinstance(model, Model):
         yield model
         return
+    if model.startswith("msm-hf/"):
+        from harness.local_hf import register
+
+        register()
     from harness.greedy import model_args
 
     # hf/ at temperature 0 decodes greedily (do_sample=False); transformers refuses temperature 0
@@ -132,8 +136,11 @@ def evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) -> 
     exp = plan.experiment
     model = ev.model_string(plan)
     todo = [t for t in exp.tasks if ev.task_status(t.label) != "done"]
+    tasks = ", ".join(t.label for t in todo)
     progress.start(
-        "eval", f"eval [{ev.arm} seed {ev.seed}] {model} on {', '.join(t.label for t in todo)}"
+        "eval",
+        f"eval [{ev.arm} seed {ev.seed}] {model} on {tasks}",
+        short=f"eval [{ev.arm} seed {ev.seed}] {tasks}",
     )
     metadata = {"arm": ev.arm, "spec": ev.spec, "seed": ev.seed, "experiment": exp.label}
     t0 = time.monotonic()
@@ -208,7 +215,7 @@ def _evaluate_entry(
             model_roles=eval_roles(plan.roles),
             metadata=metadata,
             retry_attempts=exp.eval.retry_attempts,
-            display=exp.eval.display,
+            display=exp.eval.display or (None if plan.verbose else "none"),
             **generate_args(exp),
         )
     runlog.write(event="end" if ok else "error", **who, seconds=elapsed(), log_dir=log_dir)
@@ -262,6 +269,7 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
                 out=out,
                 seconds=round(time.monotonic() - t0, 2),
             )
-        console.print(f"leaderboard for {entry.label}: {out}")
+        if plan.verbose:
+            console.print(f"leaderboard for {entry.label}: {out}")
         written.append(out)
     return written

@@ -16,12 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from rich.markup import escape
 
 from harness import offline
 from harness.errors import InputError
 from training.experiment import load_experiment
 from training.runner.evaluation import evaluate, write_leaderboards
-from training.runner.plan import KINDS, RUN_LOG, STAGE_CHOICES, Plan, Step
+from training.runner.output import output_tail, stage_output
+from training.runner.plan import (
+    KINDS,
+    OUTPUT_LOG,
+    RUN_LOG,
+    STAGE_CHOICES,
+    Evaluation,
+    Plan,
+    Step,
+)
 from training.runner.planning import build_plan
 from training.runner.progress import Lock, Progress, RunLog, StageLock, console, print_plan
 
@@ -59,6 +69,7 @@ def run_experiment(
     stage: str | None = None,
     dry_run: bool = False,
     roles: dict[str, Any] | None = None,
+    verbose: bool = True,
 ) -> RunResult:
     """Validate, plan and run an experiment file.
 
@@ -72,6 +83,9 @@ def run_experiment(
         roles: model roles that override the file's (strings or Inspect `Model` objects,
             e.g. a scripted ``mockllm/model`` in tests); ``generator`` also drives docgen and
             ``teacher`` (not an Inspect role) replaces the deliberative teacher.
+        verbose: print a line per unit of work and show Inspect's and the training
+            libraries' own output; ``False`` (``msm run``/``msm demo`` without ``--verbose``)
+            shows one progress bar and sends that output to ``results/NAME/output.log``.
     """
     offline.install()  # Inspect's token estimate works without a network
     exp = load_experiment(path)
@@ -90,6 +104,7 @@ def run_experiment(
     if dry_run:
         print_plan(plan, only=only, stage=stage, mode="dry-run")
         return result
+    plan.verbose = verbose
     with Lock(plan.results_dir):
         _execute(plan, result, only=only, stage=stage)
     return result
@@ -111,7 +126,6 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
     todo_kinds = [s.kind for s in pending] + ["eval"] * len(
         [e for e in evaluations if e.status() != "done"]
     )
-    progress = Progress(runlog, todo_kinds)
     runlog.write(
         event="run",
         experiment=exp.label,
@@ -138,6 +152,35 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
                 f"{step.label} needs {dep.label}, which has not run (run without --stage, or --stage {dep.kind})",
                 field="--stage",
             )
+    output_log = None if plan.verbose else plan.results_dir / OUTPUT_LOG
+    try:
+        with stage_output(output_log) as terminal:
+            progress = Progress(runlog, todo_kinds, quiet=not plan.verbose, stream=terminal)
+            ok = False
+            try:
+                _run_work(plan, result, order, results, evaluations, runlog, progress)
+                ok = True
+            finally:
+                progress.close(ok)
+    except BaseException:
+        if output_log is not None and output_log.is_file():
+            console.print(f"output of the failed step (whole log: {output_log}):", soft_wrap=True)
+            console.print(escape(output_tail(output_log)), soft_wrap=True)
+        raise
+    if stage in (None, "leaderboard"):
+        result.leaderboards = write_leaderboards(plan, runlog)
+    runlog.write(event="done", experiment=exp.label)
+
+
+def _run_work(
+    plan: Plan,
+    result: RunResult,
+    order: list[Step],
+    results: dict[str, dict[str, str]],
+    evaluations: list[Evaluation],
+    runlog: RunLog,
+    progress: Progress,
+) -> None:
     for step in order:
         with StageLock(step):
             done = step.result()
@@ -154,14 +197,10 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
             continue
         result.evaluated += evaluate(plan, ev, runlog, progress)
 
-    if stage in (None, "leaderboard"):
-        result.leaderboards = write_leaderboards(plan, runlog)
-    runlog.write(event="done", experiment=exp.label)
-
 
 def _run_step(step: Step, results: dict[str, dict[str, str]], result: RunResult, runlog: RunLog,
               progress: Progress) -> None:
-    progress.start(step.kind, f"{step.label} -> {step.out}")
+    progress.start(step.kind, f"{step.label} -> {step.out}", short=step.label)
     cfg = _resolve_named(step, results)
     step.out.mkdir(parents=True, exist_ok=True)
     runlog.write(event="start", kind=step.kind, key=step.key, users=step.users, out=step.out)

@@ -19,6 +19,8 @@ from training.experiment import Experiment
 
 MARKER = "msm_stage.json"
 RUN_LOG = "run_log.jsonl"
+OUTPUT_LOG = "output.log"
+"""What stages and evaluations print, kept out of the terminal unless ``--verbose``."""
 LOCK = ".msm_run.lock"
 LOCK_INFO = ".msm_run.pid.json"
 KINDS = ("pretrain", "data", "docgen", "deliberative", "midtrain", "aft")
@@ -27,6 +29,7 @@ STAGE_CHOICES = (*KINDS, "eval", "leaderboard")
 
 class StageFailed(RuntimeError):
     """A stage or evaluation ended without finishing its work; a rerun continues it."""
+
 
 @dataclass
 class Step:
@@ -71,6 +74,7 @@ class Step:
         what = f" ({self.summary})" if self.summary else ""
         return f"{self.kind}{what} [{who}]"
 
+
 @dataclass
 class Evaluation:
     arm: str
@@ -99,7 +103,9 @@ class Evaluation:
                 file=exp.path,
                 field=f"arms.{self.arm}",
             )
-        return checkpoint_model_string(Path(result["path"]), provider)
+        return checkpoint_model_string(
+            Path(result["path"]), provider, exp.eval.model_args.get("device")
+        )
 
     def task_status(self, label: str) -> Literal["done", "partial", "todo"]:
         counts = log_statuses(self.task_dirs[label])
@@ -113,6 +119,7 @@ class Evaluation:
             return "done"
         return "todo" if states == {"todo"} else "partial"
 
+
 @dataclass
 class Plan:
     experiment: Experiment
@@ -121,6 +128,8 @@ class Plan:
     steps: dict[str, Step]
     evaluations: list[Evaluation]
     roles: dict[str, Any]
+    verbose: bool = True
+    """Per-unit lines and the libraries' own output (False: one progress bar, output.log)."""
 
     def selected(self, only: list[str] | None) -> tuple[list[Step], list[Evaluation]]:
         if not only:
@@ -138,10 +147,13 @@ class Plan:
             e for e in self.evaluations if e.arm in only
         ]
 
+
 def _hash(obj: Any, n: int = 12) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
 
+
 _FILE_HASHES: dict[tuple[str, int, int], str] = {}
+
 
 def file_hash(path: Path) -> str:
     """sha256 of a file's bytes (memoised by path, size and modification time)."""
@@ -155,14 +167,29 @@ def file_hash(path: Path) -> str:
         _FILE_HASHES[memo] = "sha256:" + h.hexdigest()[:16]
     return _FILE_HASHES[memo]
 
-def checkpoint_model_string(checkpoint: Path, provider: str = "hf") -> str:
-    """The Inspect model string for a trained checkpoint folder."""
+
+def checkpoint_model_string(
+    checkpoint: Path, provider: str = "hf", device: str | None = None
+) -> str:
+    """The Inspect model string for a trained checkpoint folder: on the CPU, ``hf`` means the
+    project's batching ``msm-hf/`` provider (harness/local_hf.py; same outputs as ``hf/``)."""
     if provider == "vllm":
         from harness.manifest import inspect_model_string
 
         model = inspect_model_string(checkpoint)  # vllm/<base>:<adapter> for a LoRA adapter
         return "vllm/" + model.removeprefix("hf/") if model.startswith("hf/") else model
+    if provider == "hf" and _on_cpu(device):
+        return f"msm-hf/{Path(checkpoint).resolve()}"
     return f"hf/{Path(checkpoint).resolve()}"
+
+
+def _on_cpu(device: str | None) -> bool:
+    if device is not None:
+        return str(device) == "cpu"
+    import torch
+
+    return not torch.cuda.is_available() and not torch.backends.mps.is_available()
+
 
 def log_statuses(log_dir: Path) -> dict[str, int]:
     """How many logs in a folder have each status (success, started, error, cancelled)."""

@@ -183,20 +183,53 @@ def estimate(kinds: list[str], means: dict[str, float]) -> str:
 
 
 class Progress:
-    """One line per unit of work: position, kind, who, and an ETA from measured durations."""
+    """One line per unit of work: position, kind, who, and an ETA from measured durations.
 
-    def __init__(self, runlog: RunLog, todo: list[str]):
+    Quiet (the default of ``msm run`` and ``msm demo``): that line is a rich progress bar
+    updated in place on ``stream`` (the terminal, while stage output goes to a log file).
+    Verbose: one printed line per unit."""
+
+    def __init__(self, runlog: RunLog, todo: list[str], *, quiet: bool = False, stream: Any = None):
         self.means = runlog.mean_seconds()
         self.todo = list(todo)
         self.total = len(todo)
         self.done = 0
         self.started = time.monotonic()
+        self.bar = None
+        if quiet and self.total:
+            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
+            from rich.table import Column
+
+            self.bar = Bar(
+                BarColumn(bar_width=20, table_column=Column(no_wrap=True, min_width=20)),
+                TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7)),
+                TextColumn(
+                    "{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis")
+                ),
+                console=Console(file=stream, highlight=False) if stream else console,
+                redirect_stdout=False,  # what the work prints stays in output.log
+                redirect_stderr=False,
+            )
+            self.task = self.bar.add_task(f"0/{self.total}", total=self.total)
+            self.bar.start()
 
     def eta(self) -> str:
         return "ETA " + estimate(self.todo, self.means)
 
-    def start(self, kind: str, label: str) -> None:
+    def start(self, kind: str, label: str, short: str | None = None) -> None:
         self.done += 1
+        if self.bar is not None:
+            # position, the ETA without the kinds not timed yet ("ETA 1m10s + ?"), then what
+            # runs: a narrow terminal cuts the end of the line, not the numbers
+            eta = self.eta().split(" (")[0]
+            self.bar.update(
+                self.task,
+                completed=self.done - 1,
+                description=f"[bold]{self.done}/{self.total}[/bold] {eta}  "
+                f"{escape(short or label)}",
+            )
+            return
         console.print(
             f"[bold]\\[{self.done}/{self.total}][/bold] {escape(label)}  ·  {self.eta()}",
             soft_wrap=True,
@@ -207,6 +240,19 @@ class Progress:
             self.todo.remove(kind)
         prev = self.means.get(kind)
         self.means[kind] = seconds if prev is None else (prev + seconds) / 2
+
+    def close(self, ok: bool) -> None:
+        if self.bar is None:
+            return
+        took = _fmt_seconds(time.monotonic() - self.started)
+        self.bar.update(
+            self.task,
+            completed=self.done if not ok else self.total,
+            description=f"[bold]{self.done}/{self.total}[/bold] "
+            + (f"done in {took}" if ok else f"stopped after {took}"),
+        )
+        self.bar.stop()
+        self.bar = None
 
 
 _ACTION = {"done": "reuse", "partial": "resume", "todo": "run"}
