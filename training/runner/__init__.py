@@ -25,6 +25,7 @@ The parts, by job (each imports only the ones above it):
 
 - `plan`: the data model (`Step`, `Evaluation`, `Plan`), stage keys, file hashes.
 - `progress`: run log, locks, progress lines, the ``--dry-run`` / ``msm status`` tables.
+- `output`: the work's own output on the terminal (``--verbose``) or in ``output.log``.
 - `evaluation`: Task objects and `eval_set` through Inspect's public API; leaderboards.
 - `stages`: what each stage does when it runs (docgen, deliberative data, training, launch).
 - `validation`: stage configs validated with file-located errors; what a key hashes.
