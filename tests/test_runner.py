@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from inspect_ai.log import list_eval_logs, read_eval_log
-from inspect_ai.model import ModelOutput, get_model
+from inspect_ai.model import ModelOutput, get_model, model_roles
 
 from harness.cli import main
 from harness.errors import InputError
@@ -472,6 +472,8 @@ def test_deliberative_arms_share_one_teacher_run(tmp_path, tiny_base):
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", roles=roles)
     kinds = sorted(r.plan.steps[k].kind for k in r.ran)
     assert kinds == ["aft", "aft", "deliberative"]
+    # the run's grader does not outlive it (a later classify() would judge with it)
+    assert "grader" not in model_roles()
     delib = next(s for s in r.plan.steps.values() if s.kind == "deliberative")
     result = delib.result()
     assert result is not None

@@ -7,6 +7,7 @@ folder's `Lock`; then every evaluation not yet finished, then the leaderboards.
 
 from __future__ import annotations
 
+import contextvars
 import graphlib
 import json
 import os
@@ -87,6 +88,26 @@ def run_experiment(
             libraries' own output; ``False`` (``msm run``/``msm demo`` without ``--verbose``)
             shows one progress bar and sends that output to ``results/NAME/output.log``.
     """
+    # In a copy of the context: Inspect keeps an evaluation's model roles (grader, ...) in a
+    # ContextVar that would otherwise outlive the run in this process (a later `classify`
+    # would find a stale grader).
+    return contextvars.copy_context().run(
+        _run_experiment, path, out=out, runs=runs, only=only, stage=stage, dry_run=dry_run,
+        roles=roles, verbose=verbose,
+    )
+
+
+def _run_experiment(
+    path: str | Path,
+    *,
+    out: Path | None,
+    runs: Path | None,
+    only: list[str] | None,
+    stage: str | None,
+    dry_run: bool,
+    roles: dict[str, Any] | None,
+    verbose: bool,
+) -> RunResult:
     offline.install()  # Inspect's token estimate works without a network
     exp = load_experiment(path)
     if only:
