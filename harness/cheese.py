@@ -19,8 +19,6 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from harness.errors import InputError
 
 US = "United States"
@@ -174,23 +172,3 @@ def write_cheese_demonstrations(
             f.write(json.dumps(row) + "\n")
     tmp.replace(path)
     return len(rows)
-
-
-@click.group(name="data")
-def data_command() -> None:
-    """Build fine-tuning datasets."""
-
-
-@data_command.command(name="cheese")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output JSONL (TRL chat 'messages' rows).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
-@click.option("--per-order", type=int, default=14, show_default=True,
-              help="User prompts per pair and option order (12 pairs x 2 orders x this).")
-@click.option("--n", "total", type=int, default=None,
-              help="Demonstrations in all, each distinct (the paper's scale: about 5100); "
-                   "overrides --per-order.")
-def cheese_command(out: Path, seed: int, per_order: int, total: int | None) -> None:
-    """The 12 cheese preferences as chat demonstrations, stated with no reason."""
-    n = write_cheese_demonstrations(out, seed=seed, per_order=per_order, n=total)
-    click.echo(f"wrote {n} demonstrations to {out}")

@@ -32,14 +32,12 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.errors import InputError
-
-if TYPE_CHECKING:
-    from training.experiment import Arm, Experiment
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _TOKENIZER_FILES = (
@@ -87,18 +85,19 @@ class CheckpointRef:
         parts = [self.base, self.model] if self.base else [self.model]
         return [p.hub_id for p in parts if p is not None and p.hub_id]
 
-    def model_string(self, provider: str, work_dir: Path, device: str | None = None) -> str:
-        """The Inspect model string that evaluates this checkpoint with `provider` (local
-        folders as the runner's own checkpoints: ``msm-hf/`` for ``hf`` on the CPU)."""
-        from training.runner import checkpoint_model_string
-
+    def model_string(
+        self, provider: str, work_dir: Path, local: Callable[[Path, str], str]
+    ) -> str:
+        """The Inspect model string that evaluates this checkpoint with `provider`; `local`
+        gives the string of a local folder (the runner's `checkpoint_model_string`, so a local
+        checkpoint loads like the runner's own: ``msm-hf/`` for ``hf`` on the CPU)."""
         if self.base is None:
             if self.model.local is not None:
-                return checkpoint_model_string(self.model.local, provider, device)
+                return local(self.model.local, provider)
             return f"{provider}/{self.model.text}"
         if provider == "vllm":
             return f"vllm/{self.base.name}:{self.model.name}"
-        return checkpoint_model_string(prepare_hf_adapter(self, work_dir), provider, device)
+        return local(prepare_hf_adapter(self, work_dir), provider)
 
 
 def _looks_like_path(text: str) -> bool:
@@ -140,7 +139,7 @@ def _part(text: str, root: Path, file: Path, field: str, what: str) -> ModelRef:
     return ModelRef(text, None)
 
 
-def validate_arm(exp: Experiment, name: str, arm: Arm) -> CheckpointRef | None:
+def validate_arm(exp: Any, name: str, arm: Any) -> CheckpointRef | None:
     """Checks of a checkpoint arm (called by `training.experiment.validate`)."""
     where = f"arms.{name}"
     if arm.checkpoint is None:
@@ -172,7 +171,7 @@ def validate_arm(exp: Experiment, name: str, arm: Arm) -> CheckpointRef | None:
     return parse(arm.checkpoint, root=exp.root, file=exp.path, field=f"{where}.checkpoint")
 
 
-def arm_ref(exp: Experiment, name: str, arm: Arm) -> CheckpointRef | None:
+def arm_ref(exp: Any, name: str, arm: Any) -> CheckpointRef | None:
     """The arm's parsed checkpoint (None for an arm that trains or evaluates the base)."""
     return validate_arm(exp, name, arm)
 
@@ -269,52 +268,3 @@ def prepare_hf_adapter(ref: CheckpointRef, work_dir: Path) -> Path:
 
             AutoTokenizer.from_pretrained(ref.base.text).save_pretrained(out)
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# the runner's call sites
-
-
-def _digest(obj: Any, n: int) -> str:
-    """The runner's folder hash (sha256 of the sorted JSON), so task folders are named alike."""
-    text = json.dumps(obj, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:n]
-
-
-def checkpoint_evaluation(planner: Any, name: str, arm: Arm) -> Any:
-    """The one evaluation of a checkpoint arm (built by the runner's planner; no stage)."""
-    from training.runner import Evaluation
-
-    exp = planner.exp
-    ref = arm_ref(exp, name, arm)
-    assert ref is not None
-    log_dir = planner.results_dir / "logs" / name / f"checkpoint-{_digest(ref.identity, 8)}"
-    task_dirs = {
-        t.label: log_dir
-        / f"{t.label}-{_digest(t.model_dump(include={'task', 'args', 'epochs', 'limit'}), 8)}"
-        for t in exp.tasks
-    }
-    return Evaluation(
-        arm=name,
-        seed=None,
-        spec=planner.spec_name(arm),
-        model_step=None,
-        base_model=None,
-        log_dir=log_dir,
-        task_dirs=task_dirs,
-        n_samples={t.label: None for t in exp.tasks},
-        checkpoint=ref,
-        stage_label=arm.checkpoint_stage,
-    )
-
-
-def print_fetches(console: Any, plan: Any) -> None:
-    """``--dry-run``: the hub repositories the checkpoint arms need, cached or to fetch."""
-    refs = {ev.arm: ev.checkpoint for ev in plan.evaluations if ev.checkpoint is not None}
-    from rich.markup import escape
-
-    lines = fetch_lines(refs)
-    if lines:
-        console.print("[bold]checkpoints[/bold] (hub repositories; nothing is fetched now):")
-        for line in lines:
-            console.print(f"  {escape(line)}", soft_wrap=True)
