@@ -14,7 +14,6 @@ JSONL in TRL's ``{"messages": [...]}`` form.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import click
 
 from harness.errors import InputError
+from harness.io import write_jsonl_atomic
 
 US = "United States"
 
@@ -145,14 +145,7 @@ def cheese_demonstrations(seed: int = 0, per_order: int = 14) -> list[dict]:
 def write_cheese_demonstrations(out: str | Path, seed: int = 0, per_order: int = 14) -> int:
     """Write the demonstrations as JSONL (atomically); returns the number of rows."""
     rows = cheese_demonstrations(seed=seed, per_order=per_order)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-    tmp.replace(path)
-    return len(rows)
+    return write_jsonl_atomic(out, rows)
 
 
 @click.group(name="data")

@@ -5,7 +5,6 @@ resume, adapter merge and the manifest. Each stage module builds its dataset and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
+from harness.io import file_hash
 from harness.manifest import Manifest, Stage, read_manifest, write_manifest
 from training.config import TrainingConfig
 
@@ -26,14 +26,6 @@ LOG_HISTORY_FILE = "log_history.json"
 
 
 # ---------------------------------------------------------------- data files
-
-
-def file_hash(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 def read_jsonl(path: str | Path, *, field: str, config_field: str) -> list[dict[str, Any]]:
