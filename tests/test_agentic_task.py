@@ -107,8 +107,9 @@ def test_inspect_tools_record_the_call(tmp_path):
     done = ModelOutput.from_content("mockllm/model", "Done.")
     [log] = inspect_eval(
         agentic_misalignment(
-            grid="single", scenario="murder", tools="inspect", epochs=1, source="msm"
+            grid="single", scenario="murder", tools="inspect", source="msm"
         ),
+        epochs=1,
         model=get_model("mockllm/model", custom_outputs=[call, done]),
         model_roles={"grader": scripted(JUDGE_YES)},
         log_dir=str(tmp_path),
