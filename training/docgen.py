@@ -443,24 +443,9 @@ class _Progress:
         self._progress = None
         self._tasks: dict[str, Any] = {}
         if enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from harness.progress import bar
 
-            self._progress = Progress(
-                TextColumn("[bold]{task.description:<15}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[usage]}"),
-            )
+            self._progress = bar(extra="usage")
             self._progress.start()
         self._current: str | None = None
 

@@ -224,9 +224,9 @@ def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool
     tokens = 0
     bar = None
     if progress:
-        from rich.progress import Progress
+        from harness.progress import bar as progress_bar
 
-        bar = Progress(transient=True)
+        bar = progress_bar(transient=True)
         bar.start()
         task = bar.add_task("pretraining micro model", total=cfg.steps)
     try:
