@@ -19,10 +19,11 @@ def scripted(*texts):
 
 
 def run(answer, judge=None, log_dir=None, **task_args):
-    task_args = {"grid": "single", "epochs": 1, "source": "msm", **task_args}
+    task_args = {"grid": "single", "source": "msm", **task_args}
     roles = {"grader": scripted(judge)} if judge is not None else None
     [log] = inspect_eval(
         agentic_misalignment(**task_args),
+        epochs=1,
         model=scripted(answer),
         model_roles=roles,
         log_dir=str(log_dir),
@@ -163,7 +164,8 @@ def test_paper_grid_with_default_epochs(tmp_path):
 def test_entry_point_resolves(tmp_path):
     [log] = inspect_eval(
         "msm/agentic_misalignment",
-        task_args={"grid": "single", "scenario": "blackmail", "epochs": 1, "source": "msm"},
+        task_args={"grid": "single", "scenario": "blackmail", "source": "msm"},
+        epochs=1,
         model="mockllm/model",
         log_dir=str(tmp_path),
         display="none",
