@@ -81,17 +81,10 @@ def writable_file(path: str | Path, *, field: str, file: str | Path | None = Non
 
 
 def _input_error_in(ex: BaseException | None) -> InputError | None:
-    """The `InputError` an uncaught exception is, or wraps (an ExceptionGroup, a cause)."""
-    seen: set[int] = set()
-    while ex is not None and id(ex) not in seen:
-        seen.add(id(ex))
-        if isinstance(ex, InputError):
-            return ex
-        if isinstance(ex, BaseExceptionGroup) and len(ex.exceptions) == 1:
-            ex = ex.exceptions[0]
-        else:
-            ex = ex.__cause__
-    return None
+    """The `InputError` an uncaught exception is, or wraps as the only member of a group."""
+    while isinstance(ex, BaseExceptionGroup) and len(ex.exceptions) == 1:
+        ex = ex.exceptions[0]
+    return ex if isinstance(ex, InputError) else None
 
 
 def install_excepthook() -> None:

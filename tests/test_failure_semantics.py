@@ -224,3 +224,20 @@ def test_leaderboard_warns_when_rows_are_unscored(tmp_path):
     assert (row["n"], row["unscored"]) == (5, 5)
     assert any("5 of 10 sample-epoch rows are unscored" in n for n in board.tables.notes)
     assert "biased" in board.markdown
+
+
+def test_deliberative_data_from_a_teacher_log_whose_grader_failed_says_so(tmp_path, capsys):
+    from harness.cli import main
+    from tasks.deliberative_alignment import deliberative_alignment
+
+    task = deliberative_alignment()
+    task.dataset = task.dataset[:2]
+    reply = "<reasoning>It follows the spec.</reasoning>\nA reply."
+    [log] = inspect_eval(task, model=agent(reply, reply), model_roles={
+        "grader": grader_model(lambda t: NoCredentialsError())}, log_dir=str(tmp_path / "logs"),
+        display="none", fail_on_error=False)
+    assert all(s.error is not None for s in log.samples)
+    main(["data", "deliberative", str(tmp_path / "logs"), "--out", str(tmp_path / "data")])
+    printed = capsys.readouterr()
+    assert "kept 0 of 2 samples (dropped: sample_error 2)" in printed.out
+    assert "warning:" in printed.err and "2 errored sample(s)" in printed.err

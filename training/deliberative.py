@@ -184,6 +184,11 @@ def deliberative_command(log: str, out: Path, allow_spec_mentions: bool) -> None
     click.echo(f"kept {result.n_kept} of {report['samples']} samples (dropped: {dropped})")
     click.echo(f"wrote {result.with_cot} (AFT with CoT) and {result.without_cot} (AFT without CoT)")
     click.echo(f"report: {result.report}")
+    errored = report["dropped"].get("sample_error", 0)
+    if report["log_status"] != "success" or errored:
+        click.echo(f"warning: the teacher log's status is '{report['log_status']}' with {errored} "
+                   "errored sample(s) (an unreachable grader errors its samples): rerun the "
+                   "teacher task to complete it before training on this data", err=True)
     if any("no grader" in e for e in report["judge_errors"]):
         click.echo("the judge never ran: run the teacher task with --model-role grader=MODEL")
     click.echo(f"next: msm train aft CONFIG.yaml --data [{result.without_cot}]   "
