@@ -132,8 +132,9 @@ def mean_scored() -> ScoreReducer:
 
     ``metadata["unscored_epochs"]`` holds, per field, how many epochs were unscored (the
     `unscored` metric sums it) and ``metadata["epochs"]`` how many there were. Dropping only the
-    unscored epochs would bias the rate when the judge's failures depend on the answer;
-    Inspect's stock `mean` reducer would count them as 0.
+    unscored epochs would bias the rate when the judge's failures depend on the answer, and
+    that is what Inspect's `mean` reducer does with NaN epochs (a ``None`` field it would read
+    as 0); neither keeps a count of the unscored epochs.
     """
 
     def reduce(scores: list[Score]) -> Score:
