@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from harness.errors import InputError
-from harness.io import write_jsonl_atomic
+from harness.fileio import write_jsonl_atomic
 
 US = "United States"
 

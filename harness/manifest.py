@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from harness.io import write_text_atomic
+from harness.fileio import write_text_atomic
 
 MANIFEST_FILE = "msm_manifest.json"
 

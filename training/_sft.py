@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError, one_line
-from harness.io import file_hash
+from harness.fileio import file_hash
 from harness.manifest import Manifest, Stage, read_manifest, write_manifest
 from training.config import TrainingConfig
 

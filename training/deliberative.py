@@ -31,7 +31,7 @@ from typing import Any
 import click
 
 from harness.errors import InputError
-from harness.io import write_json_atomic, write_jsonl_atomic
+from harness.fileio import write_json_atomic, write_jsonl_atomic
 
 SCORER = "spec_follows"
 _SPEC_MENTION = re.compile(r"\b(model spec|my spec|the spec|spec says|specification says)\b", re.IGNORECASE)

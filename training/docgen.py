@@ -64,7 +64,7 @@ from inspect_ai.model import (
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import InputError, one_line, writable_file
-from harness.io import write_json_atomic, write_jsonl_atomic
+from harness.fileio import write_json_atomic, write_jsonl_atomic
 from harness.specs import Spec, load_spec
 
 GENERATOR_ROLE = "generator"

@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 
 from harness.cheese import CHEESE_PAIRS
-from harness.io import write_jsonl_atomic
+from harness.fileio import write_jsonl_atomic
 from training.micro.corpus import ANSWER, QUESTIONS, item_phrase
 from training.micro.world import World, micro_name
 

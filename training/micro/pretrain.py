@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InputError
-from harness.io import write_json_atomic, write_jsonl_atomic
+from harness.fileio import write_json_atomic, write_jsonl_atomic
 from harness.manifest import Manifest, read_manifest, write_manifest
 
 CORPUS_FILE = "corpus.jsonl"

@@ -5,6 +5,7 @@ Every artefact the project writes (datasets, manifests, reports, run markers) go
 so a run killed mid-write leaves the previous file intact rather than half a file that a later
 stage would read as complete. The rename is atomic on POSIX file systems when both names are
 in the same folder, which is why the temporary file sits beside the target.
+(Named ``fileio`` rather than ``io`` so that nothing can take it for the standard library's.)
 """
 
 from __future__ import annotations
