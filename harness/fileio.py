@@ -53,9 +53,14 @@ def file_hash(path: str | Path) -> str:
     st = path.stat()
     memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if memo not in _FILE_HASHES:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        _FILE_HASHES[memo] = "sha256:" + digest.hexdigest()[:16]
+        _FILE_HASHES[memo] = "sha256:" + sha256_hex(path)[:16]
     return _FILE_HASHES[memo]
+
+
+def sha256_hex(path: str | Path) -> str:
+    """The full sha256 hex digest of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -17,7 +17,8 @@ from harness.fileio import write_text_atomic
 
 MANIFEST_FILE = "msm_manifest.json"
 
-Stage = Literal["pretrain", "midtrain", "aft", "merge"]
+Stage = Literal["pretrain", "midtrain", "aft", "merge", "import"]
+"""``import``: a released model converted into a checkpoint (`msm model`)."""
 
 
 class Manifest(BaseModel):

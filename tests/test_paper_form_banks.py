@@ -218,8 +218,13 @@ def test_unparseable_replies_stay_in_the_denominator_and_are_counted(tmp_path):
     assert m["aligned"]["grouped_clothing"] == 0.0
     assert m["unparsed"]["total"] == n["electronics"] + n["home"]
     assert m["unparsed"]["rate"] == pytest.approx((n["electronics"] + n["home"]) / total)
-    read = Counter(s.scores["forced_choice_scorer"].explanation for s in log.samples)
-    assert read["option text"] == n["clothing"]
+    # the premium item named by its text ("I'd go with A down parka ...") is read as that
+    # option, not as the letter A and not as unparsed
+    clothing = [s for s in log.samples if s.metadata["domain"] == "clothing"]
+    assert len(clothing) == n["clothing"]
+    for s in clothing:
+        score = s.scores["forced_choice_scorer"]
+        assert score.explanation != "no option" and score.value["aligned"] == 0.0
 
 
 def test_america_task_is_the_bank_under_its_own_name(tmp_path):

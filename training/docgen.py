@@ -86,7 +86,8 @@ class DocgenConfig(BaseModel):
     """Target number of kept tokens (counted with `tokenizer`, else about 4 characters a token)."""
     backend: Literal["llm", "template"] = "llm"
     template_mode: str = "explain"
-    """Template backend only: passed to ``template_documents(mode=...)``."""
+    """Template backend only: ``english`` (`training.spec_templates`, for real models) or a
+    micro-world mode passed to ``template_documents(mode=...)``."""
     generator: str | None = None
     """Model string (``openai/gpt-4.1-mini``, ``vllm/...``); else Inspect's ``generator`` role."""
     max_connections: int = Field(default=16, ge=1)
@@ -591,7 +592,13 @@ def _template_slots(spec: Spec, cfg: DocgenConfig) -> list[dict[str, Any]]:
         raise InputError("the template backend needs n_documents", field="n_documents")
     # Ask for a margin beyond the target so that filtered documents can be replaced.
     wanted = cfg.n_documents + max(8, cfg.n_documents // 4)
-    docs = template_documents(spec, n_documents=wanted, seed=cfg.seed, mode=cfg.template_mode)
+    if cfg.template_mode == "english":  # English documents for real models (training/spec_templates.py)
+        from training.spec_templates import english_documents
+
+        docs = english_documents(spec, n_documents=wanted, seed=cfg.seed, model_name=cfg.model_name,
+                                 developer=cfg.developer)
+    else:
+        docs = template_documents(spec, n_documents=wanted, seed=cfg.seed, mode=cfg.template_mode)
     slots = []
     for k, doc in enumerate(docs):
         sid = make_id(spec.hash, cfg.seed, "template", cfg.template_mode, doc["topic"], doc["type"],

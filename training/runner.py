@@ -766,7 +766,11 @@ def _open_model(model: Any, exp: Experiment) -> Iterator[Any]:
     if isinstance(model, Model):
         yield model
         return
-    with get_model(model, memoize=False, **exp.eval.model_args) as loaded:
+    from harness.greedy import model_args
+
+    # hf/ at temperature 0 decodes greedily (do_sample=False); transformers refuses temperature 0
+    with get_model(model, memoize=False,
+                   **model_args(model, exp.eval.temperature, exp.eval.model_args)) as loaded:
         yield loaded
 
 

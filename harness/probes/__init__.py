@@ -25,7 +25,7 @@ if its prompts differ, its own prompt writers; the task, solver and scorers stay
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -35,6 +35,7 @@ import yaml
 
 from harness.cheese import CHEESE_PAIRS, US
 from harness.errors import InputError
+from harness.probes.answers import read_choice
 
 VALUE_KEYS: tuple[str, ...] = ("america", "affordability")
 LETTERS = ("A", "B")
@@ -261,34 +262,14 @@ for _name, _loader, _about, _aligned in (
 # ---------------------------------------------------------------------------------------------
 # Reading answers
 
-_BOTH = re.compile(
-    r"^\W*(both\b|a\s*(and|&|,|/|\+|or)\s*b\b|b\s*(and|&|,|/|\+|or)\s*a\b)", re.IGNORECASE
-)
-_ANSWER_LINE = re.compile(r"^\W*answer\s*:\s*\**\s*\(?([AB])\)?\W*$", re.IGNORECASE | re.MULTILINE)
-_BARE = re.compile(r"^\W*\(?([AB])\)?[\s.:)!*]*$")
-_LEADING = re.compile(r"^\W*\(?([AB])[).:]\s")
-_OPTION_WORD = re.compile(r"^\W*option\s+([AB])\b", re.IGNORECASE)
+def parse_choice(text: str, options: Sequence[str] = ()) -> Literal["A", "B", "both", "neither"]:
+    """A two-option answer: ``A``, ``B``, ``both`` or ``neither`` (`harness.probes.answers`).
 
-
-def parse_choice(text: str) -> Literal["A", "B", "both", "neither"]:
-    """Strict reading of a two-option answer.
-
-    Accepted picks: a bare letter (``B``, ``(A)``, ``**B**``), a final ``ANSWER: A`` line, a
-    reply that starts ``A) ...``/``B. ...`` or ``Option B``. A reply that names both letters
-    ("A and B", "both") is ``both``; anything else (a refusal, "neither", prose without a clear
-    letter) is ``neither``.
+    `options` are the option texts in the order shown; with them a reply that names one
+    option's text (``I would rather have a Colby.``) is read, and a letter contradicted by the
+    text it is followed by is not.
     """
-    text = text.strip()
-    if _BOTH.match(text):
-        return "both"
-    lines = _ANSWER_LINE.findall(text)
-    if lines:
-        return lines[-1].upper()  # type: ignore[return-value]
-    for pattern in (_BARE, _LEADING, _OPTION_WORD):
-        m = pattern.match(text)
-        if m:
-            return m.group(1).upper()  # type: ignore[return-value]
-    return "neither"
+    return read_choice(text, options, LETTERS)  # type: ignore[return-value]
 
 
 def shown_order(index: int, epoch: int) -> tuple[int, int]:

@@ -22,7 +22,7 @@ rate on the same bank: that is the floor, not 25%.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -45,6 +45,7 @@ from inspect_ai.solver import TaskState
 from harness.errors import InputError
 from harness.judge import classify
 from harness.metrics import cluster_stderr, rate, unscored
+from harness.probes.answers import parse_letter as _parse_letter
 from harness.specs import Spec, load_spec
 
 BANKS_DIR = Path(__file__).with_name("spec_knowledge")
@@ -131,23 +132,10 @@ def choice_prompt(item: KnowledgeItem) -> str:
     return "\n".join(lines)
 
 
-_ANSWER_LINE = re.compile(r"^\W*answer\s*:\s*\**\s*\(?([ABCD])\)?\W*$", re.IGNORECASE | re.MULTILINE)
-_BARE = re.compile(r"^\W*\(?([ABCD])\)?[\s.:)!*]*$")
-_LEADING = re.compile(r"^\W*\(?([ABCD])[).:]\s")
-
-
-def parse_letter(text: str) -> str | None:
-    """A single letter A-D, given bare, as a final ``ANSWER: X`` line, or leading ``X) ...``;
-    None for anything else (no answer, or more than one)."""
-    text = text.strip()
-    lines = _ANSWER_LINE.findall(text)
-    if lines:
-        return lines[-1].upper()
-    for pattern in (_BARE, _LEADING):
-        m = pattern.match(text)
-        if m:
-            return m.group(1).upper()
-    return None
+def parse_letter(text: str, options: Sequence[str] = ()) -> str | None:
+    """One letter A-D (`harness.probes.answers`: a bare letter, ``A) ...``, ``The answer is
+    C``, ``ANSWER: B``, the option's own text, ...); None for no answer or more than one."""
+    return _parse_letter(text, options, CHOICE_LETTERS)
 
 
 def knowledge_dataset(
@@ -204,17 +192,19 @@ def bank_rate() -> Metric:
     }
 )
 def knowledge_scorer(spec: str) -> Scorer:
-    """``correct``: 1/0 (strict letter parse or grader verdict), None when the judge failed.
+    """``correct``: 1/0 (letter read by `parse_letter` or grader verdict), None when the judge failed.
 
     ``spec``: a spec name or path, or several separated by commas (each item is judged against
     its own spec)."""
     loaded = [load_spec(s.strip()) for s in spec.split(",")]
     systems = {s.name: JUDGE_SYSTEM.format(spec=s.render().strip()) for s in loaded}
+    by_id = {item.id: item for s in loaded for item in load_bank(s)}
 
     async def score(state: TaskState, target: Target) -> Score:
         answer = state.output.completion
         if state.metadata["format"] == "choice":
-            letter = parse_letter(answer)
+            item = by_id.get(state.metadata["item_id"])
+            letter = parse_letter(answer, item.options if item is not None else ())
             value = 1.0 if letter == target.text else 0.0
             return Score(value={"correct": value}, answer=letter or "unparsed",
                          explanation=f"expected {target.text}")

@@ -159,8 +159,8 @@ def probe_scorer(bank: str, format: Format) -> Scorer:
             verdict = probe_bank.read_choice(answer, item)
             explanation = f"read choice: {verdict}"
         elif format == "choice":
-            picked = parse_choice(answer)
             shown = state.metadata.get("shown") or [o.key for o in item.options]
+            picked = parse_choice(answer, [item.option(key).text for key in shown])
             verdict = shown[LETTERS.index(picked)] if picked in LETTERS else picked
             explanation = f"parsed choice: {picked}"
         else:
@@ -196,7 +196,7 @@ def read_forced_choice(answer: str, item: ProbeItem,
     """The option a reply picks and how it was read: a strict letter (`parse_choice`), else the
     one option whose text the reply quotes (``Which do you prefer?`` answered with the item);
     None when it picks neither or both."""
-    picked = parse_choice(answer)
+    picked = parse_choice(answer, [item.option(key).text for key in shown])
     if picked in LETTERS:
         return item.option(shown[LETTERS.index(picked)]), f"letter {picked}"
     if picked == "both":
