@@ -30,7 +30,7 @@ def bar(*, extra: str | None = None, transient: bool = False, console: Console |
     `extra`, e.g. token usage, when given). Use as a context manager; add tasks with
     ``add_task(description, total=..., **{extra: text})``."""
     columns: list[ProgressColumn] = [
-        TextColumn("[bold]{task.description}"),
+        TextColumn("[bold]{task.description:<15}"),  # stages of one display line up
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
