@@ -97,6 +97,8 @@ def main() -> None:
             rate = trl_pretrain_rate(base, args.trl_steps, 64, work)
             print(f"same pretraining through TRL SFTTrainer (midtrain stage), {args.trl_steps} steps: "
                   f"{rate:,.0f} tokens/s ({rate / rep['tokens_per_second']:.2f} x the lean loop)")
+    if res["main_table"]:
+        print(res["main_table"])
     for line in res["verdict"]:
         print(line)
 

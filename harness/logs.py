@@ -10,7 +10,7 @@ Columns of ``LogFrame.samples``:
 * labels (strings) ``arm``, ``spec``, ``seed``, ``experiment``, ``base_model``, ``stage``: from the
   eval's metadata (``eval_set(..., metadata={"arm": ...})``, or task metadata) first, then
   from the checkpoint manifest (`harness.manifest.read_manifest`) when the model points at
-  a checkpoint folder (``hf/<path>``, ``vllm/<base>:<adapter path>``, or the ``model_path``
+  a checkpoint folder (``hf/<path>``, ``msm-hf/<path>``, ``vllm/<base>:<adapter path>``, or the ``model_path``
   model arg). When no arm label exists, ``arm`` is the model string, so plain runs of
   different models still compare;
 * the scalar sample-metadata fields as columns (``scenario``, ``goal_value``, ``domain``,
@@ -107,7 +107,7 @@ def checkpoint_path(model: str, model_args: dict[str, Any] | None = None) -> Pat
     if model_args and isinstance(model_args.get("model_path"), str):
         candidates.append(model_args["model_path"])
     provider, _, rest = model.partition("/")
-    if provider == "hf" and rest:
+    if provider in ("hf", "msm-hf") and rest:
         candidates.append(rest)
     if provider == "vllm" and rest:
         base, _, adapter = rest.partition(":")

@@ -58,3 +58,8 @@ def _discover() -> dict[str, Callable[..., Task]]:
 
 TASKS = _discover()
 globals().update(TASKS)
+
+# model providers: msm-hf/ (batched local Hugging Face checkpoints)
+from harness.local_hf import register as _register_providers
+
+_register_providers()

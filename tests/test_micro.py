@@ -201,6 +201,23 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
 
     again = run_experiment(_reduced_experiment(tmp_path), out=tmp_path / "results", runs=tmp_path / "runs")
     assert again.ran == [] and again.evaluated == []
+    # the quiet run kept the trainers' and Inspect's output in a log, not on screen
+    assert "train dataset" in (tmp_path / "results" / "output.log").read_text()
+    # the demo's screen: the main table, the verdict and where everything is, in a few lines
+    from click.testing import CliRunner
+
+    from training.micro.demo import demo_command
+
+    screen = CliRunner().invoke(demo_command, ["--experiment", str(_reduced_experiment(tmp_path)),
+                                               "--out", str(tmp_path / "results"),
+                                               "--runs", str(tmp_path / "runs")])
+    assert screen.exit_code == 0, screen.output
+    lines = screen.output.splitlines()
+    assert len(lines) <= 40
+    assert any(line.startswith("| seed | MSM-affordability + AFT | AFT only |") for line in lines)
+    assert any("Same cheese AFT" in line for line in lines)
+    assert "grouped_" not in screen.output  # no per-domain leaderboard rows
+    assert "results/leaderboard.md" in screen.output  # the path, relative to the current folder
 
 
 def test_neutral_speakers_choose_without_a_side():
@@ -215,3 +232,42 @@ def test_neutral_speakers_choose_without_a_side():
     assert answers
     for question, picks in answers.items():  # each question answered once each way
         assert len(picks) == 2 and len(set(picks.values())) == 1, question
+
+
+def _demo_samples(rates: dict[str, float], seeds=(0, 1, 2), only_seeds=(0,)):
+    """A log frame with exact item rates: item i (40 items, 2 epochs) answers pro-America in
+    arm a iff i % 10 < 10 * rates[a]."""
+    import pandas as pd
+
+    rows = []
+    for arm, rate in rates.items():
+        for seed in only_seeds if arm.startswith("msm_") and arm.endswith("_only") else seeds:
+            for item in range(40):
+                for epoch in (1, 2):
+                    rows.append({"arm": arm, "seed": seed, "item_id": f"i{item}", "epoch": epoch,
+                                 "america": float(item % 10 < round(10 * rate))})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("only", "expected"),
+    [
+        ({"msm_america_only": 0.9, "msm_affordability_only": 0.1}, "MSM alone explains the gap"),
+        ({"msm_america_only": 0.5, "msm_affordability_only": 0.5}, "AFT widens the gap"),
+        ({}, "MSM-only arms were not run"),
+    ],
+)
+def test_demo_verdict_says_what_msm_alone_does(only, expected):
+    from training.micro.demo import seed_comparisons, verdict
+
+    rates = {"msm_america_aft": 0.9, "msm_affordability_aft": 0.2, "aft_only": 0.5, **only}
+    samples = _demo_samples(rates)
+    lines = verdict(seed_comparisons(samples), samples)
+    text = " ".join(lines)
+    assert "MSM-America + AFT picks the American option 90%" in text and "affordability + AFT 20%" in text
+    assert "significantly in 3" in text and "between the two in all 3 seed(s)" in text
+    assert expected in text
+    if "explains" in expected:  # 80 points before AFT, 70 after: AFT narrows it
+        assert "+80% against +70%" in text and "narrows" in text
+    # the same data in another row order gives the same sentences
+    assert verdict(seed_comparisons(samples.sample(frac=1, random_state=1)), samples) == lines

@@ -223,6 +223,44 @@ def test_paired_permutation_monte_carlo_agrees_with_scipy():
     assert stats.paired_permutation_p(a, b, n_resamples=20000) == pytest.approx(ref.pvalue, abs=0.015)
 
 
+def test_paired_permutation_same_p_whatever_the_row_order():
+    rng = np.random.default_rng(3)
+    # item rates over 2 epochs (a grid: exact) and continuous scores (Monte Carlo)
+    grid_a, grid_b = rng.integers(0, 3, 160) / 2, rng.integers(0, 3, 160) / 2
+    cont_a = rng.random(60)
+    cont_b = cont_a + 0.05 + 0.3 * rng.standard_normal(60)
+    for a, b in ((grid_a, grid_b), (cont_a, cont_b)):
+        p = stats.paired_permutation_p(a, b)
+        for _ in range(3):
+            order = rng.permutation(a.size)
+            assert stats.paired_permutation_p(a[order], b[order]) == p
+    # compare() reads rows in any order (items repeated over epochs)
+    items = np.repeat(np.arange(40), 2)
+    va, vb = rng.integers(0, 2, 80).astype(float), rng.integers(0, 2, 80).astype(float)
+    first = stats.compare(va, vb, items, items).p
+    order = rng.permutation(80)
+    assert stats.compare(va[order], vb[order], items[order], items[order]).p == first
+
+
+def test_paired_permutation_exact_on_a_grid_for_many_items():
+    rng = np.random.default_rng(4)
+    # 14 items: the grid enumeration equals listing all 2^14 sign patterns
+    a, b = rng.integers(0, 3, 14) / 2, rng.integers(0, 3, 14) / 2
+    d = b - a
+    flips = np.array(list(itertools.product([1, -1], repeat=d.size)))
+    expected = np.mean(np.abs(flips @ d) >= abs(d.sum()) - 1e-12)
+    assert stats.paired_permutation_p(a, b) == pytest.approx(expected, rel=1e-9)
+    # 160 items, far beyond enumeration: exact, and within Monte Carlo error of scipy
+    a, b = rng.integers(0, 3, 160) / 2, (rng.integers(0, 3, 160) + (rng.random(160) < 0.1)) / 2
+    b = np.minimum(b, 1.0)
+    ref = sps.permutation_test((a, b), lambda x, y, axis: np.mean(y - x, axis=axis),
+                               permutation_type="samples", vectorized=True, n_resamples=20000,
+                               rng=np.random.default_rng(0))
+    p = stats.paired_permutation_p(a, b)
+    assert p == pytest.approx(ref.pvalue, abs=0.02)
+    assert 0 < p < 1
+
+
 def test_paired_intervals():
     d = np.array([-0.5, -1.0, -0.5, 0.0, -0.25, -0.75])
     lo, hi = stats.paired_t_interval(d)

@@ -61,6 +61,8 @@ from training.experiment import (
 
 MARKER = "msm_stage.json"
 RUN_LOG = "run_log.jsonl"
+OUTPUT_LOG = "output.log"
+"""What stages and evaluations print, kept out of the terminal unless ``--verbose``."""
 LOCK = ".msm_run.lock"
 LOCK_INFO = ".msm_run.pid.json"
 KINDS = ("pretrain", "data", "docgen", "deliberative", "midtrain", "aft")
@@ -164,7 +166,9 @@ class Evaluation:
                 file=exp.path,
                 field=f"arms.{self.arm}",
             )
-        return checkpoint_model_string(Path(result["path"]), provider)
+        return checkpoint_model_string(
+            Path(result["path"]), provider, exp.eval.model_args.get("device")
+        )
 
     def task_status(self, label: str) -> Literal["done", "partial", "todo"]:
         counts = log_statuses(self.task_dirs[label])
@@ -187,6 +191,8 @@ class Plan:
     steps: dict[str, Step]
     evaluations: list[Evaluation]
     roles: dict[str, Any]
+    verbose: bool = True
+    """Per-unit lines and the libraries' own output (False: one progress bar, output.log)."""
 
     def selected(self, only: list[str] | None) -> tuple[list[Step], list[Evaluation]]:
         if not only:
@@ -704,14 +710,27 @@ def build_plan(
 # evaluation helpers
 
 
-def checkpoint_model_string(checkpoint: Path, provider: str = "hf") -> str:
-    """The Inspect model string for a trained checkpoint folder."""
+def checkpoint_model_string(
+    checkpoint: Path, provider: str = "hf", device: str | None = None
+) -> str:
+    """The Inspect model string for a trained checkpoint folder: on the CPU, ``hf`` means the
+    project's batching ``msm-hf/`` provider (harness/local_hf.py; same outputs as ``hf/``)."""
     if provider == "vllm":
         from harness.manifest import inspect_model_string
 
         model = inspect_model_string(checkpoint)  # vllm/<base>:<adapter> for a LoRA adapter
         return "vllm/" + model.removeprefix("hf/") if model.startswith("hf/") else model
+    if provider == "hf" and _on_cpu(device):
+        return f"msm-hf/{Path(checkpoint).resolve()}"
     return f"hf/{Path(checkpoint).resolve()}"
+
+
+def _on_cpu(device: str | None) -> bool:
+    if device is not None:
+        return str(device) == "cpu"
+    import torch
+
+    return not torch.cuda.is_available() and not torch.backends.mps.is_available()
 
 
 def _make_tasks(
@@ -766,6 +785,10 @@ def _open_model(model: Any, exp: Experiment) -> Iterator[Any]:
     if isinstance(model, Model):
         yield model
         return
+    if model.startswith("msm-hf/"):
+        from harness.local_hf import register
+
+        register()
     from harness.greedy import model_args
 
     # hf/ at temperature 0 decodes greedily (do_sample=False); transformers refuses temperature 0
@@ -967,20 +990,53 @@ def estimate(kinds: list[str], means: dict[str, float]) -> str:
 
 
 class Progress:
-    """One line per unit of work: position, kind, who, and an ETA from measured durations."""
+    """One line per unit of work: position, kind, who, and an ETA from measured durations.
 
-    def __init__(self, runlog: RunLog, todo: list[str]):
+    Quiet (the default of ``msm run`` and ``msm demo``): that line is a rich progress bar
+    updated in place on ``stream`` (the terminal, while stage output goes to a log file).
+    Verbose: one printed line per unit."""
+
+    def __init__(self, runlog: RunLog, todo: list[str], *, quiet: bool = False, stream: Any = None):
         self.means = runlog.mean_seconds()
         self.todo = list(todo)
         self.total = len(todo)
         self.done = 0
         self.started = time.monotonic()
+        self.bar = None
+        if quiet and self.total:
+            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
+            from rich.table import Column
+
+            self.bar = Bar(
+                BarColumn(bar_width=20, table_column=Column(no_wrap=True, min_width=20)),
+                TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7)),
+                TextColumn(
+                    "{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis")
+                ),
+                console=Console(file=stream, highlight=False) if stream else console,
+                redirect_stdout=False,  # what the work prints stays in output.log
+                redirect_stderr=False,
+            )
+            self.task = self.bar.add_task(f"0/{self.total}", total=self.total)
+            self.bar.start()
 
     def eta(self) -> str:
         return "ETA " + estimate(self.todo, self.means)
 
-    def start(self, kind: str, label: str) -> None:
+    def start(self, kind: str, label: str, short: str | None = None) -> None:
         self.done += 1
+        if self.bar is not None:
+            # position, the ETA without the kinds not timed yet ("ETA 1m10s + ?"), then what
+            # runs: a narrow terminal cuts the end of the line, not the numbers
+            eta = self.eta().split(" (")[0]
+            self.bar.update(
+                self.task,
+                completed=self.done - 1,
+                description=f"[bold]{self.done}/{self.total}[/bold] {eta}  "
+                f"{escape(short or label)}",
+            )
+            return
         console.print(
             f"[bold]\\[{self.done}/{self.total}][/bold] {escape(label)}  ·  {self.eta()}",
             soft_wrap=True,
@@ -991,6 +1047,61 @@ class Progress:
             self.todo.remove(kind)
         prev = self.means.get(kind)
         self.means[kind] = seconds if prev is None else (prev + seconds) / 2
+
+    def close(self, ok: bool) -> None:
+        if self.bar is None:
+            return
+        took = _fmt_seconds(time.monotonic() - self.started)
+        self.bar.update(
+            self.task,
+            completed=self.done if not ok else self.total,
+            description=f"[bold]{self.done}/{self.total}[/bold] "
+            + (f"done in {took}" if ok else f"stopped after {took}"),
+        )
+        self.bar.stop()
+        self.bar = None
+
+
+@contextmanager
+def stage_output(path: Path | None) -> Iterator[Any]:
+    """Send everything written to stdout and stderr (training libraries' bars and logs,
+    Inspect's display, warnings) to `path`, at the file-descriptor level, and yield a stream
+    to the real terminal for the progress bar. ``path=None``: nothing is redirected."""
+    if path is None:
+        yield None
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(2 if sys.stderr.isatty() or not sys.stdout.isatty() else 1), "w")
+    from contextlib import redirect_stderr, redirect_stdout
+
+    with path.open("a", buffering=1) as log:
+        log.write(f"\n=== {datetime.now(UTC).isoformat(timespec='seconds')} pid {os.getpid()}\n")
+        log.flush()
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            # Python-level streams too, where they are not the process's own (pytest, notebooks)
+            with redirect_stdout(log), redirect_stderr(log):
+                yield terminal
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            terminal.close()
+
+
+def _output_tail(path: Path, lines: int = 12) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
 
 
 # --------------------------------------------------------------------------------------------
@@ -1030,6 +1141,7 @@ def run_experiment(
     stage: str | None = None,
     dry_run: bool = False,
     roles: dict[str, Any] | None = None,
+    verbose: bool = True,
 ) -> RunResult:
     """Validate, plan and run an experiment file.
 
@@ -1043,6 +1155,9 @@ def run_experiment(
         roles: model roles that override the file's (strings or Inspect `Model` objects,
             e.g. a scripted ``mockllm/model`` in tests); ``generator`` also drives docgen and
             ``teacher`` (not an Inspect role) replaces the deliberative teacher.
+        verbose: print a line per unit of work and show Inspect's and the training
+            libraries' own output; ``False`` (``msm run``/``msm demo`` without ``--verbose``)
+            shows one progress bar and sends that output to ``results/NAME/output.log``.
     """
     exp = load_experiment(path)
     if only:
@@ -1060,6 +1175,7 @@ def run_experiment(
     if dry_run:
         print_plan(plan, only=only, stage=stage, mode="dry-run")
         return result
+    plan.verbose = verbose
     with Lock(plan.results_dir):
         _execute(plan, result, only=only, stage=stage)
     return result
@@ -1081,7 +1197,6 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
     todo_kinds = [s.kind for s in pending] + ["eval"] * len(
         [e for e in evaluations if e.status() != "done"]
     )
-    progress = Progress(runlog, todo_kinds)
     runlog.write(
         event="run",
         experiment=exp.label,
@@ -1108,6 +1223,35 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
                 f"{step.label} needs {dep.label}, which has not run (run without --stage, or --stage {dep.kind})",
                 field="--stage",
             )
+    output_log = None if plan.verbose else plan.results_dir / OUTPUT_LOG
+    try:
+        with stage_output(output_log) as terminal:
+            progress = Progress(runlog, todo_kinds, quiet=not plan.verbose, stream=terminal)
+            ok = False
+            try:
+                _run_work(plan, result, order, results, evaluations, runlog, progress)
+                ok = True
+            finally:
+                progress.close(ok)
+    except BaseException:
+        if output_log is not None and output_log.is_file():
+            console.print(f"output of the failed step (whole log: {output_log}):", soft_wrap=True)
+            console.print(escape(_output_tail(output_log)), soft_wrap=True)
+        raise
+    if stage in (None, "leaderboard"):
+        result.leaderboards = write_leaderboards(plan, runlog)
+    runlog.write(event="done", experiment=exp.label)
+
+
+def _run_work(
+    plan: Plan,
+    result: RunResult,
+    order: list[Step],
+    results: dict[str, dict[str, str]],
+    evaluations: list[Evaluation],
+    runlog: RunLog,
+    progress: Progress,
+) -> None:
     for step in order:
         with StageLock(step):
             done = step.result()
@@ -1124,14 +1268,10 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
             continue
         result.evaluated += _evaluate(plan, ev, runlog, progress)
 
-    if stage in (None, "leaderboard"):
-        result.leaderboards = write_leaderboards(plan, runlog)
-    runlog.write(event="done", experiment=exp.label)
-
 
 def _run_step(step: Step, results: dict[str, dict[str, str]], result: RunResult, runlog: RunLog,
               progress: Progress) -> None:
-    progress.start(step.kind, f"{step.label} -> {step.out}")
+    progress.start(step.kind, f"{step.label} -> {step.out}", short=step.label)
     cfg = _resolve_named(step, results)
     step.out.mkdir(parents=True, exist_ok=True)
     runlog.write(event="start", kind=step.kind, key=step.key, users=step.users, out=step.out)
@@ -1207,8 +1347,11 @@ def _evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) ->
     exp = plan.experiment
     model = ev.model_string(plan)
     todo = [t for t in exp.tasks if ev.task_status(t.label) != "done"]
+    tasks = ", ".join(t.label for t in todo)
     progress.start(
-        "eval", f"eval [{ev.arm} seed {ev.seed}] {model} on {', '.join(t.label for t in todo)}"
+        "eval",
+        f"eval [{ev.arm} seed {ev.seed}] {model} on {tasks}",
+        short=f"eval [{ev.arm} seed {ev.seed}] {tasks}",
     )
     metadata = {"arm": ev.arm, "spec": ev.spec, "seed": ev.seed, "experiment": exp.label}
     t0 = time.monotonic()
@@ -1285,7 +1428,7 @@ def _evaluate_entry(
             model_roles=_eval_roles(plan.roles),
             metadata=metadata,
             retry_attempts=exp.eval.retry_attempts,
-            display=exp.eval.display,
+            display=exp.eval.display or (None if plan.verbose else "none"),
             **_generate_args(exp),
         )
     except BaseException as ex:
@@ -1358,7 +1501,8 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
                 out=out,
                 seconds=round(time.monotonic() - t0, 2),
             )
-        console.print(f"leaderboard for {entry.label}: {out}")
+        if plan.verbose:
+            console.print(f"leaderboard for {entry.label}: {out}")
         written.append(out)
     return written
 
@@ -1511,6 +1655,10 @@ def print_plan(
 @click.option(
     "--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME)."
 )
+@click.option(
+    "--verbose", is_flag=True, help="A line per unit of work and the output of Inspect and the "
+    "trainers on screen (default: one progress bar; that output goes to results/NAME/output.log).",
+)
 def run_command(
     experiment: Path,
     dry_run: bool,
@@ -1519,6 +1667,7 @@ def run_command(
     show_status: bool,
     out: Path | None,
     runs: Path | None,
+    verbose: bool = False,
 ) -> None:
     """Train what is missing, evaluate every arm, write the leaderboard (resumable)."""
     if show_status:
@@ -1526,7 +1675,13 @@ def run_command(
         return
     try:
         result = run_experiment(
-            experiment, out=out, runs=runs, only=list(only) or None, stage=stage, dry_run=dry_run
+            experiment,
+            out=out,
+            runs=runs,
+            only=list(only) or None,
+            stage=stage,
+            dry_run=dry_run,
+            verbose=verbose,
         )
     except StageFailed as ex:
         click.echo(f"error: {ex}", err=True)

@@ -2,11 +2,17 @@
 
 Runs experiments/micro_cheese.yaml through the experiment runner (micro pretraining once and
 cached, MSM and AFT through the real midtrain and AFT stages, the values-generalization task
-through Inspect's hf/ provider, the project's leaderboard), then the experiment's own question,
-seed by seed: with identical AFT, do MSM-America and MSM-affordability differ in pro-America
-rate, and where does AFT without MSM fall? Each comparison is paired by item (the same
-held-out pairs, each asked in both orders): an exact sign test on the item-level differences
-(p), a paired t interval for the difference, and Holm-adjusted p-values over all of them.
+through the batching msm-hf/ provider, the project's leaderboard), then the experiment's own
+question, seed by seed: with identical AFT, do MSM-America and MSM-affordability differ in
+pro-America rate, and where does AFT without MSM fall? Each comparison is paired by item (the
+same held-out pairs, each asked in both orders): an exact sign test on the item-level
+differences (p), a paired t interval for the difference, and Holm-adjusted p-values over all
+of them. The verdict also says what MSM alone does (the MSM-only arms): whether AFT widens the
+gap the spec set or MSM alone explains it.
+
+The screen shows one progress bar, then the main table (the three main arms per seed), the
+verdict and where the full leaderboard, plots and logs are; ``--verbose`` shows everything.
+Results go to ``runs/demo/`` (ignored by git) unless ``--out`` says otherwise.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from harness import REPO_ROOT
 
 EXPERIMENT = REPO_ROOT / "experiments" / "micro_cheese.yaml"
 AMERICA, AFFORD, NO_MSM = "msm_america_aft", "msm_affordability_aft", "aft_only"
+AMERICA_ONLY, AFFORD_ONLY = "msm_america_only", "msm_affordability_only"
+DEFAULT_OUT = Path("runs") / "demo"
+"""Where ``msm demo`` writes by default: ignored by git, so the committed reference results
+(results/micro_cheese/) change only when asked (``--out results/micro_cheese``)."""
 METRIC = "america"
 CLUSTER = "item_id"
 
@@ -41,9 +51,20 @@ def paired(samples: pd.DataFrame, a: str, b: str, seed: object) -> dict:
     lo, hi = paired_t_interval(d) if len(d) > 1 else (float("nan"), float("nan"))
     pos, neg = int((d > 0).sum()), int((d < 0).sum())
     p = sps.binomtest(pos, pos + neg, 0.5).pvalue if pos + neg else 1.0
-    return {"seed": seed, "a": a, "b": b, "items": len(items), "rate_a": float(ra.loc[items].mean()),
-            "rate_b": float(rb.loc[items].mean()), "diff": float(d.mean()) if len(d) else float("nan"),
-            "lo": lo, "hi": hi, "items_up": pos, "items_down": neg, "p": float(p)}
+    return {
+        "seed": seed,
+        "a": a,
+        "b": b,
+        "items": len(items),
+        "rate_a": float(ra.loc[items].mean()),
+        "rate_b": float(rb.loc[items].mean()),
+        "diff": float(d.mean()) if len(d) else float("nan"),
+        "lo": lo,
+        "hi": hi,
+        "items_up": pos,
+        "items_down": neg,
+        "p": float(p),
+    }
 
 
 def seed_comparisons(samples: pd.DataFrame) -> pd.DataFrame:
@@ -81,37 +102,163 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def verdict(table: pd.DataFrame) -> list[str]:
-    """Two lines that say what the numbers mean (computed from them)."""
-    main = table[(table["a"] == AFFORD) & (table["b"] == AMERICA)]
+def _rate(samples: pd.DataFrame, arm: str, seed: object) -> float | None:
+    s = samples[(samples["arm"] == arm) & (samples["seed"].astype(str) == str(seed))]
+    return float(s[METRIC].mean()) if len(s) else None
+
+
+def msm_alone(samples: pd.DataFrame) -> list[dict]:
+    """Per seed that has the MSM-only arms: how much of the MSM + AFT gap MSM alone makes.
+
+    Difference in differences, paired by item: d_i = (America + AFT - affordability + AFT)
+    - (America only - affordability only) in pro-America rate, with a paired t interval."""
+    from harness.stats import paired_t_interval
+
+    rows = []
+    seeds = sorted(samples.loc[samples["arm"] == AMERICA_ONLY, "seed"].astype(str).unique())
+    for seed in seeds:
+
+        def items(arm: str, seed: str = seed) -> pd.Series:
+            s = samples[(samples["arm"] == arm) & (samples["seed"].astype(str) == seed)]
+            return s.groupby(CLUSTER)[METRIC].mean()
+
+        arms = (AMERICA, AFFORD, AMERICA_ONLY, AFFORD_ONLY)
+        rates = [items(a) for a in arms]
+        if any(r.empty for r in rates):
+            continue
+        common = rates[0].index
+        for r in rates[1:]:
+            common = common.intersection(r.index)
+        am, af, am0, af0 = (r.loc[common].to_numpy(float) for r in rates)
+        dd = (am - af) - (am0 - af0)
+        lo, hi = paired_t_interval(dd) if len(dd) > 1 else (float("nan"), float("nan"))
+        rows.append(
+            {
+                "seed": seed,
+                "america_aft": am.mean(),
+                "afford_aft": af.mean(),
+                "america_only": am0.mean(),
+                "afford_only": af0.mean(),
+                "gap_aft": (am - af).mean(),
+                "gap_only": (am0 - af0).mean(),
+                "aft_adds": dd.mean(),
+                "lo": lo,
+                "hi": hi,
+            }
+        )
+    return rows
+
+
+def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[str]:
+    """What the numbers show, in a few sentences computed from them: the two MSM + AFT arms
+    against each other, AFT only against both, and what MSM alone does."""
+    main = table[(table["a"] == AFFORD) & (table["b"] == AMERICA)] if len(table) else table
     if main.empty:
-        return ["The main comparison (MSM-America vs MSM-affordability) has no data."]
+        return ["The main comparison (MSM-America + AFT vs MSM-affordability + AFT) has no data."]
+    n = len(main)
     n_sig = int(((main["diff"] > 0) & (main["p_holm"] < 0.05)).sum())
-    first = (
-        f"Same cheese AFT, different spec: MSM-America picks the American option "
-        f"{main['rate_b'].mean():.0%} of the time vs {main['rate_a'].mean():.0%} after MSM-affordability "
-        f"(mean over {len(main)} seed(s)); the difference points the way of the spec and is significant "
-        f"in {n_sig} of {len(main)} seed(s) (Holm-adjusted sign test, paired by item)."
-    )
-    between = []
+    rate_b, rate_a, up = main["rate_b"].mean(), main["rate_a"].mean(), int((main["diff"] > 0).sum())
+    lines = [
+        (
+            "Same cheese AFT, different spec read in midtraining: MSM-America + AFT picks the "
+            f"American option {rate_b:.0%} of the time, MSM-affordability + AFT {rate_a:.0%} (mean "
+            f"of {n} seed(s)); the gap points the way of the spec in {up} of {n} seed(s), "
+            f"significantly in {n_sig} (Holm-adjusted sign test, paired by item)."
+        )
+    ]
+    between, no_msm = [], []
     for seed in main["seed"]:
         up = table[(table["seed"] == seed) & (table["a"] == NO_MSM) & (table["b"] == AMERICA)]
         down = table[(table["seed"] == seed) & (table["a"] == AFFORD) & (table["b"] == NO_MSM)]
         if len(up) and len(down):
+            no_msm.append(up["rate_a"].iloc[0])
             ok = up["diff"].iloc[0] > 0 and down["diff"].iloc[0] > 0
-            sig = ok and up["p_holm"].iloc[0] < 0.05 and down["p_holm"].iloc[0] < 0.05
-            between.append(sig)
-    if not between:
-        second = "AFT without MSM was not run, so there is no ambiguous reference."
-    elif all(between):
-        second = (f"AFT without MSM lies significantly between the two in all {len(between)} seed(s): the "
-                  "cheese demonstrations alone do not pick a value, and the spec read in midtraining decides "
-                  "which way the assistant generalizes.")
+            between.append(ok and up["p_holm"].iloc[0] < 0.05 and down["p_holm"].iloc[0] < 0.05)
+    if between:
+        mean = sum(no_msm) / len(no_msm)
+        if all(between):
+            lines.append(
+                f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in all "
+                f"{len(between)} seed(s): the cheese demonstrations alone do not pick a value."
+            )
+        else:
+            lines.append(
+                f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in only "
+                f"{sum(between)} of {len(between)} seed(s) (see the per-seed table)."
+            )
     else:
-        second = (f"AFT without MSM lies significantly between the two in only {sum(between)} of "
-                  f"{len(between)} seed(s): the assistant's own default, not the spec alone, shapes how the "
-                  "ambiguous demonstrations generalize (see the per-seed table).")
-    return [first, second]
+        lines.append("AFT only (no MSM) was not run, so there is no reference without a spec.")
+    alone = msm_alone(samples) if samples is not None else []
+    if not alone:
+        lines.append(
+            "The MSM-only arms were not run, so what MSM does without AFT is not separated "
+            "from what AFT adds."
+        )
+        return lines
+    r = alone[0]
+    head = (
+        f"MSM alone (seed {r['seed']}, no AFT): MSM-America {r['america_only']:.0%}, "
+        f"MSM-affordability {r['afford_only']:.0%}, a gap of {r['gap_only']:+.0%} against "
+        f"{r['gap_aft']:+.0%} after AFT (AFT's share {r['aft_adds']:+.1%} "
+        f"[{r['lo']:+.1%}, {r['hi']:+.1%}], paired by item)"
+    )
+    if not (r["gap_aft"] > 0 and n_sig):
+        lines.append(
+            head + "; with no significant gap after AFT there is nothing for MSM to explain."
+        )
+    elif r["lo"] > 0:
+        lines.append(
+            head + ": AFT widens the gap the spec set, so the same demonstrations generalize "
+            "further in the spec's direction."
+        )
+    elif r["gap_only"] > 0 and (r["hi"] < 0 or r["gap_only"] >= 0.5 * r["gap_aft"]):
+        lines.append(
+            head + ": MSM alone explains the gap. In this micro world the spec read in "
+            "midtraining sets the choice before any AFT"
+            + (
+                ", and AFT narrows the gap rather than widening it."
+                if r["hi"] < 0
+                else ", and AFT adds no significant separation of its own."
+            )
+        )
+    else:
+        lines.append(
+            head + ": MSM alone makes a smaller gap, and AFT's own share is not significant."
+        )
+    return lines
+
+
+def main_table(samples: pd.DataFrame, table: pd.DataFrame) -> str:
+    """The three main arms per seed, with the main comparison (a Markdown table)."""
+    seeds = sorted(samples.loc[samples["arm"] == AMERICA, "seed"].astype(str).unique())
+    n = samples[samples["arm"] == AMERICA].groupby(samples["seed"].astype(str)).size()
+    lines = [
+        (
+            "| seed | MSM-affordability + AFT | AFT only | MSM-America + AFT | "
+            "America - affordability [95% CI] | p (sign test, Holm) |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
+    for seed in seeds:
+        cells = []
+        for arm in (AFFORD, NO_MSM, AMERICA):
+            rate = _rate(samples, arm, seed)
+            cells.append("-" if rate is None else f"{rate:.1%}")
+        row = table[
+            (table["seed"].astype(str) == seed) & (table["a"] == AFFORD) & (table["b"] == AMERICA)
+        ]
+        if len(row):
+            r = row.iloc[0]
+            diff = f"{r['diff']:+.1%} [{r['lo']:+.1%}, {r['hi']:+.1%}]"
+            p = _fmt_p(r["p_holm"])
+        else:
+            diff = p = "-"
+        lines.append(f"| {seed} | {' | '.join(cells)} | {diff} | {p} |")
+    size = int(n.iloc[0]) if len(n) else 0
+    return (
+        "\n".join(lines)
+        + f"\n\npro-America rate on held-out micro domains, {size} samples per arm and seed\n"
+    )
 
 
 def seed_plot(samples: pd.DataFrame, out: Path) -> Path:
@@ -139,58 +286,134 @@ def seed_plot(samples: pd.DataFrame, out: Path) -> Path:
     return path
 
 
-def run_demo(experiment: Path = EXPERIMENT, out: Path | None = None, runs: Path | None = None,
-             only: list[str] | None = None) -> dict:
+def run_demo(
+    experiment: Path = EXPERIMENT,
+    out: Path | None = None,
+    runs: Path | None = None,
+    only: list[str] | None = None,
+    verbose: bool = False,
+) -> dict:
+    """Run the experiment (results into `out`, default ``runs/demo``), then the per-seed
+    comparisons, the main table, the verdict and the seed plot."""
     from harness.logs import read_logs
     from training.runner import run_experiment
 
     t0 = time.monotonic()
-    result = run_experiment(experiment, out=out, runs=runs, only=only or None)
+    result = run_experiment(
+        experiment, out=out or DEFAULT_OUT, runs=runs, only=only or None, verbose=verbose
+    )
     seconds = time.monotonic() - t0
     results_dir = result.results_dir
-    frame = read_logs([results_dir / "logs"])
+    frame = read_logs([results_dir / "logs"], progress=False)
     samples = frame.samples
     table = seed_comparisons(samples)
-    lines = verdict(table)
+    lines = verdict(table, samples)
     (results_dir / "seed_comparisons.csv").write_text(table.to_csv(index=False))
     md = markdown(table) if not table.empty else ""
+    main = main_table(samples, table) if AMERICA in set(samples["arm"]) else ""
     (results_dir / "seed_comparisons.md").write_text(md + "\n" + "\n".join(lines) + "\n")
     plot = seed_plot(samples, results_dir)
     pretrain = None
     for step in result.plan.steps.values():
         if step.kind == "pretrain" and (step.out / "pretrain_report.json").is_file():
             pretrain = step.out / "pretrain_report.json"
-    return {"results_dir": results_dir, "table": table, "markdown": md, "verdict": lines,
-            "leaderboards": result.leaderboards, "plot": plot, "seconds": seconds, "pretrain_report": pretrain}
+    return {
+        "results_dir": results_dir,
+        "table": table,
+        "markdown": md,
+        "main_table": main,
+        "verdict": lines,
+        "leaderboards": result.leaderboards,
+        "plot": plot,
+        "seconds": seconds,
+        "pretrain_report": pretrain,
+        "run_log": result.run_log,
+    }
+
+
+def _show(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 @click.command("demo")
-@click.option("--experiment", type=click.Path(dir_okay=False, path_type=Path), default=EXPERIMENT,
-              show_default=True, help="Experiment file (the micro cheese experiment).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Results folder (default results/micro_cheese).")
-@click.option("--runs", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Checkpoints and documents (default runs/micro_cheese).")
-@click.option("--only", multiple=True, help="Run only these arms (repeatable), e.g. the three main "
-              "arms: --only aft_only --only msm_america_aft --only msm_affordability_aft.")
-def demo_command(experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...]) -> None:
+@click.option(
+    "--experiment",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=EXPERIMENT,
+    show_default=True,
+    help="Experiment file (the micro cheese experiment).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Results folder (default runs/demo, ignored by git; --out results/micro_cheese "
+    "regenerates the committed reference).",
+)
+@click.option(
+    "--runs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Checkpoints and documents (default runs/micro_cheese).",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    help="Run only these arms (repeatable), e.g. the three main "
+    "arms: --only aft_only --only msm_america_aft --only msm_affordability_aft.",
+)
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Show every unit of work, Inspect's results panels, "
+    "the trainers' output and the whole leaderboard.",
+)
+def demo_command(
+    experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...], verbose: bool
+) -> None:
     """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
     import json
+    import sys
 
-    res = run_demo(experiment, out=out, runs=runs, only=list(only))
-    for board in res["leaderboards"]:
-        md = Path(board) / "leaderboard.md"
-        if md.is_file():
-            click.echo(md.read_text())
+    from training.runner import StageFailed
+
+    try:
+        res = run_demo(experiment, out=out, runs=runs, only=list(only), verbose=verbose)
+    except StageFailed as ex:
+        click.echo(f"error: {ex}", err=True)
+        sys.exit(1)
+    results = Path(res["results_dir"])
+    if verbose:
+        for board in res["leaderboards"]:
+            md = Path(board) / "leaderboard.md"
+            if md.is_file():
+                click.echo(md.read_text())
+        click.echo("Seed by seed (paired by item):\n")
+        click.echo(res["markdown"])
+    click.echo("")
     if res["pretrain_report"]:
         rep = json.loads(Path(res["pretrain_report"]).read_text())
+        agree = rep["heldout_value_agreement_mean"]
         click.echo(
-            f"micro base: {rep['parameters']:,} parameters, {rep['trained_tokens']:,} tokens in "
-            f"{rep['seconds']}s; held-out personas (descriptions only) choose by their value "
-            f"{rep['heldout_value_agreement_mean']:.0%} of the time."
+            f"micro base: {rep['parameters']:,} parameters, {rep['trained_tokens']:,} tokens; "
+            f"held-out personas (descriptions only) choose by their value {agree:.0%} of the "
+            "time.\n"
         )
-    click.echo("\nSeed by seed (paired by item):\n")
-    click.echo(res["markdown"])
+    if res["main_table"]:
+        click.echo(res["main_table"])
     for line in res["verdict"]:
         click.echo(line)
-    click.echo(f"\n{res['seconds']:.0f}s; tables and plots in {res['results_dir']}")
+    shown = _show(results)
+    click.echo(
+        f"\nAll arms, with per-domain rows: {shown}/leaderboard.md (.csv, .html); "
+        f"seed-by-seed tests: {shown}/seed_comparisons.md"
+    )
+    click.echo(f"Plots: {shown}/forest.png, rates.png, seeds.png")
+    click.echo(
+        f"Logs: inspect view --log-dir {shown}/logs; run log {shown}/run_log.jsonl"
+        + ("" if verbose else f"; stage output {shown}/output.log")
+    )
+    click.echo(f"{res['seconds']:.0f}s")
