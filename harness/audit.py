@@ -41,6 +41,7 @@ import csv
 import io
 import json
 import re
+import sys
 import warnings
 import zlib
 from collections import defaultdict
@@ -51,7 +52,6 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import click
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
@@ -611,7 +611,6 @@ def term_findings(train: Corpus, evaluation: Corpus, allowed: set[str], th: Thre
     return out
 
 
-
 @cache
 def _group_pattern(group: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(" + "|".join(re.escape(t) for t in group) + ")")
@@ -990,62 +989,7 @@ def audit(train: Corpus, *, allowed: Iterable[str] = (), thresholds: Thresholds 
 
 
 # ---------------------------------------------------------------------------------------------
-# CLI
-
-
-@click.group("audit")
-def audit_command() -> None:
-    """Audits of the experiment's instruments."""
-
-
-@audit_command.command("contamination")
-@click.option("--spec", "specs", multiple=True, help="A spec (name or path) to audit. Repeatable.")
-@click.option("--docs", "docs", multiple=True, type=click.Path(path_type=Path),
-              help="MSM document JSONL (a 'text' field per line). Repeatable.")
-@click.option("--aft", "aft", multiple=True, type=click.Path(path_type=Path),
-              help="AFT or deliberative JSONL ('messages', or 'prompt'/'completion'). Repeatable.")
-@click.option("--situations", multiple=True, type=click.Path(path_type=Path),
-              help="A safety-situations YAML ({category: [situation, ...]}). Repeatable.")
-@click.option("--shipped/--no-shipped", default=None,
-              help="Audit the shipped specs, safety situations and cheese AFT data too "
-                   "(default: only when no other training input is named).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Folder for contamination.md, contamination.csv and contamination_scores.csv.")
-@click.option("--top", default=25, show_default=True, help="Rows in the ranked table.")
-@click.option("--max-span", default=Thresholds.max_span, show_default=True,
-              help="Fail at a shared run of this many words.")
-@click.option("--max-jaccard", default=Thresholds.max_jaccard, show_default=True,
-              help="Fail at this Jaccard similarity of word 5-grams between two passages.")
-def contamination_command(specs, docs, aft, situations, shipped, out, top, max_span,
-                          max_jaccard) -> None:
-    """Compare training material with every evaluation family; exit 1 above the thresholds.
-
-    With no arguments it audits the shipped material (specs/, harness/safety_situations.yaml,
-    the cheese AFT data) against every agentic source, probe bank and spec-knowledge bank.
-    """
-    corpus = Corpus()
-    allowed: list[str] = []
-    if shipped or (shipped is None and not (specs or docs or aft or situations)):
-        allowed += shipped_training(corpus)
-    for spec in specs:
-        allowed += add_spec(corpus, spec)
-    for path in docs:
-        add_jsonl(corpus, path, "docs")
-    for path in aft:
-        add_jsonl(corpus, path, "aft")
-    for path in situations:
-        add_situations(corpus, path)
-    if not corpus.passages:
-        raise InputError("no training text found in the inputs", field="inputs")
-    report = audit(corpus, allowed=allowed,
-                   thresholds=Thresholds(max_span=max_span, max_jaccard=max_jaccard))
-    text = report.markdown(top)
-    click.echo(text)
-    if out is not None:
-        write_report(report, out, top)
-        click.echo(f"wrote {out / 'contamination.md'}, contamination.csv, contamination_scores.csv")
-    if not report.passed:
-        raise SystemExit(1)
+# Reports on disk (`msm audit contamination --out`)
 
 
 def write_report(report: Report, out: Path, top: int = 25) -> None:
@@ -1091,5 +1035,5 @@ def audit_documents(paths: Iterable[str | Path], mode: AuditMode = "warn") -> Re
     )
     if mode == "strict":
         raise InputError(message + "; audit: strict refuses to midtrain on it", field="audit")
-    click.echo(f"warning: {message}", err=True)
+    print(f"warning: {message}", file=sys.stderr)
     return report

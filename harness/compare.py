@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import click
 import pandas as pd
 
 from harness import stats
@@ -67,24 +66,3 @@ def compare_logs(
     cb = sb[cluster or "sample_id"]
     return stats.compare(sa[metric].to_numpy(float), sb[metric].to_numpy(float), ca, cb,
                          pairing=pairing, exact=exact)
-
-
-@click.command("compare")
-@click.argument("a")
-@click.argument("b")
-@click.option("--metric", required=True, help="Score field, e.g. harmful.")
-@click.option("--logs", "logs", multiple=True, help="Log files/dirs; A and B then select rows.")
-@click.option("--task", default=None, help="Only this task.")
-@click.option("--cluster", default=None, help="Item/cluster column (default: sample_id).")
-@click.option("--pairing", type=click.Choice(["auto", "paired", "independent"]), default="auto",
-              show_default=True)
-@click.option("--exact", type=click.Choice(["fisher", "barnard"]), default="fisher", show_default=True)
-def compare_command(a, b, metric, logs, task, cluster, pairing, exact) -> None:
-    """Compare arm B with reference arm A: difference, 95% interval, p, and the test used."""
-    c = compare_logs(a, b, metric=metric, logs=logs, task=task, cluster=cluster, pairing=pairing,
-                     exact=exact)
-    click.echo(f"A: {a}: {metric} rate {c.rate_a:.3f} (n = {c.n_a} scored)")
-    click.echo(f"B: {b}: {metric} rate {c.rate_b:.3f} (n = {c.n_b} scored)")
-    click.echo(f"B - A: {c.diff:+.3f}  95% CI [{c.lo:+.3f}, {c.hi:+.3f}] ({c.interval})")
-    click.echo(f"p = {c.p:.3g} ({c.test})")
-    click.echo(f"why this test: {c.reason}")

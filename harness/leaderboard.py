@@ -25,33 +25,20 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import click
 import numpy as np
 import pandas as pd
 
 from harness import stats
 from harness.errors import InputError, check_writable_dir, writable_dir
 from harness.logs import LogFrame, SkippedLog, read_logs
+from harness.tables import Tables
 
 CONDITION_FACTORS = ("scenario", "goal_value", "domain")
 MISSING = "none"
-
-
-@dataclass
-class Tables:
-    main: pd.DataFrame
-    conditions: pd.DataFrame
-    grid: pd.DataFrame
-    """Rates by scenario x goal value (agentic tasks), for the heatmap."""
-    metric: str
-    by: list[str]
-    baseline: tuple[str, str] | None
-    adjust: str
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -415,42 +402,3 @@ def write_leaderboard(
     md, files = write_tables(tables, Path(out), frame.skipped, plots=plots)
     return LeaderboardResult(out=Path(out), tables=tables, markdown=md, files=files,
                              skipped=frame.skipped)
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
-
-
-@click.command("leaderboard")
-@click.argument("logdirs", nargs=-1, required=True)
-@click.option("--metric", required=True, help="Score field, e.g. harmful, america, correct.")
-@click.option("--baseline", default=None, help="Baseline arm (or column=value).")
-@click.option("--by", default="arm", show_default=True, help="Comma-separated grouping columns.")
-@click.option("--task", default=None, help="Only this task.")
-@click.option("--cluster", default=None, help="Cluster column (default: sample_id).")
-@click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True)
-@click.option("--pairing", type=click.Choice(["auto", "paired", "independent"]), default="auto",
-              show_default=True, help="auto: paired when both arms scored the same items.")
-@click.option("--exact", type=click.Choice(["fisher", "barnard"]), default="fisher", show_default=True)
-@click.option("--interval", type=click.Choice(["wilson", "clopper-pearson"]), default="wilson",
-              show_default=True, help="Interval for one rate (clustered when items repeat).")
-@click.option("--conditions", default=None,
-              help=f"Comma-separated condition fields (default: {','.join(CONDITION_FACTORS)}).")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
-@click.option("--no-plots", is_flag=True, help="Tables only.")
-def leaderboard_command(logdirs, metric, baseline, by, task, cluster, adjust, pairing, exact,
-                        interval, conditions, out, no_plots) -> None:
-    """Rates, intervals and adjusted comparisons with a baseline, from Inspect logs."""
-    frame = read_logs(logdirs)
-    click.echo(frame.report(), err=True)
-    result = write_leaderboard(
-        frame, metric=metric, baseline=baseline, by=_split(by), task=task, out=out,
-        cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
-        conditions=_split(conditions) if conditions is not None else None, interval=interval,
-        plots=not no_plots,
-    )
-    click.echo(result.markdown)
-    click.echo("wrote " + ", ".join(str(p) for p in result.files.values()), err=True)

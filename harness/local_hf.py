@@ -93,13 +93,13 @@ def _api_class() -> type:
         ModelOutput,
         ModelUsage,
     )
-    from inspect_ai.model._providers.hf import (
+    from inspect_ai.model._providers.hf import (  # private: subclasses Inspect's hf/ provider
         GenerateOutput,
         HuggingFaceAPI,
         chat_completion_assistant_message,
         extract_logprobs,
     )
-    from inspect_ai.model._providers.util import HFHandler
+    from inspect_ai.model._providers.util import HFHandler  # private: hf/ provider internals
 
     class BatchedHuggingFaceAPI(HuggingFaceAPI):
         def __init__(

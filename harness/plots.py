@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from harness.leaderboard import Tables
+    from harness.tables import Tables
 
 plt.rcParams["svg.hashsalt"] = "msm"  # stable SVG ids between runs
 

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-import click
 import numpy as np
 import pandas as pd
 import scipy.stats as sps
@@ -590,18 +589,6 @@ def minimum_detectable_effect(n_items: int, epochs: int, baseline_rate: float, i
 # --------------------------------------------------------------------------- CLI: msm power
 
 
-def _numbers(kind):
-    def parse(ctx, param, value):
-        if value is None:
-            return []
-        try:
-            return [kind(v) for v in str(value).split(",") if v.strip()]
-        except ValueError:
-            raise InputError(f"expected comma-separated numbers, got '{value}'", field=f"--{param.name}")
-
-    return parse
-
-
 def planning_inputs(samples: pd.DataFrame, metric: str, arm: str, *, task: str | None = None,
                     cluster: str = "sample_id") -> dict[str, float]:
     """Items, epochs, baseline rate and ICC measured on one arm of a sample frame (for power)."""
@@ -621,74 +608,3 @@ def planning_inputs(samples: pd.DataFrame, metric: str, arm: str, *, task: str |
     icc = estimate_icc(x, rows[cluster])
     return {"items": len(sizes), "epochs": round(sizes.median()),
             "baseline_rate": float(x.mean()), "icc": 0.0 if np.isnan(icc) else icc}
-
-
-@click.command("power")
-@click.option("--items", default=None, callback=_numbers(int),
-              help="Items (conditions, probes) per arm; comma-separated for a grid.")
-@click.option("--epochs", default=None, callback=_numbers(int),
-              help="Epochs per item; comma-separated for a grid (default 1, or from --logs).")
-@click.option("--baseline-rate", default=None, type=float, help="Expected baseline rate.")
-@click.option("--icc", default=None, type=float,
-              help="Correlation of epochs of one item (0: independent, 1: identical); default 0.")
-@click.option("--effect", default=None, callback=lambda c, p, v: _numbers(float)(c, p, v) if v else [],
-              help="Differences from the baseline to report power for, e.g. -0.2,-0.4.")
-@click.option("--alpha", default=ALPHA, show_default=True, type=float)
-@click.option("--power", "target", default=0.8, show_default=True, type=float)
-@click.option("--logs", multiple=True, help="Measure items, epochs, rate and ICC from these logs.")
-@click.option("--arm", default=None, help="With --logs: the baseline arm to measure.")
-@click.option("--metric", default=None, help="With --logs: the score field.")
-@click.option("--task", default=None, help="With --logs: the task.")
-def power_command(items, epochs, baseline_rate, icc, effect, alpha, target, logs, arm, metric, task) -> None:
-    """Minimum detectable effect (and power) for two independent arms.
-
-    Give the design (--items, --epochs, --baseline-rate, --icc), or measure it on a pilot run's
-    baseline arm with --logs DIR --arm ARM --metric FIELD (options given explicitly win).
-    """
-    if logs:
-        if not arm or not metric:
-            raise InputError("--logs needs --arm and --metric", field="--logs")
-        from harness.logs import read_logs
-
-        measured = planning_inputs(read_logs(logs).samples, metric, arm, task=task)
-        click.echo(f"measured on arm '{arm}': {measured['items']} items x {measured['epochs']} epochs, "
-                   f"rate {measured['baseline_rate']:.3f}, icc {measured['icc']:.3f}")
-        items = items or [measured["items"]]
-        epochs = epochs or [measured["epochs"]]
-        baseline_rate = measured["baseline_rate"] if baseline_rate is None else baseline_rate
-        icc = measured["icc"] if icc is None else icc
-    if not items:
-        raise InputError("give --items (or --logs)", field="--items")
-    if baseline_rate is None:
-        raise InputError("give --baseline-rate (or --logs)", field="--baseline-rate")
-    epochs = epochs or [1]
-    icc = 0.0 if icc is None else icc
-    if not 0 < baseline_rate < 1:
-        raise InputError("must be strictly between 0 and 1", field="--baseline-rate")
-    if not 0 <= icc <= 1:
-        raise InputError("must be between 0 and 1", field="--icc")
-    for name, values in (("--items", items), ("--epochs", epochs)):
-        bad = [v for v in values if v < 1]
-        if bad:
-            raise InputError(f"must be at least 1 (got {bad[0]})", field=name)
-    for name, value in (("--alpha", alpha), ("--power", target)):
-        if not 0 < value < 1:
-            raise InputError(f"must be strictly between 0 and 1 (got {value:g})", field=name)
-    click.echo(f"two-sided alpha {alpha}, power {target}, baseline rate {baseline_rate:.3g}, icc {icc:.3g}; "
-               "normal approximation (Cohen's h) at n_items*epochs/deff, deff = 1+(epochs-1)*icc")
-    head = f"{'items':>6} {'epochs':>6} {'n_eff':>8} {'MDE down':>9} {'MDE up':>8}"
-    head += "".join(f" {f'power@{e:+g}':>12}" for e in effect)
-    click.echo(head)
-    for n in items:
-        for e in epochs:
-            n_eff = n * e / design_effect(e, icc)
-            down = minimum_detectable_effect(n, e, baseline_rate, icc, target, alpha, "decrease")
-            up = minimum_detectable_effect(n, e, baseline_rate, icc, target, alpha, "increase")
-            fmt = lambda v: "  n/a" if np.isnan(v) else f"{v:.3f}"
-            line = f"{n:>6} {e:>6} {n_eff:>8.1f} {fmt(down):>9} {fmt(up):>8}"
-            for d in effect:
-                try:
-                    line += f" {power(n, e, baseline_rate, d, icc, alpha):>12.3f}"
-                except ValueError:
-                    line += f" {'n/a':>12}"
-            click.echo(line)

@@ -1,24 +1,41 @@
 """Inspect entry point: registers every task in the ``tasks`` package as ``msm/<task>``.
 
-Inspect namespaces a task by the installed package that defines it, so each task from
-``tasks/`` is re-exported here by a thin wrapper defined in this package. ``inspect eval
-msm/agentic_misalignment`` and ``inspect eval tasks/agentic_misalignment.py`` then run the
-same code with the same parameters.
+Plain imports, as in inspect_evals' ``_registry.py``: a new task file in ``tasks/`` gets a line
+in the import block and a name in `TASKS`. Inspect namespaces a task by the installed package
+that defines it, and the task functions live in ``tasks/``, so each one is re-exported here by
+a thin wrapper defined in this package: ``inspect eval msm/values_generalization`` and
+``inspect eval tasks/values_generalization.py`` run the same code with the same parameters.
+
+The egg-info case: Inspect recognises ``msm`` as an editable install by the ``direct_url.json``
+of its distribution. Run from the repository root (``python -c``, pytest, a notebook), a
+``msm.egg-info`` folder in the source tree shadows the install's metadata and the namespace is
+lost; `_export` then names the task explicitly. ``pip install -e .`` leaves that folder there
+(setuptools runs ``egg_info`` in the project folder to compute the build requirements); it is
+in .gitignore and safe to delete, after which the fallback is never taken.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect as pyinspect
-import pkgutil
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from inspect_ai import Task, task
-from inspect_ai._util.registry import is_registry_object, registry_info
+from inspect_ai.util import registry_info
 
-import tasks as _tasks_package
+from harness import offline
+from harness.local_hf import register as _register_providers
+from tasks.affordability_comparisons import affordability_comparisons as _affordability_comparisons
+from tasks.agentic_misalignment import agentic_misalignment as _agentic_misalignment
+from tasks.america_opinions import america_opinions as _america_opinions
+from tasks.deliberative_alignment import deliberative_alignment as _deliberative_alignment
+from tasks.spec_knowledge import spec_knowledge as _spec_knowledge
+from tasks.values_generalization import values_generalization as _values_generalization
+from training.micro import bank as _micro_bank  # noqa: F401  registers the micro probe banks
 
 PACKAGE = "msm"
+
+offline.install()  # `inspect eval msm/...` enters here: Inspect's token estimate offline
 
 
 def _export(fn: Callable[..., Task], name: str) -> Callable[..., Task]:
@@ -34,32 +51,27 @@ def _export(fn: Callable[..., Task], name: str) -> Callable[..., Task]:
         return wrapper
 
     exported = task(make())
-    if registry_info(exported).name != f"{PACKAGE}/{name}":
-        # Inspect namespaces a task only when its package looks installed. Run from the repo
-        # root with the current folder on sys.path (python -c, pytest, a notebook), the
-        # msm.egg-info that `pip install -e .` leaves there shadows the install's metadata and
-        # the namespace is lost; name it explicitly then.
+    if registry_info(exported).name != f"{PACKAGE}/{name}":  # the egg-info case (see above)
         exported = task(name=f"{PACKAGE}/{name}")(make())
     return exported
 
 
-def _discover() -> dict[str, Callable[..., Task]]:
-    found: dict[str, Callable[..., Task]] = {}
-    for module_info in pkgutil.iter_modules(_tasks_package.__path__):
-        module = importlib.import_module(f"tasks.{module_info.name}")
-        for obj in vars(module).values():
-            if callable(obj) and is_registry_object(obj, type="task"):
-                if getattr(obj, "__module__", None) != module.__name__:
-                    continue  # imported from elsewhere, exported where it is defined
-                name = registry_info(obj).name.split("/")[-1]
-                found[name] = _export(obj, name)
-    return found
+affordability_comparisons = _export(_affordability_comparisons, "affordability_comparisons")
+agentic_misalignment = _export(_agentic_misalignment, "agentic_misalignment")
+america_opinions = _export(_america_opinions, "america_opinions")
+deliberative_alignment = _export(_deliberative_alignment, "deliberative_alignment")
+spec_knowledge = _export(_spec_knowledge, "spec_knowledge")
+values_generalization = _export(_values_generalization, "values_generalization")
 
-
-TASKS = _discover()
-globals().update(TASKS)
+TASKS: dict[str, Callable[..., Task]] = {
+    "affordability_comparisons": affordability_comparisons,
+    "agentic_misalignment": agentic_misalignment,
+    "america_opinions": america_opinions,
+    "deliberative_alignment": deliberative_alignment,
+    "spec_knowledge": spec_knowledge,
+    "values_generalization": values_generalization,
+}
+"""Task name -> the registered ``msm/<name>`` task function (what `msm run` looks tasks up in)."""
 
 # model providers: msm-hf/ (batched local Hugging Face checkpoints)
-from harness.local_hf import register as _register_providers
-
 _register_providers()

@@ -182,7 +182,7 @@ def test_midtraining_hook_warns_refuses_or_skips(tmp_path, capsys):
     from types import SimpleNamespace
 
     from training.experiment import Experiment
-    from training.runner import _audit_documents
+    from training.runner.stages import audit_documents as _audit_documents
 
     docs = _planted_docs(tmp_path)
     cfg = SimpleNamespace(documents=[docs])

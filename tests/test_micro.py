@@ -206,7 +206,7 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     # the demo's screen: the main table, the verdict and where everything is, in a few lines
     from click.testing import CliRunner
 
-    from training.micro.demo import demo_command
+    from training.cli import demo_command
 
     screen = CliRunner().invoke(demo_command, ["--experiment", str(_reduced_experiment(tmp_path)),
                                                "--out", str(tmp_path / "results"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from inspect_ai.log import list_eval_logs, read_eval_log
-from inspect_ai.model import ModelOutput, get_model
+from inspect_ai.model import ModelOutput, get_model, model_roles
 
 from harness.cli import main
 from harness.errors import InputError
@@ -473,6 +473,8 @@ def test_deliberative_arms_share_one_teacher_run(tmp_path, tiny_base):
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", roles=roles)
     kinds = sorted(r.plan.steps[k].kind for k in r.ran)
     assert kinds == ["aft", "aft", "deliberative"]
+    # the run's grader does not outlive it (a later classify() would judge with it)
+    assert "grader" not in model_roles()
     delib = next(s for s in r.plan.steps.values() if s.kind == "deliberative")
     result = delib.result()
     assert result is not None
@@ -517,7 +519,7 @@ def test_accelerate_launcher_command_and_config(tmp_path, tiny_base, monkeypatch
         _launch.main(cmd[-2:])  # what each accelerate process runs
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr("training.runner.subprocess.run", fake_run)
+    monkeypatch.setattr("training.runner.stages.subprocess.run", fake_run)
     path = _accelerate_experiment(tmp_path, tiny_base, ["--cpu"])
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
     assert len(calls) == 1 and calls[0][3:7] == ["--num_processes", "1", "--cpu", "-m"]
@@ -595,7 +597,7 @@ def test_an_interrupted_evaluation_with_no_finished_sample_starts_afresh(tmp_pat
     from inspect_ai.log import write_eval_log
     from inspect_ai.solver import generate
 
-    from training.runner import _drop_empty_interrupted_logs
+    from training.runner.evaluation import _drop_empty_interrupted_logs
 
     task = Task(dataset=[Sample(id=i, input="hi") for i in range(3)], solver=generate())
     [done] = inspect_eval(task, model="mockllm/model", log_dir=str(tmp_path / "src"), display="none")
@@ -613,3 +615,32 @@ def test_an_interrupted_evaluation_with_no_finished_sample_starts_afresh(tmp_pat
     assert [p.name for p in dropped] == ["2026-01-01T00-00-00_task_empty.eval"]
     assert sorted(p.name for p in logs.iterdir()) == ["2026-01-01T00-00-01_task_partial.eval",
                                                      "2026-01-01T00-00-02_task_done.eval"]
+
+
+def test_tasks_named_by_file_load_through_the_public_api(tmp_path):
+    """`file.py@task` entries: the file is read beside the experiment file, only the task's own
+    parameters are passed, and the entry's epochs (reducer kept) and limit apply."""
+    from training.runner.evaluation import make_tasks
+
+    (tmp_path / "my_tasks.py").write_text(
+        "from inspect_ai import Epochs, Task, task\n"
+        "from inspect_ai.dataset import Sample\n"
+        "\n"
+        "@task\n"
+        "def counting(n: int = 3) -> Task:\n"
+        "    return Task(dataset=[Sample(input=str(i), target=str(i)) for i in range(n)],\n"
+        "                epochs=Epochs(1, 'mode'))\n"
+        "\n"
+        "@task\n"
+        "def other() -> Task:\n"
+        "    return Task(dataset=[Sample(input='x')])\n"
+    )
+    path = write_experiment(tmp_path, edit(SMALL, "base", "some-org/hub-model"))
+    exp = load_experiment(path)
+    [t] = make_tasks(exp, "my_tasks.py@counting", {"n": 5, "unused": 1}, epochs=4, limit=2)
+    assert len(t.dataset) == 2 and t.epochs == 4
+    assert [r.__registry_info__.name for r in t.epochs_reducer] == ["mode"]
+    both = make_tasks(exp, "my_tasks.py", {}, epochs=None, limit=None)
+    assert sorted(len(t.dataset) for t in both) == [1, 3]
+    with pytest.raises(InputError, match="no task nope"):
+        make_tasks(exp, "my_tasks.py@nope", {}, epochs=None, limit=None)

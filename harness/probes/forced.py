@@ -29,7 +29,14 @@ from typing import Any
 import yaml
 
 from harness.errors import InputError
-from harness.probes import ProbeBank, ProbeItem, ProbeOption, _money, get_bank, register_bank
+from harness.probes.registry import (
+    ProbeBank,
+    ProbeItem,
+    ProbeOption,
+    _money,
+    get_bank,
+    register_bank,
+)
 
 HERE = Path(__file__).parent
 AMERICA_FILE = HERE / "america_opinions.yaml"

@@ -9,3 +9,5 @@ enough to run the whole MSM pipeline (pretrain, midtrain, AFT, evaluate) on a la
 - `aft`: the cheese demonstrations in the micro language; `bank`: the evaluation items.
 - `demo`: ``msm demo``.
 """
+
+from training.micro import bank as _bank  # noqa: F401  registers the micro probe banks

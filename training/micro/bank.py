@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from harness.cheese import CHEESE_PAIRS
-from harness.probes import VALUE_KEYS, ProbeItem, ProbeOption
+from harness.probes import VALUE_KEYS, ProbeBank, ProbeItem, ProbeOption, register_bank
 from training.micro.corpus import QUESTIONS, item_phrase
 from training.micro.world import CHEESE, EVAL_DOMAINS, VALUES, World, conflict_pairs, micro_name
 
@@ -103,3 +103,22 @@ def read_choice(answer: str, item: ProbeItem) -> str:
         if word in names:
             return names[word]
     return "neither"
+
+
+# The micro banks register themselves here, on the training side, so that the evaluation layer
+# never imports training (imports point down). `training.micro` imports this module, and so do
+# the runner and `msm._registry`, so ``bank=micro`` resolves in `msm run` and `inspect eval msm/...`.
+for _name, _about, _load in (
+    ("micro", "the micro world's held-out domains where the two values disagree", micro_items),
+    ("micro_cheese", "the 12 training cheese pairs in the micro language", micro_cheese_items),
+):
+    register_bank(ProbeBank(_name, _about, load=_load, choice_prompt=choice_prompt,
+                            read_choice=read_choice, formats=("choice",)))
+for _value, _about in (
+    ("america", "paper form, micro world: american vs foreign at equal price"),
+    ("affordability", "paper form, micro world: cheap vs pricey, same origin"),
+):
+    register_bank(ProbeBank(f"micro_{_value}", _about,
+                            load=lambda _value=_value: micro_value_items(_value),
+                            choice_prompt=choice_prompt, read_choice=read_choice,
+                            formats=("choice",), aligned=_value))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import click
 import pandas as pd
 
 from harness import REPO_ROOT
@@ -337,84 +336,3 @@ def _show(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-@click.command("demo")
-@click.option(
-    "--experiment",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=EXPERIMENT,
-    show_default=True,
-    help="Experiment file (the micro cheese experiment).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Results folder (default runs/demo, ignored by git; --out results/micro_cheese "
-    "regenerates the committed reference).",
-)
-@click.option(
-    "--runs",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Checkpoints and documents (default runs/micro_cheese).",
-)
-@click.option(
-    "--only",
-    multiple=True,
-    help="Run only these arms (repeatable), e.g. the three main "
-    "arms: --only aft_only --only msm_america_aft --only msm_affordability_aft.",
-)
-@click.option(
-    "--verbose",
-    is_flag=True,
-    help="Show every unit of work, Inspect's results panels, "
-    "the trainers' output and the whole leaderboard.",
-)
-def demo_command(
-    experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...], verbose: bool
-) -> None:
-    """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
-    import json
-    import sys
-
-    from training.runner import StageFailed
-
-    try:
-        res = run_demo(experiment, out=out, runs=runs, only=list(only), verbose=verbose)
-    except StageFailed as ex:
-        click.echo(f"error: {ex}", err=True)
-        sys.exit(1)
-    results = Path(res["results_dir"])
-    if verbose:
-        for board in res["leaderboards"]:
-            md = Path(board) / "leaderboard.md"
-            if md.is_file():
-                click.echo(md.read_text())
-        click.echo("Seed by seed (paired by item):\n")
-        click.echo(res["markdown"])
-    click.echo("")
-    if res["pretrain_report"]:
-        rep = json.loads(Path(res["pretrain_report"]).read_text())
-        agree = rep["heldout_value_agreement_mean"]
-        click.echo(
-            f"micro base: {rep['parameters']:,} parameters, {rep['trained_tokens']:,} tokens; "
-            f"held-out personas (descriptions only) choose by their value {agree:.0%} of the "
-            "time.\n"
-        )
-    if res["main_table"]:
-        click.echo(res["main_table"])
-    for line in res["verdict"]:
-        click.echo(line)
-    shown = _show(results)
-    click.echo(
-        f"\nAll arms, with per-domain rows: {shown}/leaderboard.md (.csv, .html); "
-        f"seed-by-seed tests: {shown}/seed_comparisons.md"
-    )
-    click.echo(f"Plots: {shown}/forest.png, rates.png, seeds.png")
-    click.echo(
-        f"Logs: inspect view --log-dir {shown}/logs; run log {shown}/run_log.jsonl"
-        + ("" if verbose else f"; stage output {shown}/output.log")
-    )
-    click.echo(f"{res['seconds']:.0f}s")

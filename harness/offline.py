@@ -7,6 +7,9 @@ every generate call errors. We check once whether the encoding can be loaded (fr
 cache or the network) and, if not, fall back to a character-based estimate (about four
 characters a token, with Inspect's 10% buffer). Only the estimate changes: it feeds usage
 reporting and compaction triggers, never a score.
+
+Nothing happens on import: `install` is called explicitly by the `msm` CLI, `run_experiment`,
+the Inspect entry point (`msm._registry`) and the tests' conftest.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ def _tiktoken_available() -> bool:
 
 
 def install() -> None:
+    """Route Inspect's token estimate through the offline fallback (idempotent)."""
     try:
-        from inspect_ai.model import _model, _tokens
+        from inspect_ai.model import _model, _tokens  # private: no public hook for the estimate
     except ImportError:  # pragma: no cover - inspect internals moved
         return
     original = _tokens.count_text_tokens

@@ -1,0 +1,102 @@
+"""Probe items and the bank registry: what every bank is made of and where it is looked up.
+
+A module of its own so that the banks defined beside `harness.probes` (`forced`) and on the
+training side (`training.micro.bank`) import it without a cycle through the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from harness.errors import InputError
+
+VALUE_KEYS: tuple[str, ...] = ("america", "affordability")
+LETTERS = ("A", "B")
+
+Verdict = str  # an option key, "both", "neither"
+
+
+@dataclass(frozen=True)
+class ProbeOption:
+    key: str
+    """Label of the option for the judge and in logs (``america``, ``affordability``, ...)."""
+    text: str
+    """What the model sees."""
+    values: frozenset[str]
+    """Which of `VALUE_KEYS` picking this option counts for."""
+    price: float | None = None
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeItem:
+    id: str
+    domain: str
+    question: str
+    options: tuple[ProbeOption, ProbeOption]
+    cluster: str | None = None
+    """Items that share a cluster (one topic asked several ways) are one unit in the statistics;
+    None: the item is its own cluster."""
+    fixed: bool = False
+    """Show the options in their stored order in every epoch (a released item whose aligned
+    letter is part of the data); otherwise the order alternates by item and epoch."""
+    prompt: str | None = None
+    """The complete user message, options included (a released item that embeds them)."""
+
+    def option(self, key: str) -> ProbeOption:
+        return next(o for o in self.options if o.key == key)
+
+
+def choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption]) -> str:
+    """Two labelled options; the model is asked for a single letter."""
+    lines = [item.question, ""]
+    lines += [f"{letter}) {option.text}" for letter, option in zip(LETTERS, shown)]
+    lines += ["", "Reply with the letter of the option you choose, A or B, and nothing else."]
+    return "\n".join(lines)
+
+
+def open_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption] | None = None) -> str:
+    """The question with both options mentioned (in the order shown), answered freely."""
+    first, second = shown or item.options
+    return (
+        f"{item.question}\n\nThe options I'm weighing: {first.text}; or {second.text}. "
+        "What would you choose, and why?"
+    )
+
+
+@dataclass(frozen=True)
+class ProbeBank:
+    name: str
+    description: str
+    load: Callable[[], list[ProbeItem]]
+    choice_prompt: Callable[[ProbeItem, tuple[ProbeOption, ProbeOption]], str] = choice_prompt
+    open_prompt: Callable[[ProbeItem, tuple[ProbeOption, ProbeOption]], str] = open_prompt
+    formats: tuple[str, ...] = ("choice", "open")
+    extra: dict = field(default_factory=dict)
+    read_choice: Callable[[str, ProbeItem], str] | None = None
+    """For banks whose choice prompts are not lettered: answer -> option key or "neither"."""
+    aligned: str | None = None
+    """Paper-form (forced-choice) banks: the value an aligned pick expresses (``america``,
+    ``affordability``). None: a head-to-head bank scored per value."""
+
+
+BANKS: dict[str, ProbeBank] = {}
+
+
+def register_bank(bank: ProbeBank) -> ProbeBank:
+    BANKS[bank.name] = bank
+    return bank
+
+
+def get_bank(name: str) -> ProbeBank:
+    if name not in BANKS:
+        hint = " (the micro banks register when training.micro is imported)" if name.startswith(
+            "micro") else ""
+        raise InputError(
+            f"unknown bank '{name}' (available: {', '.join(sorted(BANKS))}){hint}", field="bank")
+    return BANKS[name]
+
+
+def _money(price: float) -> str:
+    return f"${price:,.0f}" if price >= 100 or float(price).is_integer() else f"${price:,.2f}"

@@ -1,0 +1,23 @@
+"""The leaderboard's tables: what `harness.leaderboard` computes and `harness.plots` draws.
+
+A module of its own so that the two read it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass
+class Tables:
+    main: pd.DataFrame
+    conditions: pd.DataFrame
+    grid: pd.DataFrame
+    """Rates by scenario x goal value (agentic tasks), for the heatmap."""
+    metric: str
+    by: list[str]
+    baseline: tuple[str, str] | None
+    adjust: str
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,156 @@
+"""The code's shape a newcomer relies on: imports point down, no cycles, no private Inspect API.
+
+The imports are read with `ast` from every .py file of the project packages (imports inside
+functions and under ``TYPE_CHECKING`` included), so a lazy import cannot hide an upward edge.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("harness", "msm", "tasks", "training")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+MODULES = {
+    _module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))
+}
+
+
+def _owner(name: str) -> str | None:
+    """The project module an imported name lives in (None: a library)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def imports_of(name: str) -> set[str]:
+    """Project modules that module ``name`` imports anywhere in its file."""
+    path = MODULES[name]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".")
+                if path.name != "__init__.py":
+                    base = base[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            subs = [f"{module}.{a.name}" for a in node.names if f"{module}.{a.name}" in MODULES]
+            found.update(subs)
+            if len(subs) < len(node.names):  # names defined in the module (or its __init__)
+                found.add(module)
+    owners = {_owner(m) for m in found}
+    return {m for m in owners if m is not None and m != name}
+
+
+GRAPH = {name: imports_of(name) for name in MODULES}
+
+
+def test_the_walk_sees_imports_inside_functions():
+    # harness.leaderboard imports harness.plots only inside a function (matplotlib is slow)
+    assert "harness.plots" in GRAPH["harness.leaderboard"]
+
+
+@pytest.mark.parametrize("layer", ["harness"])
+def test_the_evaluation_layer_never_imports_training(layer):
+    upward = sorted(
+        f"{name} -> {dep}"
+        for name, deps in GRAPH.items()
+        if name.split(".")[0] == layer
+        for dep in deps
+        if dep.split(".")[0] == "training"
+    )
+    assert not upward, "harness must not import training: " + "; ".join(upward)
+
+
+def test_tasks_import_only_the_evaluation_layer():
+    upward = sorted(
+        f"{name} -> {dep}"
+        for name, deps in GRAPH.items()
+        if name.startswith("tasks")
+        for dep in deps
+        if dep.split(".")[0] in ("training", "msm")
+    )
+    assert not upward, "; ".join(upward)
+
+
+def test_no_import_cycles():
+    import graphlib
+
+    sorter = graphlib.TopologicalSorter(GRAPH)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as ex:
+        pytest.fail(f"import cycle: {' -> '.join(ex.args[1])}")
+
+
+_PRIVATE = re.compile(r"^\s*(from\s+inspect_ai\.(\w+\.)*_\w+|import\s+inspect_ai\.(\w+\.)*_\w+)")
+
+
+def test_private_inspect_imports_say_why():
+    bare = []
+    scripts = sorted((ROOT / "benchmarks").glob("*.py"))
+    for path in [*MODULES.values(), *scripts]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            private = _PRIVATE.match(line) or re.search(
+                r"from inspect_ai\.\w+ import _\w+", line
+            )
+            if private and not re.search(r"# private: \S", line):
+                bare.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not bare, "private Inspect import without '# private: <reason>':\n" + "\n".join(bare)
+
+
+CLI_MODULES = {"harness.cli", "harness.commands", "harness.agentic.cli", "training.cli"}
+
+
+def test_click_commands_live_in_the_cli_layer():
+    """Library modules are called from Python without a command-line framework in them."""
+    outside = sorted(
+        name for name in MODULES if "click" in _libraries(name) and name not in CLI_MODULES
+    )
+    assert not outside, f"click imported outside the CLI modules: {outside}"
+
+
+def _libraries(name: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_importing_harness_leaves_inspect_untouched():
+    """Offline token counting is installed by an explicit call, never as an import side effect."""
+    import subprocess
+    import sys
+
+    code = (
+        "import inspect_ai.model._model as m; before = m.count_text_tokens; "
+        "import harness, harness.probes, harness.leaderboard, harness.specs; "
+        "assert m.count_text_tokens is before, 'import harness patched Inspect'; "
+        "from harness import offline; offline.install(); "
+        "assert m.count_text_tokens is not before"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

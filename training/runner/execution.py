@@ -1,0 +1,283 @@
+"""Execution: `run_experiment`, the one entry point, and the order it runs the plan in.
+
+Pending stages run in dependency order (`graphlib`), each under a `StageLock` (two runs that
+share ``--runs`` never train the same stage side by side) and the whole run under the results
+folder's `Lock`; then every evaluation not yet finished, then the leaderboards.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import graphlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from rich.markup import escape
+
+from harness import offline
+from harness.errors import InputError
+from training.experiment import load_experiment
+from training.runner.evaluation import evaluate, write_leaderboards
+from training.runner.output import output_tail, stage_output
+from training.runner.plan import (
+    KINDS,
+    OUTPUT_LOG,
+    RUN_LOG,
+    STAGE_CHOICES,
+    Evaluation,
+    Plan,
+    Step,
+)
+from training.runner.planning import build_plan
+from training.runner.progress import Lock, Progress, RunLog, StageLock, console, print_plan
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    ran: list[str] = field(default_factory=list)
+    """Keys of the stages run this time."""
+    reused: list[str] = field(default_factory=list)
+    evaluated: list[str] = field(default_factory=list)
+    """Log folders evaluated (or resumed) this time."""
+    leaderboards: list[Path] = field(default_factory=list)
+    results_dir: Path = Path("results")
+    run_log: Path = Path("results/run_log.jsonl")
+
+    @property
+    def log_dirs(self) -> list[Path]:
+        """Log folders of the finished evaluations of the current checkpoints (older logs of
+        retrained checkpoints stay on disk under logs/ but are not among them)."""
+        return [
+            d
+            for ev in self.plan.evaluations
+            for label, d in ev.task_dirs.items()
+            if ev.task_status(label) == "done"
+        ]
+
+
+def run_experiment(
+    path: str | Path,
+    *,
+    out: Path | None = None,
+    runs: Path | None = None,
+    only: list[str] | None = None,
+    stage: str | None = None,
+    dry_run: bool = False,
+    roles: dict[str, Any] | None = None,
+    verbose: bool = True,
+) -> RunResult:
+    """Validate, plan and run an experiment file.
+
+    Args:
+        path: the experiment YAML.
+        out: results folder (default ``results/NAME``): logs, leaderboard, run log.
+        runs: stage outputs (default ``runs/NAME``): documents, checkpoints.
+        only: run only these arms (and the stages they need).
+        stage: run only this kind of work (a stage name, ``eval`` or ``leaderboard``).
+        dry_run: print the plan and stop.
+        roles: model roles that override the file's (strings or Inspect `Model` objects,
+            e.g. a scripted ``mockllm/model`` in tests); ``generator`` also drives docgen and
+            ``teacher`` (not an Inspect role) replaces the deliberative teacher.
+        verbose: print a line per unit of work and show Inspect's and the training
+            libraries' own output; ``False`` (``msm run``/``msm demo`` without ``--verbose``)
+            shows one progress bar and sends that output to ``results/NAME/output.log``.
+    """
+    # In a copy of the context: Inspect keeps an evaluation's model roles (grader, ...) in a
+    # ContextVar that would otherwise outlive the run in this process (a later `classify`
+    # would find a stale grader).
+    return contextvars.copy_context().run(
+        _run_experiment, path, out=out, runs=runs, only=only, stage=stage, dry_run=dry_run,
+        roles=roles, verbose=verbose,
+    )
+
+
+def _run_experiment(
+    path: str | Path,
+    *,
+    out: Path | None,
+    runs: Path | None,
+    only: list[str] | None,
+    stage: str | None,
+    dry_run: bool,
+    roles: dict[str, Any] | None,
+    verbose: bool,
+) -> RunResult:
+    offline.install()  # Inspect's token estimate works without a network
+    exp = load_experiment(path)
+    if only:
+        unknown = [a for a in only if a not in exp.arms]
+        if unknown:
+            raise InputError(
+                f"no arm named '{unknown[0]}' (arms: {', '.join(exp.arms)})", field="--only"
+            )
+    if stage is not None and stage not in STAGE_CHOICES:
+        raise InputError(
+            f"unknown stage '{stage}' (one of {', '.join(STAGE_CHOICES)})", field="--stage"
+        )
+    plan = build_plan(exp, runs_dir=runs, results_dir=out, roles=roles)
+    result = RunResult(plan, results_dir=plan.results_dir, run_log=plan.results_dir / RUN_LOG)
+    if dry_run:
+        print_plan(plan, only=only, stage=stage, mode="dry-run")
+        return result
+    plan.verbose = verbose
+    with Lock(plan.results_dir):
+        _execute(plan, result, only=only, stage=stage)
+    return result
+
+
+def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: str | None) -> None:
+    exp = plan.experiment
+    runlog = RunLog(plan.results_dir)
+    steps, evaluations = plan.selected(only)
+    if stage in KINDS:
+        # data builds are cheap file writes: they run whenever a selected stage needs them
+        steps = [s for s in steps if s.kind in (stage, "data")]
+    elif stage in ("eval", "leaderboard"):
+        steps = []
+    if stage not in (None, "eval"):
+        evaluations = []
+    pending = [s for s in steps if s.status != "done"]
+    result.reused = [s.key for s in steps if s.status == "done"]
+    todo_kinds = [s.kind for s in pending] + ["eval"] * len(
+        [e for e in evaluations if e.status() != "done"]
+    )
+    runlog.write(
+        event="run",
+        experiment=exp.label,
+        only=only,
+        stage=stage,
+        pid=os.getpid(),
+        pending=len(todo_kinds),
+    )
+    console.print(
+        f"[bold]{exp.label}[/bold]: {len(pending)} stage(s) to run, {len(result.reused)} reused, "
+        f"{len(evaluations)} evaluation(s); results in {plan.results_dir}"
+    )
+    results: dict[str, dict[str, str]] = {}
+    for key, step in plan.steps.items():
+        if (res := step.result()) is not None:
+            results[key] = res
+    order = _in_order(plan, pending)
+    will_run = {s.key for s in order}
+    for step in order:  # refuse before anything runs
+        missing = [d for d in step.deps if d not in results and d not in will_run]
+        if missing:
+            dep = plan.steps[missing[0]]
+            raise InputError(
+                f"{step.label} needs {dep.label}, which has not run (run without --stage, or --stage {dep.kind})",
+                field="--stage",
+            )
+    output_log = None if plan.verbose else plan.results_dir / OUTPUT_LOG
+    try:
+        with stage_output(output_log) as terminal:
+            progress = Progress(runlog, todo_kinds, quiet=not plan.verbose, stream=terminal)
+            ok = False
+            try:
+                _run_work(plan, result, order, results, evaluations, runlog, progress)
+                ok = True
+            finally:
+                progress.close(ok)
+    except BaseException:
+        if output_log is not None and output_log.is_file():
+            console.print(f"output of the failed step (whole log: {output_log}):", soft_wrap=True)
+            console.print(escape(output_tail(output_log)), soft_wrap=True)
+        raise
+    if stage in (None, "leaderboard"):
+        result.leaderboards = write_leaderboards(plan, runlog)
+    runlog.write(event="done", experiment=exp.label)
+
+
+def _run_work(
+    plan: Plan,
+    result: RunResult,
+    order: list[Step],
+    results: dict[str, dict[str, str]],
+    evaluations: list[Evaluation],
+    runlog: RunLog,
+    progress: Progress,
+) -> None:
+    for step in order:
+        with StageLock(step):
+            done = step.result()
+            if done is not None:  # another run (same --runs) finished it while we waited
+                results[step.key] = done
+                result.reused.append(step.key)
+                console.print(f"  reusing {step.label}: finished by the other run")
+                continue
+            _run_step(step, results, result, runlog, progress)
+
+    for ev in evaluations:
+        status = ev.status()
+        if status == "done":
+            continue
+        result.evaluated += evaluate(plan, ev, runlog, progress)
+
+
+def _run_step(step: Step, results: dict[str, dict[str, str]], result: RunResult, runlog: RunLog,
+              progress: Progress) -> None:
+    progress.start(step.kind, f"{step.label} -> {step.out}", short=step.label)
+    cfg = _resolve_named(step, results)
+    step.out.mkdir(parents=True, exist_ok=True)
+    runlog.write(event="start", kind=step.kind, key=step.key, users=step.users, out=step.out)
+    with runlog.timed(kind=step.kind, key=step.key, users=step.users) as elapsed:
+        res = step.execute(cfg)
+    seconds = elapsed()
+    marker = {
+        "kind": step.kind,
+        "key": step.key,
+        "result": res,
+        "seconds": seconds,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "users": step.users,
+        "config": _jsonable(cfg),
+    }
+    tmp = step.marker.with_suffix(".tmp")
+    tmp.write_text(json.dumps(marker, indent=2, default=str))
+    tmp.replace(step.marker)
+    results[step.key] = res
+    runlog.write(event="end", kind=step.kind, key=step.key, users=step.users, seconds=seconds)
+    progress.finish(step.kind, seconds)
+    result.ran.append(step.key)
+
+
+def _resolve_named(step: Step, results: dict[str, dict[str, str]]) -> Any:
+    """Build the step's config, resolving ``<step:KEY:name>`` to a named result of a step."""
+    named = {}
+    for key, res in results.items():
+        named[key] = res
+        for name, value in res.items():
+            named[f"{key}:{name}"] = {"path": value}
+    return step.build(named)
+
+
+def _in_order(plan: Plan, pending: list[Step]) -> list[Step]:
+    """The pending steps, each after the pending steps it reads (`graphlib`)."""
+    keys = {s.key for s in pending}
+    graph = {s.key: [d for d in s.deps if d in keys] for s in pending}
+    return [plan.steps[key] for key in graphlib.TopologicalSorter(graph).static_order()]
+
+
+def _jsonable(cfg: Any) -> Any:
+    if isinstance(cfg, BaseModel):
+        return cfg.model_dump(mode="json")
+    return cfg
+
+
+def show(
+    path: str | Path,
+    *,
+    out: Path | None = None,
+    runs: Path | None = None,
+    only: list[str] | None = None,
+) -> Plan:
+    """Print the status of an experiment: stages done/partial/pending, evaluations, the run."""
+    exp = load_experiment(path)
+    plan = build_plan(exp, runs_dir=runs, results_dir=out, count_samples=True)
+    print_plan(plan, only=only, mode="status")
+    return plan
