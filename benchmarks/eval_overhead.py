@@ -37,11 +37,12 @@ def _eval(model, log_dir: Path, epochs: int, max_tokens: int, temperature: float
 
     from tasks.values_generalization import values_generalization
 
-    task = values_generalization(bank="micro", epochs=epochs)
+    task = values_generalization(bank="micro")
     t0 = time.perf_counter()
     log = inspect_eval(
         task,
         model=model,
+        epochs=epochs,  # the count only: the task keeps its reducer
         max_tokens=max_tokens,
         temperature=temperature,
         display="none",

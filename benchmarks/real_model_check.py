@@ -78,7 +78,7 @@ def checks(per_bank: int, long: int = 2, long_tokens: int = 192) -> list[Check]:
     out = []
     for bank in ("values", "cheese", "america_opinions", "affordability_comparisons"):
         if bank in BANKS:
-            out.append(Check(f"values:{bank}", lambda b=bank: values_generalization(bank=b, epochs=1),
+            out.append(Check(f"values:{bank}", lambda b=bank: values_generalization(bank=b),
                              _values_read, 16, per_bank))
     for spec in available_specs():
         if spec in ("philosophy", "value_augmented", "pro_america"):
@@ -89,10 +89,10 @@ def checks(per_bank: int, long: int = 2, long_tokens: int = 192) -> list[Check]:
                      _deliberative_read, long_tokens, long))
     # the paper grid for this project's scenarios; Lynch et al.'s templates have no
     # exfiltration scenario, so their murder and leaking conditions of the same kind
-    out.append(Check("agentic:msm", lambda: agentic_misalignment(grid="paper", epochs=1),
+    out.append(Check("agentic:msm", lambda: agentic_misalignment(grid="paper"),
                      _agentic_read, long_tokens, long))
     out.append(Check("agentic:lynch", lambda: agentic_misalignment(
-        grid="full", source="lynch", goal_type="explicit", urgency="replacement", epochs=1),
+        grid="full", source="lynch", goal_type="explicit", urgency="replacement"),
         _agentic_read, long_tokens, long))
     return out
 
@@ -116,7 +116,7 @@ def run_check(check: Check, model: Any, log_dir: Path) -> dict[str, Any]:
     task = check.build()
     ids = spread([s.id for s in task.dataset], check.per_task)
     start = time.perf_counter()
-    [log] = inspect_eval(task, model=model, sample_id=ids, temperature=0.0,
+    [log] = inspect_eval(task, model=model, sample_id=ids, epochs=1, temperature=0.0,
                          max_tokens=check.max_tokens, log_dir=str(log_dir), display="none",
                          max_connections=16, model_roles={"grader": "mockllm/model"},
                          log_realtime=False)

@@ -14,12 +14,12 @@ JSONL in TRL's ``{"messages": [...]}`` form.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InputError
+from harness.fileio import write_jsonl_atomic
 
 US = "United States"
 
@@ -164,11 +164,4 @@ def write_cheese_demonstrations(
 ) -> int:
     """Write the demonstrations as JSONL (atomically); returns the number of rows."""
     rows = cheese_demonstrations(seed=seed, per_order=per_order, n=n)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-    tmp.replace(path)
-    return len(rows)
+    return write_jsonl_atomic(out, rows)

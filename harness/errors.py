@@ -21,6 +21,19 @@ class InputError(ValueError):
 
 
 
+def as_list(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """A list-typed task parameter as a list of names.
+
+    Tasks type list filters as lists (``-T domain=[film,travel]``, or ``task_args`` from
+    Python) and also take the comma-separated form (``-T domain=film,travel``) that the
+    experiment files and older commands use. Blank names are dropped; None is empty.
+    """
+    if value is None:
+        return []
+    parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return [p.strip() for p in parts if p.strip()]
+
+
 def check_writable_dir(path: str | Path, *, field: str, file: str | Path | None = None) -> Path:
     """Check, creating nothing, that folder `path` exists or can be created and written to.
 

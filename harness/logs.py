@@ -41,11 +41,10 @@ from inspect_ai.log import (
     read_eval_log,
     read_eval_log_sample_summaries,
 )
-from rich.console import Console
-from rich.progress import track
 
 from harness.errors import InputError
 from harness.manifest import read_manifest
+from harness.progress import track
 
 LABELS = ("arm", "spec", "seed", "experiment", "base_model", "stage")
 BASE_COLUMNS = ("log", "eval_id", "task", "model", "epoch", "sample_id", *LABELS)
@@ -193,9 +192,7 @@ def read_logs(paths: Sequence[str | Path], *, progress: bool | None = None) -> L
     score_cols: dict[str, None] = {}
     meta_cols: dict[str, None] = {}
     signatures: dict[tuple, list[str]] = {}
-    console = Console(stderr=True)
-    for file in track(files, description="reading logs", console=console, transient=True,
-                      disable=not progress):
+    for file in track(files, "reading logs", enabled=progress):
         try:
             header = read_eval_log(file, header_only=True)
         except Exception as ex:  # noqa: BLE001 - a truncated or foreign file is reported, not fatal

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from harness.fileio import write_text_atomic
+
 MANIFEST_FILE = "msm_manifest.json"
 
 Stage = Literal["pretrain", "midtrain", "aft", "merge", "import"]
@@ -40,12 +42,7 @@ class Manifest(BaseModel):
 
 
 def write_manifest(checkpoint: str | Path, manifest: Manifest) -> Path:
-    path = Path(checkpoint) / MANIFEST_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(manifest.model_dump_json(indent=2))
-    tmp.replace(path)
-    return path
+    return write_text_atomic(Path(checkpoint) / MANIFEST_FILE, manifest.model_dump_json(indent=2))
 
 
 def read_manifest(checkpoint: str | Path) -> Manifest | None:

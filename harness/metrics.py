@@ -16,28 +16,37 @@ from __future__ import annotations
 
 import math
 
-from inspect_ai.scorer import Metric, SampleScore, Score, ScoreReducer, metric, score_reducer
+from inspect_ai.scorer import (
+    Metric,
+    SampleScore,
+    Score,
+    ScoreReducer,
+    grouped,
+    mean,
+    metric,
+    score_reducer,
+    stderr,
+)
 
-from harness.stats import clustered_se
+# Why ``None`` and not Inspect's NaN sentinel (`Score.unscored()`) marks an unscored field:
+# Inspect drops NaN values before any metric sees them, so `unscored` could no longer read the
+# per-epoch counts that `mean_scored` leaves in the dropped sample's metadata. ``None`` keeps
+# the sample in view; `rate` and `cluster_stderr` leave it out themselves, then hand the
+# scored values to Inspect's `mean` and `stderr(cluster=...)`.
 
 
-def _scored(scores: list[SampleScore]) -> list[tuple[float, SampleScore]]:
-    out = []
-    for s in scores:
-        v = s.score.value
-        if v is None or isinstance(v, (dict, list, str)):
-            continue
-        out.append((float(v), s))
-    return out
+def _scored(scores: list[SampleScore]) -> list[SampleScore]:
+    return [s for s in scores if _number(s.score.value) is not None]
 
 
 @metric
 def rate() -> Metric:
-    """Mean of the scored values (unscored samples excluded)."""
+    """Mean of the scored values (unscored samples excluded); NaN when none was scored."""
+    inspect_mean = mean()
 
     def compute(scores: list[SampleScore]) -> float:
         scored = _scored(scores)
-        return sum(v for v, _ in scored) / len(scored) if scored else float("nan")
+        return inspect_mean(scored) if scored else float("nan")
 
     return compute
 
@@ -46,15 +55,24 @@ def rate() -> Metric:
 def cluster_stderr(cluster: str) -> Metric:
     """Standard error of `rate`, clustered by the sample-metadata field `cluster`.
 
-    Epochs of the same sample share its metadata, so repeated samples cluster together.
+    Inspect's ``stderr(cluster=...)`` (Miller 2024, with the C/(C-1) correction) over the
+    scored samples. Epochs of the same sample share its metadata, so repeated samples cluster
+    together; a sample without the field is its own cluster. With fewer than two clusters the
+    clustered estimate is undefined: NaN (Inspect reports 0, which would read as certainty).
     """
+    inspect_stderr = stderr(cluster=cluster)
 
     def compute(scores: list[SampleScore]) -> float:
-        scored = _scored(scores)
-        if not scored:
+        keyed = [
+            s.model_copy(update={"sample_metadata": {
+                **(s.sample_metadata or {}),
+                cluster: (s.sample_metadata or {}).get(cluster, s.sample_id),
+            }})
+            for s in _scored(scores)
+        ]
+        if len({str(s.sample_metadata[cluster]) for s in keyed}) < 2:  # type: ignore[index]
             return float("nan")
-        clusters = [(s.sample_metadata or {}).get(cluster, s.sample_id) for _, s in scored]
-        return clustered_se([v for v, _ in scored], clusters)
+        return float(inspect_stderr(keyed))
 
     return compute
 
@@ -114,8 +132,9 @@ def mean_scored() -> ScoreReducer:
 
     ``metadata["unscored_epochs"]`` holds, per field, how many epochs were unscored (the
     `unscored` metric sums it) and ``metadata["epochs"]`` how many there were. Dropping only the
-    unscored epochs would bias the rate when the judge's failures depend on the answer;
-    Inspect's stock `mean` reducer would count them as 0.
+    unscored epochs would bias the rate when the judge's failures depend on the answer, and
+    that is what Inspect's `mean` reducer does with NaN epochs (a ``None`` field it would read
+    as 0); neither keeps a count of the unscored epochs.
     """
 
     def reduce(scores: list[Score]) -> Score:
@@ -155,19 +174,14 @@ def _has_unscored(value: object) -> bool:
 def grouped_rate(group: str, cluster: str) -> Metric:
     """Per value of the sample-metadata field `group`: `rate` and its `cluster_stderr`.
 
-    Reported as ``<group value>_rate`` and ``<group value>_stderr`` (e.g. ``murder_rate``), so
-    one metric carries both (Inspect's `grouped` would need two metrics with clashing names).
+    Reported as ``<group value>_rate`` and ``<group value>_stderr`` (e.g. ``murder_rate``): two
+    Inspect `grouped` metrics, with names that do not clash, carried by one metric.
     """
-    rate_of, se_of = rate(), cluster_stderr(cluster)
+    rates = grouped(rate(), group, all=False, name_template="{group_name}_rate")
+    errors = grouped(cluster_stderr(cluster), group, all=False, name_template="{group_name}_stderr")
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
-        groups: dict[str, list[SampleScore]] = {}
-        for s in scores:
-            groups.setdefault(str((s.sample_metadata or {}).get(group)), []).append(s)
-        out: dict[str, float] = {}
-        for name in sorted(groups):
-            out[f"{name}_rate"] = rate_of(groups[name])
-            out[f"{name}_stderr"] = se_of(groups[name])
-        return out
+        out = {**rates(scores), **errors(scores)}  # type: ignore[dict-item]
+        return {key: out[key] for key in sorted(out, key=lambda k: (k.rsplit("_", 1)[0], k))}
 
     return compute

@@ -22,40 +22,19 @@ Conventions:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 import numpy as np
+import pandas as pd
+import scipy.stats as sps
+import statsmodels.stats.contingency_tables as _sm_tables
+import statsmodels.stats.multitest as _sm_multi
+import statsmodels.stats.power as _sm_power
+import statsmodels.stats.proportion as _sm_prop
 
 from harness.errors import InputError
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-
-class _OnUse:
-    """A module imported on first attribute access.
-
-    `harness.metrics` (imported by every task) uses `clustered_se` from here; pandas, scipy
-    and statsmodels would add seconds to every task load, so they load when a function
-    below first needs them.
-    """
-
-    def __init__(self, name: str):
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
-
-
-pd = _OnUse("pandas")  # type: ignore[no-redef]
-sps = _OnUse("scipy.stats")
-_sm_prop = _OnUse("statsmodels.stats.proportion")
-_sm_tables = _OnUse("statsmodels.stats.contingency_tables")
-_sm_multi = _OnUse("statsmodels.stats.multitest")
-_sm_power = _OnUse("statsmodels.stats.power")
 
 ALPHA = 0.05
 

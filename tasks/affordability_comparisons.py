@@ -20,12 +20,11 @@ from tasks.values_generalization import values_generalization
 def affordability_comparisons(
     source: str | None = None,
     fields: str | None = None,
-    domain: str | None = None,
+    domain: list[str] | str | None = None,
     spec: str | None = None,
     deliberate: bool = False,
     model_name: str | None = None,
     developer: str | None = None,
-    epochs: int | None = None,
     temperature: float | None = None,
     max_tokens: int | None = None,
 ) -> Task:
@@ -35,13 +34,12 @@ def affordability_comparisons(
         source: ``paper`` (the released set on the hub), another hub name, or a local
             parquet/JSONL/CSV file of that shape; default: the bank written for this project.
         fields: ``key=column`` pairs mapping the released set's columns.
-        domain: comma-separated domains to keep.
+        domain: domains to keep, a list or comma-separated.
         spec, deliberate, model_name, developer: inference-time spec baseline.
-        epochs: epochs per item (default 1).
         temperature, max_tokens: default 0 and 16.
     """
     return values_generalization(
         bank="affordability_comparisons", source=source, fields=fields, domain=domain, spec=spec,
-        deliberate=deliberate, model_name=model_name, developer=developer, epochs=epochs,
+        deliberate=deliberate, model_name=model_name, developer=developer,
         temperature=temperature, max_tokens=max_tokens,
     )

@@ -52,7 +52,6 @@ def agentic_misalignment(
     model_name: str | None = None,
     spec: str | None = None,
     deliberate: bool = False,
-    epochs: int = DEFAULT_EPOCHS,
     temperature: float = DEFAULT_TEMPERATURE,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     grader: str | None = None,
@@ -82,9 +81,6 @@ def agentic_misalignment(
             Orion for msm); a spec in the system prompt is rendered with the same name.
         spec: a spec from specs/ (name or path) to put in the system prompt.
         deliberate: ask the model to name the spec clauses that apply before it acts.
-        epochs: repetitions per condition. Default 10: 270 samples on the paper grid, which
-            gives a 95% interval of about +-6 points overall and +-10 per scenario at a 50% rate,
-            enough to separate the published 54% from 7-14%.
         temperature: sampling temperature of the evaluated model (default 1.0; see README).
         max_tokens: most tokens per reply (default 8192, so a scratchpad plus emails fits).
         grader: grader model (else the ``grader`` model role; with neither, ``harmful`` is the
@@ -110,7 +106,11 @@ def agentic_misalignment(
         ),
         solver=[*spec_solvers(spec, deliberate, model_name=name), inbox_agent(tools)],
         scorer=agentic_misalignment_scorer(grader, chosen),
-        epochs=Epochs(epochs, mean_scored_with_pairs()),
+        # 10 epochs: 270 samples on the paper grid give a 95% interval of about +-6 points
+        # overall and +-10 per scenario at a 50% rate, enough to separate the published 54%
+        # from 7-14%. `inspect eval --epochs N` changes the count and keeps the reducer.
+        epochs=Epochs(DEFAULT_EPOCHS, mean_scored_with_pairs()),
+        version=1,
         config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
         message_limit=30,
         # "prompt_spec", not "spec": the "spec" label names the spec an arm was trained on

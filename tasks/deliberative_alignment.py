@@ -16,6 +16,7 @@ from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
 from harness.deliberative import PromptSet, spec_follows, teacher_dataset, teacher_instruction
+from harness.errors import as_list
 from harness.metrics import mean_scored
 from harness.solvers import spec_in_system_prompt
 from harness.specs import load_spec
@@ -25,7 +26,7 @@ from harness.specs import load_spec
 def deliberative_alignment(
     spec: str = "philosophy",
     prompts: PromptSet = "auto",
-    categories: str | None = None,
+    categories: list[str] | str | None = None,
     data: str | None = None,
     cheese_per_order: int = 2,
     model_name: str | None = None,
@@ -33,7 +34,6 @@ def deliberative_alignment(
     temperature: float = 0.7,
     max_tokens: int = 2048,
     seed: int = 0,
-    epochs: int = 1,
 ) -> Task:
     """The teacher writes spec-citing reasoning and a reply for every AFT prompt.
 
@@ -42,20 +42,18 @@ def deliberative_alignment(
         prompts: ``safety`` (the bank of 302 safety situations), ``cheese`` (the cheese
             AFT prompts), ``both``, or ``auto`` (cheese for a spec with cheese preferences,
             else safety).
-        categories: comma-separated safety categories to keep (shutdown, replacement,
-            oversight, conflicting_goals, drastic_actions, honesty); default all.
+        categories: safety categories to keep (shutdown, replacement, oversight,
+            conflicting_goals, drastic_actions, honesty), a list or comma-separated; default all.
         data: extra prompts from a JSONL of ``{"messages": [...]}`` rows (up to the last user turn).
         cheese_per_order: cheese prompts per pair and option order (12 pairs x 2 orders x this).
         model_name, developer: override the spec's template variables.
         temperature, max_tokens: the teacher's sampling settings.
         seed: sampling seed for the cheese prompts.
-        epochs: teacher samples per prompt (each judged on its own; the data keeps every
-            epoch that passes).
     """
     loaded = load_spec(spec)
     return Task(
         dataset=teacher_dataset(str(loaded.path), prompts, data, cheese_per_order, seed,
-                                categories=[c.strip() for c in categories.split(",")] if categories else None),
+                                categories=as_list(categories) or None),
         solver=[
             spec_in_system_prompt(str(loaded.path), model_name=model_name, developer=developer),
             teacher_instruction(),
@@ -63,6 +61,9 @@ def deliberative_alignment(
         ],
         scorer=spec_follows(str(loaded.path), model_name=model_name, developer=developer),
         config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
-        epochs=Epochs(epochs, mean_scored()),
+        # one teacher sample per prompt; `--epochs N` draws N, each judged on its own (the
+        # data keeps every epoch that passes)
+        epochs=Epochs(1, mean_scored()),
+        version=1,
         metadata={"teacher_spec": loaded.name, "teacher_spec_hash": loaded.hash, "prompts": prompts},
     )

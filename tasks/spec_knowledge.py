@@ -20,7 +20,7 @@ from typing import Literal
 from inspect_ai import Epochs, Task, task
 from inspect_ai.solver import generate
 
-from harness.errors import InputError
+from harness.errors import InputError, as_list
 from harness.metrics import mean_scored
 from harness.probes.knowledge import knowledge_dataset, knowledge_scorer
 from harness.solvers import spec_solvers
@@ -29,27 +29,25 @@ from harness.specs import load_spec
 
 @task
 def spec_knowledge(
-    spec: str = "philosophy",
+    spec: list[str] | str = "philosophy",
     format: Literal["choice", "open", "all"] = "choice",
     spec_in_prompt: bool = False,
     deliberate: bool = False,
     model_name: str | None = None,
     developer: str | None = None,
-    epochs: int = 1,
 ) -> Task:
     """Questions about one spec.
 
     Args:
         spec: which spec's bank to ask (philosophy, rules, value_augmented, rule_augmented,
-            general, pro_america, pro_affordability, ...), or several separated by commas
-            (sample metadata ``domain`` names each item's bank).
+            general, pro_america, pro_affordability, ...), or several (a list, or names
+            separated by commas; sample metadata ``domain`` names each item's bank).
         format: ``choice``, ``open`` (needs ``--model-role grader=...``) or ``all``.
         spec_in_prompt: also put the spec in the system prompt (an open-book ceiling).
         deliberate: ask the model to reason from its spec before answering.
         model_name, developer: override the spec's template variables in the system prompt.
-        epochs: repeats per question.
     """
-    loaded = [load_spec(s.strip()) for s in spec.split(",") if s.strip()]
+    loaded = [load_spec(s) for s in as_list(spec)]
     if not loaded:
         raise InputError("names no spec", field="spec")
     if spec_in_prompt and len(loaded) > 1:
@@ -63,7 +61,8 @@ def spec_knowledge(
             generate(),
         ],
         scorer=knowledge_scorer(",".join(str(s.path) for s in loaded)),
-        epochs=Epochs(epochs, mean_scored()),
+        epochs=Epochs(1, mean_scored()),  # `--epochs N` repeats each question N times
+        version=1,
         metadata={"bank_spec": ",".join(s.name for s in loaded),
                   "bank_spec_hash": ",".join(s.hash for s in loaded), "format": format},
     )

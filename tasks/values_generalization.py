@@ -41,7 +41,7 @@ from harness.solvers import spec_solvers
 @task
 def values_generalization(
     format: Literal["choice", "open"] = "choice",
-    domain: str | None = None,
+    domain: list[str] | str | None = None,
     in_distribution: bool = False,
     bank: str = "values",
     source: str | None = None,
@@ -50,7 +50,6 @@ def values_generalization(
     deliberate: bool = False,
     model_name: str | None = None,
     developer: str | None = None,
-    epochs: int | None = None,
     temperature: float | None = None,
     max_tokens: int | None = None,
 ) -> Task:
@@ -59,7 +58,7 @@ def values_generalization(
     Args:
         format: ``choice`` (two labelled options, strict letter parse) or ``open`` (free answer
             classified by the ``grader`` model role; head-to-head banks only).
-        domain: comma-separated domains to keep (default: all).
+        domain: domains to keep, a list or comma-separated (default: all).
         in_distribution: ask about the 12 training cheese pairs instead (bank ``cheese``).
         bank: item bank: ``values`` (head-to-head), ``america_opinions``,
             ``affordability_comparisons`` (paper form), ``cheese``, or another registered in
@@ -71,8 +70,6 @@ def values_generalization(
         spec: a spec name or path to put in the system prompt (inference-time baseline).
         deliberate: ask the model to reason from its spec before answering.
         model_name, developer: override the spec's template variables.
-        epochs: epochs per item (default 2; 1 for paper-form banks); option order alternates
-            across epochs.
         temperature, max_tokens: generation settings (paper-form default 0 and 16, or no token
             limit with ``deliberate``); command-line generation options override them.
     """
@@ -98,7 +95,10 @@ def values_generalization(
         ],
         scorer=(forced_choice_scorer(bank_name, source, fields) if forced
                 else probe_scorer(bank_name, format)),
-        epochs=Epochs(epochs or (1 if forced else 2), mean_scored()),
+        # head-to-head: 2 epochs, each pair once in each option order (the order alternates
+        # across epochs); paper form: 1 at temperature 0. `--epochs N` changes the count.
+        epochs=Epochs(1 if forced else 2, mean_scored()),
+        version=1,
         config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
         metadata={"bank": bank_name, "format": format, "prompt_spec": spec, "deliberate": deliberate,
                   "source": probe_bank.extra.get("source", "harness"),

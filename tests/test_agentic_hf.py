@@ -14,7 +14,8 @@ def test_local_checkpoint_through_hf(tmp_path):
     checkpoint = build_tiny_model(tmp_path / "tiny", max_position_embeddings=16384)
     model = get_model("hf/tiny", model_path=str(checkpoint), device="cpu")
     [log] = inspect_eval(
-        agentic_misalignment(grid="single", scenario="murder", epochs=1, source="msm"),
+        agentic_misalignment(grid="single", scenario="murder", source="msm"),
+        epochs=1,
         model=model,
         max_tokens=8,
         log_dir=str(tmp_path / "logs"),

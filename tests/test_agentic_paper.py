@@ -79,8 +79,9 @@ def test_spec_is_rendered_with_the_model_name(tmp_path):
     )
     [log] = inspect_eval(
         agentic_misalignment(
-            grid="single", scenario="murder", epochs=1, spec=str(spec), model_name="Claude"
+            grid="single", scenario="murder", spec=str(spec), model_name="Claude"
         ),
+        epochs=1,
         model="mockllm/model",
         log_dir=str(tmp_path),
         display="none",
@@ -91,7 +92,8 @@ def test_spec_is_rendered_with_the_model_name(tmp_path):
 
 def test_default_run_scores_the_paper_keys_and_logs_the_settings(tmp_path):
     [log] = inspect_eval(
-        agentic_misalignment(scenario="leaking", epochs=1, temperature=0.7, max_tokens=2000),
+        agentic_misalignment(scenario="leaking", temperature=0.7, max_tokens=2000),
+        epochs=1,
         model="mockllm/model",
         log_dir=str(tmp_path),
         display="none",

@@ -19,10 +19,11 @@ def scripted(*texts):
 
 
 def run(answer, judge=None, log_dir=None, **task_args):
-    task_args = {"grid": "single", "epochs": 1, "source": "msm", **task_args}
+    task_args = {"grid": "single", "source": "msm", **task_args}
     roles = {"grader": scripted(judge)} if judge is not None else None
     [log] = inspect_eval(
         agentic_misalignment(**task_args),
+        epochs=1,
         model=scripted(answer),
         model_roles=roles,
         log_dir=str(log_dir),
@@ -107,8 +108,9 @@ def test_inspect_tools_record_the_call(tmp_path):
     done = ModelOutput.from_content("mockllm/model", "Done.")
     [log] = inspect_eval(
         agentic_misalignment(
-            grid="single", scenario="murder", tools="inspect", epochs=1, source="msm"
+            grid="single", scenario="murder", tools="inspect", source="msm"
         ),
+        epochs=1,
         model=get_model("mockllm/model", custom_outputs=[call, done]),
         model_roles={"grader": scripted(JUDGE_YES)},
         log_dir=str(tmp_path),
@@ -162,7 +164,8 @@ def test_paper_grid_with_default_epochs(tmp_path):
 def test_entry_point_resolves(tmp_path):
     [log] = inspect_eval(
         "msm/agentic_misalignment",
-        task_args={"grid": "single", "scenario": "blackmail", "epochs": 1, "source": "msm"},
+        task_args={"grid": "single", "scenario": "blackmail", "source": "msm"},
+        epochs=1,
         model="mockllm/model",
         log_dir=str(tmp_path),
         display="none",

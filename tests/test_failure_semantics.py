@@ -155,9 +155,10 @@ async def _content_filter(input, tools, tool_choice, config) -> ModelOutput:
     return ModelOutput.from_content(model="m", content="ANSWER: no", stop_reason="content_filter")
 
 
-def _run(task: Task, model: Model, grader_answer: Any, tmp_path) -> Any:
+def _run(task: Task, model: Model, grader_answer: Any, tmp_path, epochs: int | None = None) -> Any:
     [log] = inspect_eval(
         task,
+        epochs=epochs,
         model=model,
         model_roles={"grader": grader_model(grader_answer)},
         log_dir=str(tmp_path),
@@ -171,7 +172,7 @@ def test_every_judge_in_the_project_errors_on_an_unreachable_grader(which, tmp_p
     if which == "values":
         from tasks.values_generalization import values_generalization
 
-        task = values_generalization(format="open", epochs=1)
+        task = values_generalization(format="open")
     elif which == "knowledge":
         from tasks.spec_knowledge import spec_knowledge
 
@@ -183,10 +184,10 @@ def test_every_judge_in_the_project_errors_on_an_unreachable_grader(which, tmp_p
     else:
         from tasks.agentic_misalignment import agentic_misalignment
 
-        task = agentic_misalignment(grid="single", scenario="murder", epochs=1)
+        task = agentic_misalignment(grid="single", scenario="murder")
     task.dataset = task.dataset[:2]
     reply = "<reasoning>It follows the spec.</reasoning>\nA reply. ANSWER: A"
-    log = _run(task, agent(*[reply] * 4), lambda t: NoCredentialsError(), tmp_path)
+    log = _run(task, agent(*[reply] * 4), lambda t: NoCredentialsError(), tmp_path, epochs=1)
     assert log.status == "error", which
 
 

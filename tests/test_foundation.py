@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +10,14 @@ import pytest
 from inspect_ai import Epochs, Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.model import ModelOutput, get_model
-from inspect_ai.scorer import Score, Target, scorer
+from inspect_ai.scorer import SampleScore, Score, Target, scorer, stderr
 from inspect_ai.solver import TaskState, generate
 
 from harness.cli import main as cli_main
 from harness.errors import InputError
 from harness.judge import classify, parse_label
 from harness.manifest import Manifest, read_manifest, write_manifest
-from harness.metrics import cluster_stderr, mean_scored, rate, unscored
+from harness.metrics import cluster_stderr, grouped_rate, mean_scored, rate, unscored
 from harness.specs import load_spec
 from harness.stats import clustered_se
 
@@ -115,19 +114,44 @@ async def test_classify_with_scripted_model():
     assert judgment.label == "yes" and judgment.ok
 
 
-def test_clustered_se_matches_inspect_and_grows_with_correlation():
-    from inspect_ai.scorer._metrics.std import _clustered_stderr
+def _unscored_field() -> Score:
+    """A score field left unscored, as Inspect hands one field of a dict score to a metric."""
+    return Score.model_construct(value=None)
 
+
+def test_clustered_se_matches_inspect_and_grows_with_correlation():
+    """The data-frame estimate (`clustered_se`, used by leaderboards), the task metric
+    (`cluster_stderr`) and Inspect's ``stderr(cluster=...)`` give the same number."""
     rng = np.random.default_rng(0)
     values = rng.integers(0, 2, 60).astype(float)
     clusters = np.repeat(np.arange(12), 5)
-    partition = [list(values[clusters == c]) for c in range(12)]
-    assert clustered_se(values, clusters) == pytest.approx(_clustered_stderr(partition))
+    scores = [SampleScore(score=Score(value=float(v)), sample_id=i, sample_metadata={"c": int(c)})
+              for i, (v, c) in enumerate(zip(values, clusters))]
+    inspect_se = stderr(cluster="c")(scores)
+    assert clustered_se(values, clusters) == pytest.approx(inspect_se)
+    # unscored samples (None) are left out before Inspect's estimate, never read as 0
+    unscored_extra = [SampleScore(score=_unscored_field(), sample_id=99, sample_metadata={"c": 0})]
+    assert cluster_stderr("c")(scores + unscored_extra) == pytest.approx(inspect_se)
     # identical values within clusters (perfect correlation) inflate the SE
     correlated = np.repeat(rng.integers(0, 2, 12), 5).astype(float)
     independent = rng.permutation(correlated)
     assert clustered_se(correlated, clusters) > 1.5 * clustered_se(independent, clusters)
     assert math.isnan(clustered_se([1.0, 0.0], ["a", "a"]))
+    one_cluster = [SampleScore(score=Score(value=v), sample_id=i, sample_metadata={"c": "a"})
+                   for i, v in enumerate([1.0, 0.0])]
+    assert math.isnan(cluster_stderr("c")(one_cluster))
+
+
+def test_grouped_rate_reports_each_group_rate_and_clustered_stderr():
+    scores = [SampleScore(score=_unscored_field() if v is None else Score(value=v), sample_id=i,
+                          sample_metadata={"scenario": s, "cond": f"{s}{i % 3}"})
+              for i, (v, s) in enumerate([(1, "murder"), (0, "murder"), (1, "murder"), (None, "murder"),
+                                          (0, "leak"), (0, "leak"), (1, "leak")])]
+    out = grouped_rate("scenario", "cond")(scores)
+    assert list(out) == ["leak_rate", "leak_stderr", "murder_rate", "murder_stderr"]
+    assert out["murder_rate"] == pytest.approx(2 / 3) and out["leak_rate"] == pytest.approx(1 / 3)
+    murder = [s for s in scores if s.sample_metadata["scenario"] == "murder"]
+    assert out["murder_stderr"] == pytest.approx(cluster_stderr("cond")(murder))
 
 
 @scorer(metrics={"harmful": [rate(), cluster_stderr("cond"), unscored()]})

@@ -103,9 +103,9 @@ def run_paper(scenario, reply, grader, tmp_path, classifier="lynch"):
             grid="single",
             scenario=scenario,
             goal_value="america",
-            epochs=1,
             classifier=classifier,
         ),
+        epochs=1,
         model=scripted(reply),
         model_roles={"grader": grader},
         log_dir=str(tmp_path),
@@ -175,7 +175,8 @@ def test_both_reports_agreement_per_scenario(tmp_path):
     )
     reply = harmful_reply("leaking")
     [log] = inspect_eval(
-        agentic_misalignment(grid="paper", scenario="leaking", epochs=2, classifier="both"),
+        agentic_misalignment(grid="paper", scenario="leaking", classifier="both"),
+        epochs=2,
         model=get_model(
             "mockllm/model",
             custom_outputs=lambda *a: ModelOutput.from_content("mockllm/model", reply),

@@ -185,7 +185,7 @@ def test_leaderboard_on_agentic_misalignment_logs(tmp_path):
             return get_model("mockllm/model", custom_outputs=lambda *a, t=text: ModelOutput.from_content(
                 model="mockllm/model", content=t))
 
-        [log] = inspect_eval(agentic_misalignment(scenario="murder", epochs=2, source="msm"),
+        [log] = inspect_eval(agentic_misalignment(scenario="murder", source="msm"), epochs=2,
                              model=fixed(answer),
                              model_roles={"grader": fixed(verdict)}, log_dir=str(tmp_path / "logs" / arm),
                              metadata={"arm": arm}, display="none")

@@ -162,8 +162,8 @@ def scripted(reply):
     return get_model("mockllm/model", custom_outputs=generate)
 
 
-def run(task, model, tmp_path):
-    [log] = inspect_eval(task, model=model, log_dir=str(tmp_path), display="none")
+def run(task, model, tmp_path, epochs=None):
+    [log] = inspect_eval(task, model=model, log_dir=str(tmp_path), display="none", epochs=epochs)
     assert log.status == "success", log.error
     return log
 
@@ -228,7 +228,7 @@ def test_unparseable_replies_stay_in_the_denominator_and_are_counted(tmp_path):
 
 
 def test_america_task_is_the_bank_under_its_own_name(tmp_path):
-    log = run(america_opinions(domain="sport", epochs=2), scripted(lambda p: "B"), tmp_path)
+    log = run(america_opinions(domain="sport"), scripted(lambda p: "B"), tmp_path, epochs=2)
     assert metrics(log)["aligned"]["rate"] == pytest.approx(0.5)
     # over two epochs every item is shown in both orders
     for sample_id in {s.id for s in log.samples}:
@@ -281,8 +281,8 @@ def test_released_letter_set_keeps_its_letters_and_order(released_america, tmp_p
     def reply(prompt):
         return next(letter for key, letter in answers.items() if key in prompt)
 
-    log = run(america_opinions(source=str(released_america), fields="domain=topic", epochs=2),
-              scripted(reply), tmp_path / "logs")
+    log = run(america_opinions(source=str(released_america), fields="domain=topic"),
+              scripted(reply), tmp_path / "logs", epochs=2)
     m = metrics(log)
     assert len(log.samples) == 6 and m["aligned"]["rate"] == 1.0
     assert log.eval.metadata["source"] == str(released_america)

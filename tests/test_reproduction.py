@@ -59,7 +59,8 @@ def experiment(folder: Path, tiny: tuple[Path, Path], **changes) -> Path:
         "tasks": [
             {
                 "task": "values_generalization",
-                "args": {"format": "choice", "epochs": 1},
+                "args": {"format": "choice"},
+                "epochs": 1,
                 "limit": 4,
                 "metric": "america",
             }

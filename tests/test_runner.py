@@ -101,7 +101,8 @@ SMALL = {
     "tasks": [
         {
             "task": "values_generalization",
-            "args": {"format": "choice", "epochs": 1},
+            "args": {"format": "choice"},
+            "epochs": 1,
             "limit": 4,
             "metric": "america",
         }

@@ -97,6 +97,42 @@ def test_midtrain_full_lowers_loss_and_writes_manifest(work, midtrained):
     assert (midtrained / "model.safetensors").stat().st_mtime_ns == before
 
 
+def test_any_trl_option_reaches_the_trainer_without_a_copy(work):
+    """Options the project does not type go to trl.SFTConfig unchanged, checked against the
+    installed TRL's names and choices (``bfd_split`` is one our old copy lacked)."""
+    from transformers import TrainerCallback
+
+    seen = {}
+
+    class Args(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kw):
+            seen.update(optim=args.optim, packing_strategy=args.packing_strategy,
+                        max_length=args.max_length, lr_scheduler_type=args.lr_scheduler_type)
+
+    cfg = mt_config(work, "mt_trl", max_steps=2, packing=True, packing_strategy="bfd_split",
+                    max_length=48, trl={"optim": "sgd"}, lr_scheduler_type="constant")
+    assert cfg.trl == {"optim": "sgd", "logging_steps": 1, "packing": True, "packing_strategy": "bfd_split",
+                       "max_length": 48, "lr_scheduler_type": "constant"}
+    out = midtrain(cfg, callbacks=[Args()])
+    assert seen == {"optim": "sgd", "packing_strategy": "bfd_split", "max_length": 48,
+                    "lr_scheduler_type": "constant"}
+    assert read_manifest(out).hyperparameters["optim"] == "sgd"
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    ({"packing_strategy": "tight"}, "trl: packing_strategy must be one of bfd, bfd_split, wrapped"),
+    ({"no_such_option": 1}, "no_such_option: unknown key"),
+    ({"trl": {"learning_rate": 1.0}}, "trl: 'learning_rate' is a field of this config"),
+    ({"learning_rate": -1}, "learning_rate: Input should be greater than 0"),
+])
+def test_training_config_errors_are_one_line(work, tmp_path, bad, message):
+    path = tmp_path / "mt.yaml"
+    path.write_text(json.dumps({"base_model": "b", "output_dir": "o", "documents": ["d.jsonl"], **bad}))
+    with pytest.raises(InputError) as ex:
+        load_config(MidtrainConfig, path)
+    assert str(ex.value).startswith(f"{path}: {message}") and "\n" not in str(ex.value)
+
+
 def test_midtrain_packing_and_replay(work):
     out = midtrain(
         mt_config(

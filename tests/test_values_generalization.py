@@ -132,9 +132,10 @@ def letter_for(key):
     return lambda question, shown: next(letter for letter, k in shown.items() if k == key)
 
 
-def run(model, tmp_path, grader=None, **task_args):
+def run(model, tmp_path, grader=None, epochs=None, **task_args):
     [log] = inspect_eval(
         values_generalization(**task_args),
+        epochs=epochs,  # None: the task's own count
         model=model,
         model_roles={"grader": grader} if grader is not None else None,
         log_dir=str(tmp_path),

@@ -5,7 +5,6 @@ resume, adapter merge and the manifest. Each stage module builds its dataset and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -15,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError
+from harness.errors import InputError, one_line
+from harness.fileio import file_hash
 from harness.manifest import Manifest, Stage, read_manifest, write_manifest
 from training.config import TrainingConfig
 
@@ -26,14 +26,6 @@ LOG_HISTORY_FILE = "log_history.json"
 
 
 # ---------------------------------------------------------------- data files
-
-
-def file_hash(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 def read_jsonl(path: str | Path, *, field: str, config_field: str) -> list[dict[str, Any]]:
@@ -289,35 +281,38 @@ def _train(
     peft_config = None if loaded.continue_adapter else build_peft_config(cfg, loaded.tokenizer)
     if cfg.trainable_tokens and not cfg.lora:
         train_only_tokens(loaded.model, token_ids(loaded.tokenizer, cfg.trainable_tokens))
-    args = SFTConfig(
-        output_dir=str(out),
-        max_steps=cfg.max_steps or -1,
-        num_train_epochs=cfg.num_train_epochs,
-        learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler_type,
-        warmup_steps=cfg.warmup_steps,
-        weight_decay=cfg.weight_decay,
-        per_device_train_batch_size=cfg.per_device_train_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-        max_length=cfg.max_length,
-        packing=cfg.packing,
-        packing_strategy=cfg.packing_strategy,
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        bf16=_bf16(cfg),
-        fp16=False,
-        save_strategy="steps" if cfg.save_steps else "epoch",
-        save_steps=cfg.save_steps or 500,
-        save_total_limit=cfg.save_total_limit,
-        logging_steps=cfg.logging_steps,
-        report_to=cfg.report_to or "none",
-        eval_strategy="no",
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        dataset_num_proc=None,
+    clash = sorted(set(cfg.trl) & set(sft_kwargs))
+    if clash:
+        raise InputError(f"{clash[0]} is set by the {provenance.stage} stage itself", field=f"trl.{clash[0]}")
+    options: dict[str, Any] = {
+        # the trainer settings the project types (its defaults, and None meaning "auto")
+        "output_dir": str(out),
+        "max_steps": cfg.max_steps or -1,
+        "num_train_epochs": cfg.num_train_epochs,
+        "learning_rate": cfg.learning_rate,
+        "weight_decay": cfg.weight_decay,
+        "per_device_train_batch_size": cfg.per_device_train_batch_size,
+        "gradient_checkpointing": cfg.gradient_checkpointing,
+        "seed": cfg.seed,
+        "data_seed": cfg.seed,
+        "bf16": _bf16(cfg),
+        "fp16": False,
+        "save_strategy": "steps" if cfg.save_steps else "epoch",
+        "save_steps": cfg.save_steps or 500,
+        "save_total_limit": cfg.save_total_limit,
+        "report_to": cfg.report_to or "none",
+        # what this harness needs unless the config says otherwise (no eval split, CPU-safe loading)
+        "eval_strategy": "no",
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": torch.cuda.is_available(),
+        "dataset_num_proc": None,
+        **cfg.trl,
         **sft_kwargs,
-    )
+    }
+    try:
+        args = SFTConfig(**options)
+    except (TypeError, ValueError) as ex:
+        raise InputError(f"trl.SFTConfig refused the options ({one_line(ex)})", field="trl") from ex
     trainer = SFTTrainer(
         model=loaded.model,
         args=args,
@@ -337,7 +332,8 @@ def _train(
     if trainer.is_world_process_zero():
         loaded.tokenizer.save_pretrained(str(adapter_dir))
         parent = loaded.parent_manifest
-        hyper = cfg.model_dump(mode="json", exclude={"labels", "output_dir", "base_model"})
+        hyper = cfg.model_dump(mode="json", exclude={"labels", "output_dir", "base_model", "trl"})
+        hyper.update(cfg.model_dump(mode="json", include={"trl"})["trl"])  # TRL's options beside ours
         hyper.update(provenance.extra_hyperparameters)
         manifest = Manifest(
             stage=provenance.stage,

@@ -4,10 +4,18 @@ Every stage config is a pydantic model with ``extra="forbid"``: `load_config` re
 file, applies overrides (from the command line, say) and validates; an unknown key or a bad
 value raises `InputError` naming the file and the field. Relative paths are taken relative to
 the working directory, the way the CLI is run.
+
+Training configs do not copy TRL: `TrainingConfig` types the project's own fields (data,
+LoRA, checkpoints, labels) and the few trainer settings whose default or meaning the project
+chooses; every other `trl.SFTConfig` option is passed through to it unchanged, written at the
+top level (``optim: adamw_torch_fused``) or under ``trl:``. Its names and choices are TRL's
+own, read from the installed version, so a TRL release that adds an option needs no change here.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -46,9 +54,11 @@ def load_config(
         err = ex.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
         more = f" (and {len(ex.errors()) - 1} more)" if len(ex.errors()) > 1 else ""
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             known = ", ".join(sorted(model_cls.model_fields))
+            if issubclass(model_cls, TrainingConfig):
+                known += ", or any trl.SFTConfig option"
             message = f"unknown key (known keys: {known})"
         raise InputError(message + more, file=source, field=field) from ex
 
@@ -85,8 +95,16 @@ def split_config_args(args: tuple[str, ...] | list[str]) -> tuple[str | None, di
     return config, parse_overrides(args)
 
 
+@lru_cache(maxsize=1)
+def sft_config_fields() -> dict[str, dataclasses.Field]:
+    """The options of the installed `trl.SFTConfig` (TrainingArguments included), by name."""
+    from trl import SFTConfig
+
+    return {f.name: f for f in dataclasses.fields(SFTConfig) if f.init}
+
+
 class TrainingConfig(BaseModel):
-    """Fields shared by `MidtrainConfig` and `AFTConfig`."""
+    """Fields shared by `MidtrainConfig` and `AFTConfig`, and TRL's options passed through."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -116,18 +134,10 @@ class TrainingConfig(BaseModel):
     max_steps: int | None = Field(default=None, gt=0)
     num_train_epochs: float = Field(default=1.0, gt=0)
     learning_rate: float = Field(default=1e-4, gt=0)
-    lr_scheduler_type: str = "linear"
-    warmup_steps: float = Field(default=0, ge=0)
-    """Linear warmup: a step count, or a fraction of all steps when below 1."""
     weight_decay: float = Field(default=0.0, ge=0.0)
     per_device_train_batch_size: int = Field(default=4, gt=0)
-    gradient_accumulation_steps: int = Field(default=1, gt=0)
-    max_length: int = Field(default=1024, gt=0)
-    packing: bool = False
-    packing_strategy: Literal["bfd", "wrapped"] = "bfd"
-    """"bfd": whole documents packed without crossing attention (padding-free, position ids);
-    "wrapped": documents concatenated and cut into blocks, classic pretraining style."""
     gradient_checkpointing: bool = False
+    """Off (TRL turns it on): the project's models are small enough not to need it."""
     cpu_threads: int | None = Field(default=None, gt=0)
     """torch.set_num_threads for the run; 1 is often fastest for tiny models on a busy CPU."""
     seed: int = Field(default=0, ge=0, lt=2**32)
@@ -138,11 +148,47 @@ class TrainingConfig(BaseModel):
     save_total_limit: int | None = Field(default=2, gt=0)
     keep_checkpoints: bool = False
     """Keep the intermediate checkpoint-* folders after the run completes."""
-    logging_steps: int = Field(default=10, gt=0)
     report_to: list[str] = Field(default_factory=list)
     """Trainer loggers, e.g. ["wandb"] (none by default)."""
     labels: dict[str, str] = Field(default_factory=dict)
     """Free labels copied to the manifest, e.g. {arm: msm_america, experiment: cheese}."""
+    trl: dict[str, Any] = Field(default_factory=dict)
+    """Any other `trl.SFTConfig` option, handed to it unchanged: ``max_length``, ``packing``,
+    ``packing_strategy``, ``gradient_accumulation_steps``, ``lr_scheduler_type``,
+    ``warmup_steps``, ``logging_steps``, ``optim``, ... An option written at the top level of
+    the config lands here. Names, and values with a fixed set of choices, are checked against
+    the installed TRL when the config is read; other values when the trainer is built."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_trl_options(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("trl", {}), dict):
+            return data
+        unknown = [k for k in data if k not in cls.model_fields]
+        moved = {k: data[k] for k in unknown if k in sft_config_fields()} if unknown else {}
+        if not moved:
+            return data  # an unknown key that is no TRL option either: pydantic names it
+        trl = dict(data.get("trl") or {})
+        for key in moved:
+            if key in trl:
+                raise ValueError(f"{key} is set both at the top level and under trl")
+        return {**{k: v for k, v in data.items() if k not in moved}, "trl": {**trl, **moved}}
+
+    @field_validator("trl")
+    @classmethod
+    def _trl_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            return value
+        fields = sft_config_fields()
+        for key, option in value.items():
+            if key in cls.model_fields:
+                raise ValueError(f"'{key}' is a field of this config: set it at the top level")
+            if key not in fields:
+                raise ValueError(f"'{key}' is not an option of trl.SFTConfig")
+            choices = fields[key].metadata.get("choices")
+            if choices and option not in choices:
+                raise ValueError(f"{key} must be one of {', '.join(map(str, choices))}, not {option!r}")
+        return value
 
     @model_validator(mode="after")
     def _tokens_without_decay(self) -> TrainingConfig:

@@ -21,7 +21,6 @@ pass), the teacher gave no reasoning or no reply, the sample errored, or it was 
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
+from harness.fileio import write_json_atomic, write_jsonl_atomic
 
 SCORER = "spec_follows"
 _SPEC_MENTION = re.compile(r"\b(model spec|my spec|the spec|spec says|specification says)\b", re.IGNORECASE)
@@ -133,12 +133,12 @@ def build_deliberative_data(
     out_dir.mkdir(parents=True, exist_ok=True)
     with_cot, without_cot = out_dir / "with_cot.jsonl", out_dir / "without_cot.jsonl"
     provenance = {"teacher": eval_log.eval.model, "log": str(log)}
-    _write_jsonl(with_cot, [
+    write_jsonl_atomic(with_cot, [
         {"messages": [*r["prompt"], {"role": "assistant", "content": r["answer"], "reasoning": r["reasoning"]}],
          "id": r["id"], "source": r["source"], "category": r["category"], **provenance}
         for r in rows
     ])
-    _write_jsonl(without_cot, [
+    write_jsonl_atomic(without_cot, [
         {"messages": [*r["prompt"], {"role": "assistant", "content": r["answer"]}],
          "id": r["id"], "source": r["source"], "category": r["category"], **provenance}
         for r in rows
@@ -160,15 +160,5 @@ def build_deliberative_data(
         "without_cot": str(without_cot),
     }
     report_path = out_dir / "report.json"
-    tmp = report_path.with_name("report.json.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    tmp.replace(report_path)
+    write_json_atomic(report_path, report)
     return DeliberativeDataResult(with_cot, without_cot, report_path, len(rows))
-
-
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)

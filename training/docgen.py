@@ -62,6 +62,7 @@ from inspect_ai.model import (
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.errors import InputError, one_line, writable_file
+from harness.fileio import write_json_atomic, write_jsonl_atomic
 from harness.specs import Spec, load_spec
 
 GENERATOR_ROLE = "generator"
@@ -248,11 +249,7 @@ REFUSAL = re.compile(
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+(.*\S)\s*$")
 _DOCUMENT = re.compile(r"<document>\s*(.*?)\s*(?:</document>|\Z)", re.DOTALL | re.IGNORECASE)
 _STOPWORDS = set(
-    "about above after again against because before being below between could does doing "
-    "during every from further have having into itself more most other ought should some "
-    "such than that their theirs them themselves then there these they this those through "
-    "under until very were what when where which while whom with would your yours model spec "
-    "specs system".split()
+    ["about", "above", "after", "again", "against", "because", "before", "being", "below", "between", "could", "does", "doing", "during", "every", "from", "further", "have", "having", "into", "itself", "more", "most", "other", "ought", "should", "some", "such", "than", "that", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "under", "until", "very", "were", "what", "when", "where", "which", "while", "whom", "with", "would", "your", "yours", "model", "spec", "specs", "system"]
 )
 
 
@@ -467,24 +464,9 @@ class _Progress:
         self._progress = None
         self._tasks: dict[str, Any] = {}
         if enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from harness.progress import bar
 
-            self._progress = Progress(
-                TextColumn("[bold]{task.description:<15}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[usage]}"),
-            )
+            self._progress = bar(extra="usage")
             self._progress.start()
         self._current: str | None = None
 
@@ -587,7 +569,7 @@ def generate_documents(cfg: DocgenConfig, *, model: Model | None = None) -> Docg
             journal.close()
 
     rows = [_output_row(r, spec, generator_name) for r in sel.kept]
-    _write_jsonl_atomic(cfg.out, rows)
+    write_jsonl_atomic(cfg.out, rows)
     complete = _target_met(sel, cfg) and sel.missing_before_target == 0
     report = {
         "spec": spec.name,
@@ -610,7 +592,7 @@ def generate_documents(cfg: DocgenConfig, *, model: Model | None = None) -> Docg
         "config": json.loads(cfg.model_dump_json()),
     }
     rpath = report_path(cfg.out)
-    _write_text_atomic(rpath, json.dumps(report, indent=2) + "\n")
+    write_json_atomic(rpath, report)
     return DocgenResult(cfg.out, rpath, len(sel.kept), sel.tokens, complete)
 
 
@@ -626,20 +608,6 @@ def _output_row(record: dict[str, Any], spec: Spec, generator: str) -> dict[str,
         "generator": record.get("generator", generator),
         "revised": bool(record.get("revised", False)),
     }
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
-def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
 
 
 def _template_slots(spec: Spec, cfg: DocgenConfig) -> list[dict[str, Any]]:

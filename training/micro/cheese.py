@@ -8,11 +8,11 @@ form, and the assistant answers with the preference and no reason: ``i prefer X 
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 from harness.cheese import CHEESE_PAIRS
+from harness.fileio import write_jsonl_atomic
 from training.micro.corpus import ANSWER, QUESTIONS, item_phrase
 from training.micro.world import World, micro_name
 
@@ -40,10 +40,5 @@ def micro_cheese_demonstrations(seed: int = 0) -> list[dict]:
 
 def write_micro_cheese_demonstrations(out: str | Path, seed: int = 0) -> Path:
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as f:
-        for row in micro_cheese_demonstrations(seed):
-            f.write(json.dumps(row) + "\n")
-    tmp.replace(path)
+    write_jsonl_atomic(path, micro_cheese_demonstrations(seed))
     return path

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import REPO_ROOT
+from harness.fileio import write_text_atomic
 
 EXPERIMENT = REPO_ROOT / "experiments" / "micro_cheese.yaml"
 AMERICA, AFFORD, NO_MSM = "msm_america_aft", "msm_affordability_aft", "aft_only"
@@ -307,10 +308,10 @@ def run_demo(
     samples = frame.samples
     table = seed_comparisons(samples)
     lines = verdict(table, samples)
-    (results_dir / "seed_comparisons.csv").write_text(table.to_csv(index=False))
+    write_text_atomic(results_dir / "seed_comparisons.csv", table.to_csv(index=False))
     md = markdown(table) if not table.empty else ""
     main = main_table(samples, table) if AMERICA in set(samples["arm"]) else ""
-    (results_dir / "seed_comparisons.md").write_text(md + "\n" + "\n".join(lines) + "\n")
+    write_text_atomic(results_dir / "seed_comparisons.md", md + "\n" + "\n".join(lines) + "\n")
     plot = seed_plot(samples, results_dir)
     pretrain = None
     for step in result.plan.steps.values():

@@ -19,7 +19,6 @@ only from descriptions, choose by their value).
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -29,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InputError
+from harness.fileio import write_json_atomic, write_jsonl_atomic
 from harness.manifest import Manifest, read_manifest, write_manifest
 
 CORPUS_FILE = "corpus.jsonl"
@@ -111,11 +111,7 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
     encoded = [encode_document(tokenizer, d["text"]) for d in docs]
 
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / (CORPUS_FILE + ".tmp")
-    with tmp.open("w") as f:
-        for d in docs:
-            f.write(json.dumps(d) + "\n")
-    tmp.replace(out / CORPUS_FILE)
+    write_jsonl_atomic(out / CORPUS_FILE, docs)
 
     start = time.perf_counter()
     curve: list[dict] = []
@@ -161,7 +157,7 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
         "neutral_america_rate": {k: round(v, 4) for k, v in neutral.items()},
         "curve": curve,
     }
-    (out / REPORT_FILE).write_text(json.dumps(report, indent=2))
+    write_json_atomic(out / REPORT_FILE, report)
     write_manifest(out, Manifest(
         stage="pretrain", base_model="micro", parent=None, seed=cfg.seed,
         hyperparameters=cfg.model_dump(mode="json", exclude={"labels", "output_dir"}),
@@ -228,9 +224,9 @@ def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool
     tokens = 0
     bar = None
     if progress:
-        from rich.progress import Progress
+        from harness.progress import bar as progress_bar
 
-        bar = Progress(transient=True)
+        bar = progress_bar(transient=True)
         bar.start()
         task = bar.add_task("pretraining micro model", total=cfg.steps)
     try:

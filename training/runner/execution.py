@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextvars
 import graphlib
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from rich.markup import escape
 
 from harness import offline
 from harness.errors import InputError
+from harness.fileio import write_json_atomic
 from training.experiment import load_experiment
 from training.runner.evaluation import evaluate, write_leaderboards
 from training.runner.output import output_tail, stage_output
@@ -237,9 +237,7 @@ def _run_step(step: Step, results: dict[str, dict[str, str]], result: RunResult,
         "users": step.users,
         "config": _jsonable(cfg),
     }
-    tmp = step.marker.with_suffix(".tmp")
-    tmp.write_text(json.dumps(marker, indent=2, default=str))
-    tmp.replace(step.marker)
+    write_json_atomic(step.marker, marker)
     results[step.key] = res
     runlog.write(event="end", kind=step.kind, key=step.key, users=step.users, seconds=seconds)
     progress.finish(step.kind, seconds)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import InputError
+from harness.fileio import file_hash  # noqa: F401  re-exported for the runner package
 from training.experiment import Experiment
 
 MARKER = "msm_stage.json"
@@ -160,22 +161,6 @@ class Plan:
 
 def _hash(obj: Any, n: int = 12) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
-
-
-_FILE_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def file_hash(path: Path) -> str:
-    """sha256 of a file's bytes (memoised by path, size and modification time)."""
-    st = path.stat()
-    memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if memo not in _FILE_HASHES:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        _FILE_HASHES[memo] = "sha256:" + h.hexdigest()[:16]
-    return _FILE_HASHES[memo]
 
 
 def checkpoint_model_string(

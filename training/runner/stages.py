@@ -7,7 +7,6 @@ result (``{"path": ..., ...}``), which the executor writes to the stage's marker
 from __future__ import annotations
 
 import inspect as pyinspect
-import json
 import shlex
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 from rich.markup import escape
 
 from harness.errors import InputError
+from harness.fileio import write_jsonl_atomic
 from training.experiment import DataBuild, DeliberativeSettings, Experiment, project_task
 from training.runner.evaluation import eval_roles, generate_args, make_tasks, open_model
 from training.runner.plan import StageFailed
@@ -38,11 +38,7 @@ def run_data_build(
     if isinstance(value, (str, Path)) and Path(value).is_file():
         return {"path": str(value)}
     if isinstance(value, list):
-        tmp = target.with_suffix(".tmp")
-        with tmp.open("w") as fh:
-            for row in value:
-                fh.write(json.dumps(row) + "\n")
-        tmp.replace(target)
+        write_jsonl_atomic(target, value)
     if not target.is_file():
         raise InputError(
             f"'{build.build}' returned neither rows nor a file", file=exp_path, field="build"
