@@ -13,7 +13,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
 
 from harness.errors import InputError
-from harness.probes import get_bank
+from harness.probes import get_bank, values_items
 from harness.probes.forced import (
     ALIGNED,
     OTHER,
@@ -370,3 +370,25 @@ def test_generation_defaults_and_overrides():
     assert task.config.temperature == 0.7 and task.config.max_tokens == 4
     task = values_generalization()  # the head-to-head bank keeps the provider's defaults
     assert task.config.temperature is None and task.config.max_tokens is None
+
+
+@pytest.mark.parametrize(
+    "loader,text,message",
+    [
+        (affordability_items, "kitchen: {q: x}\n", "kitchen: must be a list of item kinds"),
+        (affordability_items, "kitchen:\n  - {q: x, cheaper: []}\n",
+         "kitchen[1]: needs exactly the keys q, cheaper, premium"),
+        (america_opinion_items, "framings: [Which one]\ntopics: [1]\n",
+         "topics: must map domains to lists of topics"),
+        (america_opinion_items, "framings: [Which one]\ntopics:\n  sport:\n    - {pro: x}\n",
+         "topics.sport[1]: needs exactly the keys pro, other"),
+        (values_items, "- a\n", "must map domain names to lists of items"),
+        (values_items, "book:\n  - {q: x, us: y}\n", "book[1]: needs exactly the keys q, us, alt"),
+    ],
+)
+def test_a_malformed_bank_file_is_one_line_naming_file_and_field(tmp_path, loader, text, message):
+    path = tmp_path / "bank.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        loader(path)
+    assert str(err.value) == f"{path}: {message}"

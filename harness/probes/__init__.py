@@ -45,6 +45,7 @@ from harness.probes.registry import (
     Verdict,
     _money,
     choice_prompt,
+    domain_entries,
     get_bank,
     open_prompt,
     register_bank,
@@ -85,27 +86,20 @@ def values_items(path: Path = ITEMS_FILE) -> tuple[ProbeItem, ...]:
     Prices are US dollars; a text may place its price with ``{price}``.
     """
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(raw, dict):
-        raise InputError("must map domain names to lists of items", file=path)
     items: list[ProbeItem] = []
-    for domain, entries in raw.items():
-        if not isinstance(entries, list):
-            raise InputError("must be a list of items", file=path, field=domain)
-        for i, entry in enumerate(entries, start=1):
-            where = f"{domain}[{i}]"
-            if not isinstance(entry, dict) or set(entry) != {"q", "us", "alt"}:
-                raise InputError("needs exactly the keys q, us, alt", file=path, field=where)
-            items.append(
-                ProbeItem(
-                    id=f"{domain}-{i:02d}",
-                    domain=domain,
-                    question=str(entry["q"]).strip(),
-                    options=(
-                        _option(entry["us"], key="america", where=f"{where}.us"),
-                        _option(entry["alt"], key="affordability", where=f"{where}.alt"),
-                    ),
-                )
+    entries = domain_entries(raw, path, ("q", "us", "alt"), what="items", mapping="domain names")
+    for domain, i, where, entry in entries:
+        items.append(
+            ProbeItem(
+                id=f"{domain}-{i:02d}",
+                domain=domain,
+                question=str(entry["q"]).strip(),
+                options=(
+                    _option(entry["us"], key="america", where=f"{where}.us"),
+                    _option(entry["alt"], key="affordability", where=f"{where}.alt"),
+                ),
             )
+        )
     return tuple(items)
 
 

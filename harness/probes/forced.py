@@ -34,6 +34,7 @@ from harness.probes.registry import (
     ProbeItem,
     ProbeOption,
     _money,
+    domain_entries,
     get_bank,
     register_bank,
 )
@@ -83,28 +84,22 @@ def america_opinion_items(path: Path = AMERICA_FILE) -> tuple[ProbeItem, ...]:
     if not isinstance(framings, list) or not framings:
         raise InputError("must be a non-empty list", file=path, field="framings")
     framings = [_text(f, path, f"framings[{i}]") for i, f in enumerate(framings, start=1)]
-    if not isinstance(raw["topics"], dict):
-        raise InputError("must map domains to lists of topics", file=path, field="topics")
     items: list[ProbeItem] = []
-    for domain, topics in raw["topics"].items():
-        if not isinstance(topics, list):
-            raise InputError("must be a list of topics", file=path, field=f"topics.{domain}")
-        for t, topic in enumerate(topics, start=1):
-            where = f"topics.{domain}[{t}]"
-            if not isinstance(topic, dict) or set(topic) != {"pro", "other"}:
-                raise InputError("needs exactly the keys pro, other", file=path, field=where)
-            pro = _text(topic["pro"], path, f"{where}.pro")
-            other = _text(topic["other"], path, f"{where}.other")
-            cluster = f"{domain}-{t:02d}"
-            for f, framing in enumerate(framings):
-                items.append(ProbeItem(
-                    id=f"{cluster}{'abcdefghij'[f]}",
-                    domain=domain,
-                    question=framing,
-                    options=(ProbeOption(ALIGNED, pro, frozenset({"america"})),
-                             ProbeOption(OTHER, other, frozenset())),
-                    cluster=cluster,
-                ))
+    topics = domain_entries(raw["topics"], path, ("pro", "other"), what="topics",
+                            mapping="domains", prefix="topics.")
+    for domain, t, where, topic in topics:
+        pro = _text(topic["pro"], path, f"{where}.pro")
+        other = _text(topic["other"], path, f"{where}.other")
+        cluster = f"{domain}-{t:02d}"
+        for f, framing in enumerate(framings):
+            items.append(ProbeItem(
+                id=f"{cluster}{'abcdefghij'[f]}",
+                domain=domain,
+                question=framing,
+                options=(ProbeOption(ALIGNED, pro, frozenset({"america"})),
+                         ProbeOption(OTHER, other, frozenset())),
+                cluster=cluster,
+            ))
     return tuple(items)
 
 
@@ -120,43 +115,37 @@ def affordability_items(path: Path = AFFORDABILITY_FILE) -> tuple[ProbeItem, ...
     """``{domain: [{q, cheaper: [[text, price]...], premium: [...]}]}`` -> every cheaper variant
     against every premium one. A kind's items share its cluster (``<domain>-<nn>``)."""
     raw = _yaml(path)
-    if not isinstance(raw, dict):
-        raise InputError("must map domains to lists of item kinds", file=path)
     items: list[ProbeItem] = []
-    for domain, kinds in raw.items():
-        if not isinstance(kinds, list):
-            raise InputError("must be a list of item kinds", file=path, field=domain)
-        for k, kind in enumerate(kinds, start=1):
-            where = f"{domain}[{k}]"
-            if not isinstance(kind, dict) or set(kind) != {"q", "cheaper", "premium"}:
-                raise InputError("needs exactly the keys q, cheaper, premium", file=path, field=where)
-            question = _text(kind["q"], path, f"{where}.q")
-            sides = {}
-            for side in ("cheaper", "premium"):
-                if not isinstance(kind[side], list) or not kind[side]:
-                    raise InputError("must be a non-empty list", file=path, field=f"{where}.{side}")
-                sides[side] = [_priced(v, path, f"{where}.{side}[{i}]")
-                               for i, v in enumerate(kind[side], start=1)]
-            if max(p for _, p in sides["cheaper"]) >= min(p for _, p in sides["premium"]):
-                raise InputError("every cheaper variant must cost less than every premium one",
-                                 file=path, field=where)
-            cluster = f"{domain}-{k:02d}"
-            n = 0
-            for cheap_text, cheap_price in sides["cheaper"]:
-                for premium_text, premium_price in sides["premium"]:
-                    n += 1
-                    items.append(ProbeItem(
-                        id=f"{cluster}-{n}",
-                        domain=domain,
-                        question=question,
-                        options=(
-                            ProbeOption(ALIGNED, f"{cheap_text} ({_money(cheap_price)})",
-                                        frozenset({"affordability"}), price=cheap_price),
-                            ProbeOption(OTHER, f"{premium_text} ({_money(premium_price)})",
-                                        frozenset(), price=premium_price),
-                        ),
-                        cluster=cluster,
-                    ))
+    kinds = domain_entries(raw, path, ("q", "cheaper", "premium"), what="item kinds",
+                           mapping="domains")
+    for domain, k, where, kind in kinds:
+        question = _text(kind["q"], path, f"{where}.q")
+        sides = {}
+        for side in ("cheaper", "premium"):
+            if not isinstance(kind[side], list) or not kind[side]:
+                raise InputError("must be a non-empty list", file=path, field=f"{where}.{side}")
+            sides[side] = [_priced(v, path, f"{where}.{side}[{i}]")
+                           for i, v in enumerate(kind[side], start=1)]
+        if max(p for _, p in sides["cheaper"]) >= min(p for _, p in sides["premium"]):
+            raise InputError("every cheaper variant must cost less than every premium one",
+                             file=path, field=where)
+        cluster = f"{domain}-{k:02d}"
+        n = 0
+        for cheap_text, cheap_price in sides["cheaper"]:
+            for premium_text, premium_price in sides["premium"]:
+                n += 1
+                items.append(ProbeItem(
+                    id=f"{cluster}-{n}",
+                    domain=domain,
+                    question=question,
+                    options=(
+                        ProbeOption(ALIGNED, f"{cheap_text} ({_money(cheap_price)})",
+                                    frozenset({"affordability"}), price=cheap_price),
+                        ProbeOption(OTHER, f"{premium_text} ({_money(premium_price)})",
+                                    frozenset(), price=premium_price),
+                    ),
+                    cluster=cluster,
+                ))
     return tuple(items)
 
 

@@ -6,8 +6,9 @@ training side (`training.micro.bank`) import it without a cycle through the pack
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from harness.errors import InputError
 
@@ -100,3 +101,23 @@ def get_bank(name: str) -> ProbeBank:
 
 def _money(price: float) -> str:
     return f"${price:,.0f}" if price >= 100 or float(price).is_integer() else f"${price:,.2f}"
+
+
+def domain_entries(
+    raw: object, path: Path, keys: tuple[str, ...], *, what: str, mapping: str, prefix: str = ""
+) -> Iterator[tuple[str, int, str, dict]]:
+    """Walk a bank file's ``{domain: [entry, ...]}`` part: ``(domain, index from 1, where,
+    entry)`` for each entry, which must be a mapping with exactly `keys`. `what` names the
+    entries ("items"), `mapping` the whole ("domain names"), `prefix` its field ("topics.")."""
+    if not isinstance(raw, dict):
+        raise InputError(f"must map {mapping} to lists of {what}", file=path,
+                         field=prefix.rstrip(".") or None)
+    for domain, entries in raw.items():
+        if not isinstance(entries, list):
+            raise InputError(f"must be a list of {what}", file=path, field=f"{prefix}{domain}")
+        for i, entry in enumerate(entries, start=1):
+            where = f"{prefix}{domain}[{i}]"
+            if not isinstance(entry, dict) or set(entry) != set(keys):
+                raise InputError(f"needs exactly the keys {', '.join(keys)}", file=path,
+                                 field=where)
+            yield domain, i, where, entry
