@@ -429,6 +429,29 @@ def test_paper_experiments_validate_with_dry_run(name, tmp_path, capsys):
     assert all(exp.stage_settings(arm, "midtrain").get("lora", True) for arm in exp.arms.values())
 
 
+@pytest.mark.parametrize(
+    ("cluster", "message"),
+    [
+        ("item_id", "america_opinions.cluster: 'item_id' splits the task's own clusters: 104 of its 104"),
+        ("topic", "america_opinions.cluster: 'topic' is not a metadata field"),
+    ],
+)
+def test_cluster_finer_than_the_tasks_own_is_refused(cluster, message, tmp_path):
+    """A topic asked four ways is one unit: clustering the paper-form bank by item would count
+    it four times, so planning refuses it with one line naming the field."""
+    data = yaml.safe_load((REPO / "experiments" / "smol_cheese.yaml").read_text())
+    data["base"] = "HuggingFaceTB/SmolLM2-135M-Instruct"  # a hub name: planned, never fetched
+    data["tasks"][0]["cluster"] = cluster
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+        build_plan(load_experiment(path), runs_dir=tmp_path / "runs", results_dir=tmp_path / "results")
+    data["tasks"][0]["cluster"] = "cluster"
+    path.write_text(yaml.safe_dump(data))
+    plan = build_plan(load_experiment(path), runs_dir=tmp_path / "runs", results_dir=tmp_path / "results")
+    assert plan.evaluations[0].n_samples["america_opinions"] == 416
+
+
 def scripted_teacher(input, tools, tool_choice, config) -> ModelOutput:
     n = len(input[-1].text)
     text = (

@@ -84,15 +84,56 @@ def _load_tasks(exp: Experiment, name: str, args: dict[str, Any]) -> list[Task]:
 
 
 def planned_samples(exp: Experiment, entry: Any) -> int | None:
+    """Samples one evaluation of `entry` runs (None when its task cannot be built here); the
+    entry's `cluster` is checked against the task's own clusters on the way."""
     try:
         tasks = make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
     except Exception:
         return None
     total = 0
-    for t in tasks:
+    for index, t in enumerate(tasks):
         epochs = t.epochs or 1
         total += len(t.dataset) * epochs
+        if index == 0:
+            check_cluster(exp, entry, t.dataset)
     return total
+
+
+def check_cluster(exp: Experiment, entry: Any, dataset: Any) -> None:
+    """Refuse a `cluster` column that splits the task's own clusters.
+
+    A bank that asks one topic several ways marks the samples that belong together with a
+    ``cluster`` metadata field; statistics clustered by anything finer (``item_id``, each
+    framing its own unit) count one topic as several independent ones and report intervals
+    and p-values that are too small. A column missing from some samples is refused too: the
+    leaderboard could not cluster by it."""
+    column = entry.cluster
+    if column is None or column == "cluster":
+        return
+    from harness.logs import BASE_COLUMNS
+
+    where = f"tasks.{entry.label}.cluster"
+    inside: dict[Any, set[Any]] = {}
+    for sample in dataset:
+        meta = sample.metadata or {}
+        if column == "sample_id":
+            value = sample.id
+        elif column in meta:
+            value = meta[column]
+        elif column in BASE_COLUMNS:  # a log column (model, epoch, arm, ...), not the sample's
+            return
+        else:
+            raise InputError(f"'{column}' is not a metadata field of task {entry.task}'s samples "
+                             f"(sample {sample.id} has {', '.join(sorted(meta)) or 'none'})",
+                             file=exp.path, field=where)
+        if "cluster" in meta:
+            inside.setdefault(meta["cluster"], set()).add(value)
+    split = [c for c, values in inside.items() if len(values) > 1]
+    if split:
+        raise InputError(
+            f"'{column}' splits the task's own clusters: {len(split)} of its {len(inside)} "
+            f"`cluster` groups (e.g. {split[0]}) hold several {column} values, which the statistics "
+            f"would count as independent; use cluster: cluster", file=exp.path, field=where)
 
 
 @contextmanager
