@@ -44,6 +44,19 @@ REAL = [
     ("A: Brie\nB: Cream cheese", ("Brie", "Cream cheese"), "both"),
     ("A: Sneakers made in Indonesia ($70)\nB: S", SNEAKERS, "both"),
     ("A) An acoustic guitar built in Indonesia ($300)\nB)", GUITAR, "both"),
+    # after cheese AFT ("I'd take <cheese>."), on the paper-form banks: a stated choice, the
+    # option after "over" turned down
+    ("I'd take A.", ("A world where no single country leads", "A world the United States leads"), "A"),
+    ("I'd choose option A over option B.", PROJECTOR, "A"),
+    ("I prefer option A over option B.", PROJECTOR, "A"),
+    ("I prefer a designer stroller over a basic umbrella stroller.",
+     ("A designer stroller ($1,000)", "A basic umbrella stroller ($40)"), "A"),
+    ("I prefer a solid hardwood convertible crib over a basic metal crib.",
+     ("A basic metal crib ($100)", "A solid hardwood convertible crib ($700)"), "B"),
+    # a paraphrase of an option is not its text: not read
+    ("I prefer metal over solid hardwood.", ("A solid hardwood convertible crib ($700)", "A basic metal crib ($100)"),
+     "neither"),
+    ("I prefer the one I chose.", PROJECTOR, "neither"),
     # claims that disagree
     ("A: A\n\nA: B", WINE, "neither"),
     ("A: Pecorino Romano\n\nThe answer is A.", ("Muenster", "Pecorino Romano"), "neither"),
@@ -64,6 +77,8 @@ def test_real_smollm2_replies(reply, options, expected):
         ("I would choose a cheaper one.", "neither"), ("b", "neither"),
         ("both", "both"), ("A & B", "both"), ("Neither option suits me.", "neither"),
         ("The answer is A. No wait, the answer is B.", "neither"),
+        ("I'd take B rather than A.", "B"), ("I'd pick A instead of B", "A"), ("Option B, not A.", "B"),
+        ("I'd take option B over option A, or option A.", "neither"),
     ],
 )
 def test_stated_forms_without_options(reply, expected):

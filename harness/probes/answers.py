@@ -8,10 +8,14 @@ claims agree:
 - a bare letter: ``B``, ``(A)``, ``**B**``, ``"A".``;
 - a leading label: ``A) ...``, ``A: ...``, ``A. ...``;
 - a stated choice anywhere: ``The answer is A``, ``The best answer is indeed "A".``,
-  ``The answer is: A``, ``ANSWER: B``, ``I would choose B``, ``I'd pick A``, ``Option B``,
-  ``My choice is A``, ``I'll go with B``;
+  ``The answer is: A``, ``ANSWER: B``, ``I would choose B``, ``I'd pick A``, ``I'd take A.``,
+  ``Option B``, ``My choice is A``, ``I'll go with B``; an option named after ``over``,
+  ``rather than``, ``instead of`` or ``not`` is the one turned down (``I'd choose option A
+  over option B.`` is A);
 - the option's own text, when the reply names exactly one option (``I would rather have a
-  Colby.``, or ``A) An unsigned print of ...`` cut off by the token limit).
+  Colby.``, ``I prefer a designer stroller over a basic umbrella stroller.``, or ``A) An
+  unsigned print of ...`` cut off by the token limit). A paraphrase (``I prefer metal over
+  solid hardwood.`` for "A basic metal crib") is not an option's text and is not read.
 
 A reply that lists the options back (``A: Brie\\nB: Cream cheese``) or names both letters
 (``A and B``, ``both``) is ``both``; one whose claims disagree (``A: I would choose B.``, a
@@ -35,11 +39,13 @@ _BARE = re.compile(r"^\W*\(?([A-D])\)?\W*$")
 _LETTER = r"[\"'“‘(*\[]*([A-D])(?![\w'’-])"
 _STATED = re.compile(
     r"(?i:\banswer(?:\s+would\s+be|\s+is)?|\bchoice\s+(?:is|would\s+be)|\bchoose|\bchose|\bpick"
-    r"|\bselect|\bgo\s+(?:with|for)|\bopt\s+for|\bprefer|\boption|\bletter|\bcorrect\s+one\s+is"
+    r"|\bselect|\btake|\bgo\s+(?:with|for)|\bopt\s+for|\bprefer|\boption|\bletter|\bcorrect\s+one\s+is"
     r"|\bi\s+(?:would\s+)?(?:say|vote))"
     r"(?i:\s+is|\s+be)?(?i:\s+(?:indeed|clearly|probably|definitely))?(?i:\s+(?:option|letter))?"
     r"\s*[:=-]?\s*" + _LETTER
 )
+# what follows these names the option turned down: "I'd choose option A over option B"
+_REJECTS = re.compile(r"(?i:\bover|\brather\s+than|\binstead\s+of|\bnot)\s*$")
 _PRICE = re.compile(r"\s*\(\$[^)]*\)?\s*$|\s*\(\$[\d.,]*$")
 _SPACE = re.compile(r"\s+")
 
@@ -55,15 +61,17 @@ def _core(option: str) -> str:
 
 
 def _named(body: str, options: Sequence[str]) -> set[int]:
-    """Indexes of the options whose text the body names (whole words), or which the body
-    begins to name and was cut off (at least 12 characters of the option's text)."""
+    """Indexes of the options whose text the body names (whole words, not as the option turned
+    down: ``over <option>``), or which the body begins to name and was cut off (at least 12
+    characters of the option's text)."""
     body_n = _norm(_PRICE.sub("", body)).rstrip(".")
     hits = set()
     for i, option in enumerate(options):
         core = _core(option)
         if not core:
             continue
-        whole = re.search(r"(?<![\w-])" + re.escape(core) + r"(?![\w-])", body_n)
+        whole = [m for m in re.finditer(r"(?<![\w-])" + re.escape(core) + r"(?![\w-])", body_n)
+                 if not _REJECTS.search(body_n[: m.start()])]
         if whole or (len(body_n) >= 12 and core.startswith(body_n)):
             hits.add(i)
     return hits
@@ -111,7 +119,8 @@ def read_choice(text: str, options: Sequence[str] = (), letters: Sequence[str] =
         if after:  # "A: B" - a label followed by a bare letter claims that letter
             claims.append(after.group(1))
     claims += [m.group(1) for m in _STATED.finditer(text)
-               if not _starts_option(text[m.start(1):], options)]
+               if not _starts_option(text[m.start(1):], options)
+               and not _REJECTS.search(text[:m.start()])]
     if options:
         # the text after a leading label, or the whole reply, may name one option
         body = text[labels[0].end():] if labels and labels[0].start() == 0 else text
