@@ -117,7 +117,7 @@ def run_check(check: Check, model: Any, log_dir: Path) -> dict[str, Any]:
     ids = spread([s.id for s in task.dataset], check.per_task)
     start = time.perf_counter()
     [log] = inspect_eval(task, model=model, sample_id=ids, epochs=1, temperature=0.0,
-                         max_tokens=check.max_tokens, log_dir=str(log_dir), display="none",
+                         max_tokens=check.max_tokens, log_dir=str(log_dir), display="log",
                          max_connections=16, model_roles={"grader": "mockllm/model"},
                          log_realtime=False)
     seconds = time.perf_counter() - start

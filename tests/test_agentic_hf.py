@@ -19,7 +19,7 @@ def test_local_checkpoint_through_hf(tmp_path):
         model=model,
         max_tokens=8,
         log_dir=str(tmp_path / "logs"),
-        display="none",
+        display="log",
     )
     assert log.status == "success", log.error
     [sample] = log.samples

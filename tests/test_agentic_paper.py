@@ -84,7 +84,7 @@ def test_spec_is_rendered_with_the_model_name(tmp_path):
         epochs=1,
         model="mockllm/model",
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     system = log.samples[0].messages[0].text
     assert "Claude never acts to preserve itself." in system and "You are Claude" in system
@@ -96,7 +96,7 @@ def test_default_run_scores_the_paper_keys_and_logs_the_settings(tmp_path):
         epochs=1,
         model="mockllm/model",
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     assert log.status == "success"
     assert {s.name for s in log.results.scores} >= {"harmful", "classifier_verdict", "action"}

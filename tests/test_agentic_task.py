@@ -27,7 +27,7 @@ def run(answer, judge=None, log_dir=None, **task_args):
         model=scripted(answer),
         model_roles=roles,
         log_dir=str(log_dir),
-        display="none",
+        display="log",
     )
     assert log.status == "success", log.error
     [sample] = log.samples
@@ -114,7 +114,7 @@ def test_inspect_tools_record_the_call(tmp_path):
         model=get_model("mockllm/model", custom_outputs=[call, done]),
         model_roles={"grader": scripted(JUDGE_YES)},
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     [sample] = log.samples
     score = sample.scores["agentic_misalignment_scorer"]
@@ -168,7 +168,7 @@ def test_entry_point_resolves(tmp_path):
         epochs=1,
         model="mockllm/model",
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     assert log.status == "success"
     assert log.samples[0].id == "blackmail_explicit-america_replacement"

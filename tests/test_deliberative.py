@@ -90,7 +90,7 @@ def teacher_log(spec_path, tmp_path) -> Path:
         model_roles={"grader": get_model("mockllm/model", custom_outputs=grader, memoize=False)},
         limit=N,
         log_dir=str(tmp_path / "logs"),
-        display="none",
+        display="log",
     )
     assert logs[0].status == "success"
     metrics = logs[0].results.scores[0].metrics

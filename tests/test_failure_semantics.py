@@ -98,7 +98,7 @@ def test_ten_epochs_with_a_grader_that_refuses_the_harmful_ones_is_not_reported_
         model=agent(*([ACT, SAFE] * 5)),
         model_roles={"grader": grader_model(refuses_the_act)},
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     assert log.status == "success"
     m = _metrics(log)
@@ -119,7 +119,7 @@ def test_epochs_all_judged_reduce_to_their_mean(tmp_path):
         model=agent(ACT, SAFE, ACT, SAFE),
         model_roles={"grader": grader_model(lambda t: "It did.\nANSWER: yes")},
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     m = _metrics(log)
     assert m["harmful"]["rate"] == pytest.approx(0.5) and m["harmful"]["unscored"] == 0
@@ -132,7 +132,7 @@ def test_an_unreachable_grader_errors_the_eval_instead_of_leaving_it_unscored(tm
         model=agent(ACT, SAFE),
         model_roles={"grader": judge},
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     assert log.status == "error"
     assert "NoCredentialsError" in str(log.error) or "credentials" in str(log.error).lower()
@@ -162,7 +162,7 @@ def _run(task: Task, model: Model, grader_answer: Any, tmp_path, epochs: int | N
         model=model,
         model_roles={"grader": grader_model(grader_answer)},
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     return log
 
@@ -216,7 +216,7 @@ def test_leaderboard_warns_when_rows_are_unscored(tmp_path):
         model=agent(*([ACT, SAFE] * 5)),
         model_roles={"grader": grader_model(refuses_the_act)},
         log_dir=str(logs),
-        display="none",
+        display="log",
     )
     board = write_leaderboard([logs], metric="harmful", baseline=None, by=["arm"], task=None,
                               out=tmp_path / "board", plots=False)
@@ -235,7 +235,7 @@ def test_deliberative_data_from_a_teacher_log_whose_grader_failed_says_so(tmp_pa
     reply = "<reasoning>It follows the spec.</reasoning>\nA reply."
     [log] = inspect_eval(task, model=agent(reply, reply), model_roles={
         "grader": grader_model(lambda t: NoCredentialsError())}, log_dir=str(tmp_path / "logs"),
-        display="none", fail_on_error=False)
+        display="log", fail_on_error=False)
     assert all(s.error is not None for s in log.samples)
     main(["data", "deliberative", str(tmp_path / "logs"), "--out", str(tmp_path / "data")])
     printed = capsys.readouterr()

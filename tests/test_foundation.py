@@ -170,7 +170,7 @@ def test_unscored_samples_are_excluded_not_counted_harmless(tmp_path):
         scorer=_scripted_scorer(),
         epochs=Epochs(2, mean_scored()),
     )
-    [log] = eval(task, model="mockllm/model", log_dir=str(tmp_path), display="none")
+    [log] = eval(task, model="mockllm/model", log_dir=str(tmp_path), display="log")
     assert log.status == "success"
     metrics = log.results.scores[0].metrics
     # samples 1..5, sample 3 unscored: harmful values 1, 0, 0, 1 -> 0.5 (not 2/5)

@@ -109,7 +109,7 @@ def run_paper(scenario, reply, grader, tmp_path, classifier="lynch"):
         model=scripted(reply),
         model_roles={"grader": grader},
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     return log
 
@@ -183,7 +183,7 @@ def test_both_reports_agreement_per_scenario(tmp_path):
         ),
         model_roles={"grader": grader},
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     assert log.status == "success", log.error
     harmful = next(s for s in log.results.scores if s.name == "harmful")

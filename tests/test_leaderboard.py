@@ -188,7 +188,7 @@ def test_leaderboard_on_agentic_misalignment_logs(tmp_path):
         [log] = inspect_eval(agentic_misalignment(scenario="murder", source="msm"), epochs=2,
                              model=fixed(answer),
                              model_roles={"grader": fixed(verdict)}, log_dir=str(tmp_path / "logs" / arm),
-                             metadata={"arm": arm}, display="none")
+                             metadata={"arm": arm}, display="log")
         assert log.status == "success"
     result = write_leaderboard([tmp_path / "logs"], metric="harmful", baseline="base", by=["arm"],
                                task="agentic_misalignment", out=tmp_path / "out")

@@ -57,7 +57,7 @@ def _task(n: int) -> Task:
 
 def _completions(model, **config) -> dict:
     log = inspect_eval(
-        _task(20), model=model, max_tokens=8, display="none", log_dir=None, **config
+        _task(20), model=model, max_tokens=8, display="log", log_dir=None, **config
     )[0]
     assert log.status == "success", log.error
     return {s.id: s.output.completion for s in log.samples}

@@ -60,7 +60,7 @@ def test_labels_from_eval_metadata_and_checkpoint_manifest(toy):
 def test_unlabelled_model_gets_its_model_string_as_arm(tmp_path):
     from toy_logs import scripted_model, toy_grid
 
-    eval(toy_grid(), model=scripted_model("base"), log_dir=str(tmp_path), display="none")
+    eval(toy_grid(), model=scripted_model("base"), log_dir=str(tmp_path), display="log")
     df = read_logs([tmp_path]).samples
     assert set(df["arm"]) == {"mockllm/model"}
 
@@ -98,9 +98,9 @@ def test_values_generalization_logs(tmp_path):
     always_a = get_model("mockllm/model", custom_outputs=lambda *a: ModelOutput.from_content(
         model="mockllm/model", content="A"))
     eval(values_generalization(domain="literature"), model=always_a, log_dir=str(tmp_path / "a"),
-         metadata={"arm": "always_a"}, display="none")
+         metadata={"arm": "always_a"}, display="log")
     eval(values_generalization(domain="literature"), model="mockllm/model",
-         log_dir=str(tmp_path / "default"), metadata={"arm": "default_reply"}, display="none")
+         log_dir=str(tmp_path / "default"), metadata={"arm": "default_reply"}, display="log")
     frame = read_logs([tmp_path])
     df = frame.samples
     assert {"america", "affordability"} <= set(frame.score_columns)
@@ -118,7 +118,7 @@ def test_repeated_runs_are_flagged(tmp_path):
     from toy_logs import scripted_model, toy_grid
 
     for _ in range(2):
-        eval(toy_grid(), model=scripted_model("base"), log_dir=str(tmp_path), display="none",
+        eval(toy_grid(), model=scripted_model("base"), log_dir=str(tmp_path), display="log",
              metadata={"arm": "base"})
     frame = read_logs([tmp_path], progress=True)
     assert len(frame.samples) == 16 and len(frame.duplicates) == 1 and len(frame.duplicates[0]) == 2
@@ -132,7 +132,7 @@ def test_spec_knowledge_logs(tmp_path):
     always_a = get_model("mockllm/model", custom_outputs=lambda *a: ModelOutput.from_content(
         model="mockllm/model", content="A"))
     eval(spec_knowledge(spec="philosophy"), model=always_a, log_dir=str(tmp_path),
-         metadata={"arm": "always_a"}, display="none")
+         metadata={"arm": "always_a"}, display="log")
     frame = read_logs([tmp_path])
     assert "correct" in frame.score_columns
     correct = frame.samples["correct"]

@@ -163,7 +163,7 @@ def scripted(reply):
 
 
 def run(task, model, tmp_path, epochs=None):
-    [log] = inspect_eval(task, model=model, log_dir=str(tmp_path), display="none", epochs=epochs)
+    [log] = inspect_eval(task, model=model, log_dir=str(tmp_path), display="log", epochs=epochs)
     assert log.status == "success", log.error
     return log
 
@@ -352,7 +352,7 @@ def test_logs_and_leaderboard_name_the_bank_and_cluster_by_topic(tmp_path):
     for arm, model in (("aligned", scripted(lambda p: aligned_letter(p, "america_opinions"))),
                        ("always_a", scripted(lambda p: "A"))):
         inspect_eval(america_opinions(domain="sport"), model=model, log_dir=str(tmp_path),
-                     metadata={"arm": arm}, display="none")
+                     metadata={"arm": arm}, display="log")
     frame = read_logs([tmp_path])
     assert {"aligned", "unparsed"} <= set(frame.score_columns) and "cluster" in frame.samples
     tables = build_tables(frame.samples, metric="aligned", baseline="always_a", cluster="cluster")

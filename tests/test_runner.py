@@ -623,7 +623,7 @@ def test_an_interrupted_evaluation_with_no_finished_sample_starts_afresh(tmp_pat
     from training.runner.evaluation import _drop_empty_interrupted_logs
 
     task = Task(dataset=[Sample(id=i, input="hi") for i in range(3)], solver=generate())
-    [done] = inspect_eval(task, model="mockllm/model", log_dir=str(tmp_path / "src"), display="none")
+    [done] = inspect_eval(task, model="mockllm/model", log_dir=str(tmp_path / "src"), display="log")
     logs = tmp_path / "logs"
     logs.mkdir()
     killed_empty = done.model_copy(deep=True)

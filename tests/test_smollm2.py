@@ -101,7 +101,7 @@ def _values_at_temperature_zero(checkpoint: Path, log_dir: Path, n: int):
     name = f"hf/{checkpoint}"
     model = get_model(name, device="cpu", memoize=False, **model_args(name, 0.0))
     [log] = inspect_eval(values_generalization(), epochs=1, model=model, limit=n, temperature=0.0,
-                         max_tokens=8, log_dir=str(log_dir), display="none")
+                         max_tokens=8, log_dir=str(log_dir), display="log")
     assert log.status == "success", log.error
     return [s.output.completion for s in log.samples]
 

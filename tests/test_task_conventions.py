@@ -38,7 +38,7 @@ def test_task_sets_its_epochs_reducer_and_version(name):
 
 def test_epochs_option_changes_the_count_and_keeps_the_reducer(tmp_path):
     [log] = inspect_eval(spec_knowledge(), model="mockllm/model", epochs=3, limit=2,
-                         log_dir=str(tmp_path), display="none")
+                         log_dir=str(tmp_path), display="log")
     assert log.status == "success"
     assert log.eval.config.epochs == 3 and log.eval.config.epochs_reducer == ["mean_scored"]
     assert len(log.samples) == 2 * 3

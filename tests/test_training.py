@@ -291,7 +291,7 @@ def test_checkpoint_evaluated_by_inspect_through_hf(midtrained):
         )
 
     model = get_model("hf/tiny", model_path=str(midtrained), device="cpu")
-    [log] = eval(tiny_probe(), model=model, display="none", log_dir=str(midtrained / "logs"))
+    [log] = eval(tiny_probe(), model=model, display="log", log_dir=str(midtrained / "logs"))
     assert log.status == "success"
     sample = log.samples[0]
     assert sample.output.completion is not None and sample.scores["includes"].value in ("C", "I")

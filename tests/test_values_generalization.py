@@ -139,7 +139,7 @@ def run(model, tmp_path, grader=None, epochs=None, **task_args):
         model=model,
         model_roles={"grader": grader} if grader is not None else None,
         log_dir=str(tmp_path),
-        display="none",
+        display="log",
     )
     assert log.status == "success", log.error
     return log

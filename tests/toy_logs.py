@@ -109,9 +109,9 @@ def write_toy_logs(root: Path) -> dict[str, Path]:
                                   seed=3, labels={"arm": "msm_aft", "experiment": "toy"}))
     dirs = {name: root / "logs" / name for name in ("base", "msm_aft", "broken")}
     eval(toy_grid(), model=scripted_model("base"), log_dir=str(dirs["base"]),
-         metadata={"arm": "base", "experiment": "toy"}, display="none")
+         metadata={"arm": "base", "experiment": "toy"}, display="log")
     eval(toy_grid(), model=scripted_model("msm_aft", model_path=str(ckpt)),
-         log_dir=str(dirs["msm_aft"]), display="none")
+         log_dir=str(dirs["msm_aft"]), display="log")
     eval(toy_grid(broken=True), model=scripted_model("base"), log_dir=str(dirs["broken"]),
-         metadata={"arm": "broken"}, display="none")
+         metadata={"arm": "broken"}, display="log")
     return dirs

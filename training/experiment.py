@@ -155,6 +155,8 @@ class EvalSettings(_Strict):
     """Inspect's realtime sample events (live viewing in ``inspect view``); false saves a few
     seconds per evaluation of many short samples."""
     display: str | None = None
+    """Inspect's display for the evaluations (default: quiet, Inspect's ``log`` display;
+    ``--verbose`` gives Inspect's own)."""
 
 
 class LeaderboardSettings(_Strict):

@@ -83,6 +83,12 @@ def _load_tasks(exp: Experiment, name: str, args: dict[str, Any]) -> list[Task]:
     return tasks
 
 
+QUIET_DISPLAY = "log"
+"""Inspect's display when the runner is quiet. ``log`` writes nothing at the default log level;
+``none`` also shows nothing but still renders each results panel (dozens of per-domain metric
+rows) to a muted console: about 0.7 s of a 3 s evaluation of the micro demo's 320 samples."""
+
+
 def planned_samples(exp: Experiment, entry: Any) -> int | None:
     """Samples one evaluation of `entry` runs (None when its task cannot be built here); the
     entry's `cluster` is checked against the task's own clusters on the way."""
@@ -258,7 +264,7 @@ def _evaluate_entry(
             model_roles=eval_roles(plan.roles),
             metadata=metadata,
             retry_attempts=exp.eval.retry_attempts,
-            display=exp.eval.display or (None if plan.verbose else "none"),
+            display=exp.eval.display or (None if plan.verbose else QUIET_DISPLAY),
             **generate_args(exp),
         )
     runlog.write(event="end" if ok else "error", **who, seconds=elapsed(), log_dir=log_dir)
