@@ -218,6 +218,15 @@ def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool
         frac = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
         return cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
+    # the whole corpus as one right-padded tensor: a batch is an index and a slice, no
+    # per-document copies (the same inputs, bit for bit, as building each batch)
+    lengths = torch.tensor([len(e) for e in encoded])
+    padded = torch.full((len(encoded), int(lengths.max())), pad_id)
+    for r, seq in enumerate(encoded):
+        padded[r, : len(seq)] = torch.tensor(seq)
+    is_pad = torch.arange(padded.shape[1]) >= lengths[:, None]
+    targets = padded.masked_fill(is_pad, -100)
+
     model.train()
     batches = _batches(encoded, cfg.batch_size, rng)
     losses: list[float] = []
@@ -231,17 +240,11 @@ def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool
         task = bar.add_task("pretraining micro model", total=cfg.steps)
     try:
         for step in range(cfg.steps):
-            idx = next(batches)
-            width = max(len(encoded[i]) for i in idx)
-            input_ids = torch.full((len(idx), width), pad_id)
-            labels = torch.full((len(idx), width), -100)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for r, i in enumerate(idx):
-                seq = torch.tensor(encoded[i])
-                input_ids[r, : len(seq)] = seq
-                labels[r, : len(seq)] = seq
-                mask[r, : len(seq)] = 1
-            tokens += int(mask.sum())
+            idx = torch.tensor(next(batches))
+            width = int(lengths[idx].max())
+            input_ids = padded[idx, :width]
+            labels = targets[idx, :width]
+            tokens += int(lengths[idx].sum())
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
             # right padding: causal attention alone keeps padding out of every real position
