@@ -56,8 +56,6 @@ def main(root: Path, csv_path: Path | None = None) -> None:
         n, picks = c["n"], max(1, c["picked"])
         print(f"| {task} | {arm} | {n} | {c['picked'] / n:.1%} | {c['both'] / n:.1%} | {c['neither'] / n:.1%} | "
               f"{c['first'] / picks:.1%} | {c['side'] / picks:.1%} |")
-
-
     if csv_path is not None:
         with open(csv_path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(replies[0]))
