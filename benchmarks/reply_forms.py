@@ -35,8 +35,9 @@ def main(root: Path, csv_path: Path | None = None) -> None:
         for s in log.samples:
             score = next(iter(s.scores.values()))
             answer = str(score.answer)
-            kind = ("both" if answer == "both" else "neither" if answer in ("unparsed", "neither")
-                    else "picked")
+            if answer == "unparsed":  # forced choice: the explanation says which kind
+                answer = "both" if score.explanation == "both letters" else "neither"
+            kind = answer if answer in ("both", "neither") else "picked"
             counts["n"] += 1
             counts[kind] += 1
             replies.append({"task": log.eval.task.split("/")[-1], "arm": arm, "sample": s.id,
