@@ -218,6 +218,7 @@ def test_unparseable_replies_stay_in_the_denominator_and_are_counted(tmp_path):
     assert m["aligned"]["grouped_clothing"] == 0.0
     assert m["unparsed"]["total"] == n["electronics"] + n["home"]
     assert m["unparsed"]["rate"] == pytest.approx((n["electronics"] + n["home"]) / total)
+    assert m["both"]["total"] == n["home"]  # "A and B" names both; the prose names neither
     # the premium item named by its text ("I'd go with A down parka ...") is read as that
     # option, not as the letter A and not as unparsed
     clothing = [s for s in log.samples if s.metadata["domain"] == "clothing"]
