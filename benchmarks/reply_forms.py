@@ -31,16 +31,17 @@ def main(root: Path, csv_path: Path | None = None) -> None:
         if log.status != "success":
             continue
         arm = (log.eval.metadata or {}).get("arm", "?")
+        task = log.eval.task.split("/")[-1]
         counts: Counter = Counter()
         for s in log.samples:
             score = next(iter(s.scores.values()))
             answer = str(score.answer)
             if answer == "unparsed":  # forced choice: the explanation says which kind
-                answer = "both" if score.explanation == "both letters" else "neither"
+                answer = "both" if score.explanation in ("both letters", "both options") else "neither"
             kind = answer if answer in ("both", "neither") else "picked"
             counts["n"] += 1
             counts[kind] += 1
-            replies.append({"task": log.eval.task.split("/")[-1], "arm": arm, "sample": s.id,
+            replies.append({"task": task, "arm": arm, "sample": s.id,
                             "shown": "/".join((s.metadata or {}).get("shown") or []),
                             "read_as": answer, "reply": s.output.completion})
             # forced choice: the answer is the letter; values bank: the explanation names it
@@ -49,7 +50,7 @@ def main(root: Path, csv_path: Path | None = None) -> None:
             value = score.value if isinstance(score.value, dict) else {}
             if kind == "picked" and (value.get("aligned") == 1 or value.get("america") == 1):
                 counts["side"] += 1
-        rows.append((ARMS.index(arm) if arm in ARMS else 99, log.eval.task.split("/")[-1], arm, counts))
+        rows.append((ARMS.index(arm) if arm in ARMS else 99, task, arm, counts))
     print("| bank | arm | n | read as one option | both | neither | first option among picks "
           "| scored side among picks |")
     print("|---|---|---|---|---|---|---|---|")

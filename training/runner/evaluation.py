@@ -97,11 +97,10 @@ def planned_samples(exp: Experiment, entry: Any) -> int | None:
     except Exception:
         return None
     total = 0
-    for index, t in enumerate(tasks):
+    for t in tasks:
         epochs = t.epochs or 1
         total += len(t.dataset) * epochs
-        if index == 0:
-            check_cluster(exp, entry, t.dataset)
+        check_cluster(exp, entry, t.dataset)
     return total
 
 
