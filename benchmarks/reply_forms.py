@@ -51,6 +51,8 @@ def main(root: Path, csv_path: Path | None = None) -> None:
             if kind == "picked" and (value.get("aligned") == 1 or value.get("america") == 1):
                 counts["side"] += 1
         rows.append((ARMS.index(arm) if arm in ARMS else 99, task, arm, counts))
+    if not replies:
+        raise SystemExit(f"error: {root}: no finished Inspect evaluation with samples found")
     print("| bank | arm | n | read as one option | both | neither | first option among picks "
           "| scored side among picks |")
     print("|---|---|---|---|---|---|---|---|")
