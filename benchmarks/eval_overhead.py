@@ -7,7 +7,15 @@ evaluation sent (rendered by the provider's chat template, left-padded, same set
 are warm: one evaluation runs first so imports and first-call costs are not counted. The last
 line is ``ratio: <Inspect evaluation time / raw generate time>``.
 
+It also evaluates the same task through ``mockllm/model`` (no model at all: Inspect's own cost
+per sample, the floor no provider can go under) and splits the msm-hf/ time into raw
+generation, that floor, and the rest (the provider: chat template, tokenising, decoding).
+With a micro-sized model the floor alone is several times the generation time, so the ratio
+says more about model size than about the provider; ``--hidden-size`` and ``--layers`` build a
+larger random model to show where the ratio falls.
+
     python benchmarks/eval_overhead.py                       # a micro-sized model from a config
+    python benchmarks/eval_overhead.py --hidden-size 512 --layers 8   # a larger random model
     python benchmarks/eval_overhead.py --checkpoint runs/micro_cheese/aft-.../   # a real one
     python benchmarks/eval_overhead.py --hf                  # also Inspect's own hf/ provider
 
@@ -25,14 +33,19 @@ import time
 from pathlib import Path
 
 
-def _tiny_checkpoint(work: Path) -> Path:
-    """A randomly initialised model of the micro demo's size (3 layers, width 96)."""
+FLOOR_CONNECTIONS = 1024
+"""mockllm/ at msm-hf/'s default concurrency (every sample waiting at once)."""
+
+
+def _tiny_checkpoint(work: Path, hidden_size: int, layers: int) -> Path:
+    """A randomly initialised model (default: the micro demo's size, 3 layers, width 96)."""
     from training.tiny import build_tiny_model
 
-    return build_tiny_model(work / "model", hidden_size=96, num_layers=3, intermediate_size=256)
+    return build_tiny_model(work / "model", hidden_size=hidden_size, num_layers=layers,
+                            intermediate_size=hidden_size * 8 // 3)
 
 
-def _eval(model, log_dir: Path, epochs: int, max_tokens: int, temperature: float):
+def _eval(model, log_dir: Path, epochs: int, max_tokens: int, temperature: float, **kwargs):
     from inspect_ai import eval as inspect_eval
 
     from tasks.values_generalization import values_generalization
@@ -48,6 +61,7 @@ def _eval(model, log_dir: Path, epochs: int, max_tokens: int, temperature: float
         display="log",  # the runner's quiet display (training.runner.evaluation)
         log_dir=str(log_dir),
         log_realtime=False,
+        **kwargs,
     )[0]
     seconds = time.perf_counter() - t0
     if log.status != "success":
@@ -65,6 +79,8 @@ def main() -> None:
         default=None,
         help="a local Hugging Face checkpoint (default: a micro-sized model)",
     )
+    parser.add_argument("--hidden-size", type=int, default=96, help="width of the random model")
+    parser.add_argument("--layers", type=int, default=3, help="layers of the random model")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=8)
     parser.add_argument("--temperature", type=float, default=1.0)
@@ -80,10 +96,12 @@ def main() -> None:
 
     register()
     work = Path(tempfile.mkdtemp(prefix="eval_overhead_"))
-    checkpoint = args.checkpoint or _tiny_checkpoint(work)
+    checkpoint = args.checkpoint or _tiny_checkpoint(work, args.hidden_size, args.layers)
     model = get_model(f"msm-hf/{Path(checkpoint).resolve()}", device="cpu")
     api = model.api
     log, _ = _eval(model, work / "warm", args.epochs, args.max_tokens, args.temperature)
+    _eval("mockllm/model", work / "floor-warm", args.epochs, args.max_tokens, args.temperature,
+          max_connections=FLOOR_CONNECTIONS)
 
     # the prompts that evaluation sent, rendered exactly as the provider renders them
     prompts = [
@@ -101,9 +119,13 @@ def main() -> None:
         return time.perf_counter() - t0
 
     load = os.getloadavg()[0]
-    raw_times, eval_times, hf_times = [], [], []
+    raw_times, eval_times, floor_times, hf_times = [], [], [], []
     for i in range(args.repeats):
         raw_times.append(raw())
+        floor_times.append(
+            _eval("mockllm/model", work / f"floor{i}", args.epochs, args.max_tokens, args.temperature,
+                  max_connections=FLOOR_CONNECTIONS)[1]
+        )
         batches = api.batches
         eval_times.append(
             _eval(model, work / f"run{i}", args.epochs, args.max_tokens, args.temperature)[1]
@@ -117,6 +139,7 @@ def main() -> None:
         )
     load_after = os.getloadavg()[0]
     r, e = statistics.median(raw_times), statistics.median(eval_times)
+    floor = statistics.median(floor_times)
     params = sum(p.numel() for p in api.model.parameters())
     print(
         f"model: {checkpoint} ({params:,} parameters); {len(prompts)} samples, "
@@ -130,6 +153,14 @@ def main() -> None:
     print(
         f"Inspect evaluation through msm-hf/ (warm):     {e:.2f} s "
         f"({api.batches} generate calls in {args.repeats + 1} evaluations)"
+    )
+    print(
+        f"Inspect evaluation through mockllm/ (no model): {floor:.2f} s "
+        f"({floor / len(prompts) * 1000:.1f} ms a sample: Inspect's floor)"
+    )
+    print(
+        f"msm-hf/ split: generation {r:.2f} s + Inspect's floor {floor:.2f} s + the rest "
+        f"{e - r - floor:.2f} s; without the floor the ratio would be {(e - floor) / r:.2f}"
     )
     if hf_times:
         print(
