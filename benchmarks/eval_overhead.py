@@ -32,7 +32,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 FLOOR_CONNECTIONS = 1024
 """mockllm/ at msm-hf/'s default concurrency (every sample waiting at once)."""
 
