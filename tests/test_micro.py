@@ -221,6 +221,18 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     assert "results/leaderboard.md" in screen.output  # the path, relative to the current folder
 
 
+def test_demo_verdict_says_where_aft_only_lies_when_not_between():
+    """AFT only above MSM-America + AFT (as on an AVX2-only machine): the verdict says so."""
+    from training.micro.demo import seed_comparisons, verdict
+
+    rates = {"msm_america_aft": 0.3, "msm_affordability_aft": 0.1, "aft_only": 0.5}
+    samples = _demo_samples(rates)
+    text = " ".join(verdict(seed_comparisons(samples), samples))
+    assert "between the two in only 0 of 3 seed(s)" in text
+    assert "above MSM-America + AFT in 3 of 3 seed(s)" in text
+    assert "below MSM-affordability" not in text
+
+
 def test_neutral_speakers_choose_without_a_side():
     world = World(neutral_speakers=4)
     docs = build_corpus(world, neutral_choices="both")

@@ -166,7 +166,7 @@ def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[st
             f"significantly in {n_sig} (Holm-adjusted sign test, paired by item)."
         )
     ]
-    between, no_msm = [], []
+    between, no_msm, above, below = [], [], [], []
     for seed in main["seed"]:
         up = table[(table["seed"] == seed) & (table["a"] == NO_MSM) & (table["b"] == AMERICA)]
         down = table[(table["seed"] == seed) & (table["a"] == AFFORD) & (table["b"] == NO_MSM)]
@@ -174,6 +174,9 @@ def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[st
             no_msm.append(up["rate_a"].iloc[0])
             ok = up["diff"].iloc[0] > 0 and down["diff"].iloc[0] > 0
             between.append(ok and up["p_holm"].iloc[0] < 0.05 and down["p_holm"].iloc[0] < 0.05)
+            # outside the two: AFT only above MSM-America + AFT, or below MSM-affordability + AFT
+            above.append((up["diff"].iloc[0] < 0, up["diff"].iloc[0] < 0 and up["p_holm"].iloc[0] < 0.05))
+            below.append((down["diff"].iloc[0] < 0, down["diff"].iloc[0] < 0 and down["p_holm"].iloc[0] < 0.05))
     if between:
         mean = sum(no_msm) / len(no_msm)
         if all(between):
@@ -182,9 +185,20 @@ def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[st
                 f"{len(between)} seed(s): the cheese demonstrations alone do not pick a value."
             )
         else:
+            outside = [
+                f"above MSM-America + AFT in {sum(a for a, _ in side)} of {len(side)} seed(s) "
+                f"(significantly in {sum(s for _, s in side)})"
+                if name == "above"
+                else f"below MSM-affordability + AFT in {sum(a for a, _ in side)} of {len(side)} "
+                f"seed(s) (significantly in {sum(s for _, s in side)})"
+                for name, side in (("above", above), ("below", below))
+                if any(a for a, _ in side)
+            ]
             lines.append(
                 f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in only "
-                f"{sum(between)} of {len(between)} seed(s) (see the per-seed table)."
+                f"{sum(between)} of {len(between)} seed(s)"
+                + (f"; it lies {' and '.join(outside)}" if outside else "")
+                + " (see the per-seed table)."
             )
     else:
         lines.append("AFT only (no MSM) was not run, so there is no reference without a spec.")
