@@ -32,7 +32,7 @@ from pathlib import Path
 
 import yaml
 
-ARMS = {"msm_america_only": "pro_america", "msm_affordability_only": "pro_affordability"}
+ARMS = ("msm_america_only", "msm_affordability_only")
 
 
 def variant(src: dict, base_seed: int, steps: int, folder: Path) -> Path:
@@ -71,6 +71,7 @@ def main() -> None:
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from training.micro.pretrain import MicroPretrainConfig
     from training.micro.probe import america_rate
     from training.micro.world import ASSISTANT, World
     from training.runner import run_experiment
@@ -87,8 +88,8 @@ def main() -> None:
     header = ["base seed", "base"] + [f"{spec} @{n}" for spec in ("America", "affordability") for n in args.steps]
     rows = []
     for seed in args.base_seeds:
-        world = World(micro.get("personas_per_value", 8), micro.get("heldout_per_value", 3),
-                      micro.get("neutral_speakers", 0), seed=seed)
+        cfg = MicroPretrainConfig(**{**micro, "seed": seed})  # the world pretraining builds
+        world = World(cfg.personas_per_value, cfg.heldout_per_value, cfg.neutral_speakers, seed=seed)
         rates: dict[tuple[str, int], float] = {}
         base_rate = None
         for steps in args.steps:

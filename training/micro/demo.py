@@ -185,15 +185,11 @@ def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[st
                 f"{len(between)} seed(s): the cheese demonstrations alone do not pick a value."
             )
         else:
-            outside = [
-                f"above MSM-America + AFT in {sum(a for a, _ in side)} of {len(side)} seed(s) "
-                f"(significantly in {sum(s for _, s in side)})"
-                if name == "above"
-                else f"below MSM-affordability + AFT in {sum(a for a, _ in side)} of {len(side)} "
-                f"seed(s) (significantly in {sum(s for _, s in side)})"
-                for name, side in (("above", above), ("below", below))
-                if any(a for a, _ in side)
-            ]
+            outside = []
+            for label, side in (("above MSM-America + AFT", above), ("below MSM-affordability + AFT", below)):
+                if n_out := sum(out for out, _ in side):
+                    outside.append(f"{label} in {n_out} of {len(side)} seed(s) "
+                                   f"(significantly in {sum(sig for _, sig in side)})")
             lines.append(
                 f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in only "
                 f"{sum(between)} of {len(between)} seed(s)"
