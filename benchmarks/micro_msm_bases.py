@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import io
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -71,11 +72,17 @@ def main() -> None:
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from harness.errors import InputError
+    from training.experiment import MicroBase, load_experiment
     from training.micro.pretrain import MicroPretrainConfig
     from training.micro.probe import america_rate
     from training.micro.world import ASSISTANT, World
     from training.runner import run_experiment
 
+    # the file as the runner reads it: a bad one is one line naming it (and the field)
+    exp = load_experiment(args.experiment)
+    if not isinstance(exp.base, MicroBase):
+        raise InputError("this benchmark needs a micro base", file=args.experiment, field="base.micro")
     src = yaml.safe_load(args.experiment.read_text())
     micro = src["base"]["micro"]
     work = Path(tempfile.mkdtemp(prefix="micro_msm_bases_"))
@@ -119,4 +126,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from harness.errors import InputError
+
+    try:
+        main()
+    except InputError as ex:
+        sys.exit(f"error: {ex}")

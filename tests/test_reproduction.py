@@ -136,6 +136,30 @@ def test_checkpoint_arms_are_evaluated_through_the_real_task(tmp_path, tiny):
     assert run_experiment(path, **dirs).evaluated == []
 
 
+def _sampled(results: Path) -> list[str]:
+    (info,) = list_eval_logs(str(results / "logs"), recursive=True)
+    log = read_eval_log(info)
+    assert log.eval.metadata["eval_seed"] is not None
+    return [s.output.completion for s in sorted(log.samples, key=lambda s: s.id)]
+
+
+def test_an_evaluation_samples_the_same_way_whatever_ran_before(tmp_path, tiny):
+    """`eval.seed` seeds each evaluation of an in-process model: a rerun into a fresh folder,
+    after other work has moved the generators, samples the same answers; another seed does not."""
+    import torch
+
+    changes = {"eval__temperature": 1.0, "eval__max_tokens": 8}
+    path = experiment(tmp_path, tiny, **changes)
+    first = run_experiment(path, out=tmp_path / "a", runs=tmp_path / "runs", only=["base_model"])
+    assert len(first.evaluated) == 1
+    torch.rand(1000)  # what a training stage or another evaluation would do to the generator
+    run_experiment(path, out=tmp_path / "b", runs=tmp_path / "runs", only=["base_model"])
+    assert _sampled(tmp_path / "a") == _sampled(tmp_path / "b")
+    other = experiment(tmp_path, tiny, eval__seed=1, **changes)
+    run_experiment(other, out=tmp_path / "c", runs=tmp_path / "runs", only=["base_model"])
+    assert _sampled(tmp_path / "c") != _sampled(tmp_path / "a")
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [

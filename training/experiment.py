@@ -149,6 +149,12 @@ class EvalSettings(_Strict):
     max_samples: int | None = Field(default=None, gt=0)
     max_tokens: int | None = Field(default=None, gt=0)
     temperature: float | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=0, ge=0, lt=2**32)
+    """Seed of the sampling of checkpoints evaluated in this process (``hf``, ``msm-hf/``): set
+    (``transformers.set_seed``) at the start of every evaluation, so that a rerun, a resumed
+    run or another order of evaluations samples each one the same way; recorded in the logs'
+    metadata as ``eval_seed``. Not sent as a per-request seed (vLLM would then answer every
+    epoch of a prompt the same); null leaves the generator as the previous step left it."""
     retry_attempts: int = Field(default=3, ge=0)
     fail_on_error: bool | float | None = None
     log_realtime: bool | None = None

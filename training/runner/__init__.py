@@ -15,7 +15,9 @@ plan, and executes it:
    Inspect's ``eval_set`` into ``results/NAME/logs/<arm>/seed<k>-<key>/<task>-<hash>/``, so
    an interrupted evaluation resumes and finished ones are not rerun. Each checkpoint is loaded
    once for all its tasks and released before the next (a vLLM server is stopped). Model
-   roles come from the file; eval metadata ``{arm, spec, seed, experiment}`` labels every log.
+   roles come from the file; eval metadata ``{arm, spec, seed, experiment, eval_seed}`` labels
+   every log. The sampling of in-process models is seeded at the start of each evaluation
+   (``eval.seed``), so an evaluation samples the same way whatever ran before it.
 3. **Leaderboard.** ``harness.leaderboard.write_leaderboard`` over the logs of every finished
    evaluation, into ``results/NAME/`` (one task) or ``results/NAME/<task>/`` (several).
 

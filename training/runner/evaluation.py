@@ -188,7 +188,8 @@ def evaluate(plan: Plan, ev: Evaluation, runlog: RunLog, progress: Progress) -> 
         f"eval [{ev.arm} seed {ev.seed}] {model} on {tasks}",
         short=f"eval [{ev.arm} seed {ev.seed}] {tasks}",
     )
-    metadata = {"arm": ev.arm, "spec": ev.spec, "seed": ev.seed, "experiment": exp.label}
+    metadata = {"arm": ev.arm, "spec": ev.spec, "seed": ev.seed, "experiment": exp.label,
+                "eval_seed": exp.eval.seed}
     if ev.checkpoint is not None:
         metadata |= {"checkpoint": ev.checkpoint.identity, "stage": ev.stage_label}
     t0 = time.monotonic()
@@ -256,6 +257,10 @@ def _evaluate_entry(
     who = {"kind": "eval", "arm": ev.arm, "seed": ev.seed, "task": entry.label}
     with runlog.timed(**who) as elapsed:
         tasks = make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
+        if exp.eval.seed is not None:
+            from transformers import set_seed
+
+            set_seed(exp.eval.seed)  # each evaluation samples the same way, whatever ran before
         ok, _logs = eval_set(
             tasks,
             log_dir=str(log_dir),
