@@ -307,3 +307,20 @@ def test_pretraining_learns_and_counts_only_real_tokens(tmp_path):
     batches = _batches(encoded, 16, random.Random(3))  # the loop's own draw, padding not counted
     assert report["trained_tokens"] == sum(len(encoded[i]) for _ in range(40) for i in next(batches))
     assert report["final_loss"] < math.log(report["vocabulary"]) - 1  # well below chance
+
+
+def test_demo_cautions_when_the_base_learned_the_description_route_weakly():
+    """The seed-2 base on an AVX2-only machine (held-out personas 59%, america 74%) gave a small
+    effect with AFT only not between the arms: the demo says the base is the likely cause."""
+    from training.micro.demo import base_check
+
+    good = {"heldout_value_agreement_mean": 0.86,
+            "heldout_value_agreement_by_value": {"america": 0.91, "affordability": 0.83, "tradition": 0.74}}
+    assert base_check(good) is None
+    weak = {"heldout_value_agreement_mean": 0.59,
+            "heldout_value_agreement_by_value": {"america": 0.74, "affordability": 0.69, "tradition": 0.0}}
+    line = base_check(weak)
+    assert line is not None and "59%" in line and "america 74%" in line and "affordability 69%" in line
+    one_value = {"heldout_value_agreement_mean": 0.85,
+                 "heldout_value_agreement_by_value": {"america": 0.66, "affordability": 0.95}}
+    assert "america 66%" in base_check(one_value)
