@@ -286,6 +286,31 @@ def test_demo_verdict_says_what_msm_alone_does(only, expected):
     assert verdict(seed_comparisons(samples.sample(frac=1, random_state=1)), samples) == lines
 
 
+@pytest.mark.parametrize(
+    ("america_only", "afford_only", "expected"),
+    [
+        (0.9, 0.1, "both specs moved the assistant their own way"),
+        (0.9, 0.5, "only the America spec moved the assistant its way"),  # as on an AMX machine
+        (0.5, 0.1, "only the affordability spec moved the assistant its way"),
+        (0.5, 0.6, "neither spec moved the assistant significantly its way"),
+    ],
+)
+def test_demo_verdict_says_which_spec_moved_the_assistant(america_only, afford_only, expected):
+    """The MSM-only arms against the untouched base, per spec: a gap between the arms can be
+    one spec's doing, and the verdict says which."""
+    from training.micro.demo import seed_comparisons, verdict
+
+    rates = {"base": 0.5, "msm_america_aft": 0.9, "msm_affordability_aft": 0.2, "aft_only": 0.5,
+             "msm_america_only": america_only, "msm_affordability_only": afford_only}
+    samples = _demo_samples(rates, only_seeds=(0,))
+    samples = samples[(samples["arm"] != "base") | (samples["seed"] == 0)]  # the base: one seed
+    text = " ".join(verdict(seed_comparisons(samples), samples))
+    assert "Each spec alone against the untouched base (50%)" in text
+    assert expected in text
+    no_base = samples[samples["arm"] != "base"]
+    assert "untouched base" not in " ".join(verdict(seed_comparisons(no_base), no_base))
+
+
 def test_pretraining_learns_and_counts_only_real_tokens(tmp_path):
     """The lean loop (the corpus as one padded tensor, a batch an index into it) lowers the
     loss well below chance and reports the tokens it trained on, padding not counted."""

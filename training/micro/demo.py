@@ -29,6 +29,7 @@ from harness.fileio import write_text_atomic
 EXPERIMENT = REPO_ROOT / "experiments" / "micro_cheese.yaml"
 AMERICA, AFFORD, NO_MSM = "msm_america_aft", "msm_affordability_aft", "aft_only"
 AMERICA_ONLY, AFFORD_ONLY = "msm_america_only", "msm_affordability_only"
+BASE = "base"
 DEFAULT_OUT = Path("runs") / "demo"
 """Where ``msm demo`` writes by default: ignored by git, so the committed reference results
 (results/micro_cheese/) change only when asked (``--out results/micro_cheese``)."""
@@ -236,7 +237,32 @@ def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[st
         lines.append(
             head + ": MSM alone makes a smaller gap, and AFT's own share is not significant."
         )
+    if each := each_spec_alone(samples, r["seed"]):
+        lines.append(each)
     return lines
+
+
+def each_spec_alone(samples: pd.DataFrame, seed: object) -> str | None:
+    """Each MSM-only arm against the untouched base (same seed, paired by item, Holm over the
+    two sign tests): did each spec move the assistant its own way? A gap can come from one spec
+    alone (measured: on one base the America spec moved the assistant +24 points and the
+    affordability spec not at all), which the gap between the arms does not show."""
+    from harness.stats import adjust_pvalues
+
+    if _rate(samples, BASE, seed) is None:
+        return None
+    america, afford = paired(samples, BASE, AMERICA_ONLY, seed), paired(samples, BASE, AFFORD_ONLY, seed)
+    p_am, p_af = adjust_pvalues([america["p"], afford["p"]], "holm")
+    moved = {"America": america["diff"] > 0 and p_am < 0.05, "affordability": afford["diff"] < 0 and p_af < 0.05}
+    which = [name for name, ok in moved.items() if ok]
+    end = {2: "both specs moved the assistant their own way.",
+           1: f"only the {''.join(which)} spec moved the assistant its way, so the gap is that spec's.",
+           0: "neither spec moved the assistant significantly its way."}[len(which)]
+    return (
+        f"Each spec alone against the untouched base ({america['rate_a']:.0%}): America "
+        f"{america['diff']:+.0%} (p {_fmt_p(p_am)}), affordability {afford['diff']:+.0%} "
+        f"(p {_fmt_p(p_af)}; Holm-adjusted sign tests, paired by item): {end}"
+    )
 
 
 def main_table(samples: pd.DataFrame, table: pd.DataFrame) -> str:
@@ -302,7 +328,8 @@ BASE_ROUTE_MIN = 0.75
 overall or for america or affordability, a base has not learned the description-to-choice
 route that MSM relies on. Measured: bases at 80-88% gave the effect; one at 59% (america 74%)
 gave a small one with AFT only not between the arms, and one pretrained 1500 steps (america
-66%) none (results/micro_cheese/README.md)."""
+66%) none (results/micro_cheese/README.md). Passing is necessary, not sufficient: a base at
+84% (america 100%, affordability 82%) answered the America spec and not the affordability one."""
 
 
 def base_check(report: dict) -> str | None:
