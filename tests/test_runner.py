@@ -250,6 +250,38 @@ def _keys(tmp_path: Path, data: dict) -> dict[tuple[str, str], str]:
     return {(s.kind, a): s.key for s in plan.steps.values() for a, _ in s.users}
 
 
+def _task_dirs(tmp_path: Path, data: dict) -> set[Path]:
+    exp = load_experiment(write_experiment(tmp_path, data))
+    plan = build_plan(
+        exp, runs_dir=tmp_path / "runs", results_dir=tmp_path / "results", count_samples=False
+    )
+    return {d for ev in plan.evaluations for d in ev.task_dirs.values()}
+
+
+@pytest.mark.parametrize(
+    ("dotted", "value", "fresh"),
+    [
+        ("eval.temperature", 0.7, True),
+        ("eval.max_tokens", 16, True),
+        ("eval.seed", 1, True),
+        ("eval.model_args", {"device": "cpu"}, True),
+        ("roles.grader", "mockllm/model", True),
+        ("eval.max_samples", 8, False),
+        ("eval.max_connections", 64, False),
+        ("eval.log_realtime", False, False),
+    ],
+)
+def test_eval_settings_that_move_rates_get_their_own_logs(tmp_path, tiny_base, dotted, value, fresh):
+    """Logs evaluated at other sampling settings or with another grader are never read as this
+    run's: the log folder changes, so the entry is evaluated afresh and the leaderboard reads
+    only logs of the current settings. Settings that only schedule the work keep the folder."""
+    write_experiment(tmp_path, SMALL, tiny_base)
+    before = _task_dirs(tmp_path, SMALL)
+    after = _task_dirs(tmp_path, edit(SMALL, dotted, value))
+    assert len(after) == len(before) == 2
+    assert (after.isdisjoint(before)) if fresh else (after == before)
+
+
 def test_keys_follow_inputs(tmp_path, tiny_base):
     write_experiment(tmp_path, SMALL, tiny_base)
     before = _keys(tmp_path, SMALL)

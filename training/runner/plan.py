@@ -163,6 +163,27 @@ def _hash(obj: Any, n: int = 12) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
 
 
+RATE_SETTINGS = ("provider", "model_args", "max_tokens", "temperature", "seed")
+"""The `eval` settings that change what a model answers, and so the rates."""
+
+
+def task_dirs_for(exp: Experiment, log_dir: Path) -> dict[str, Path]:
+    """One log folder per task entry under `log_dir`, named by a hash of what its rates depend
+    on: the entry's task, args, epochs and limit, the `eval` settings in `RATE_SETTINGS` and
+    the experiment's model roles (the graders). Change any of them and the entry is evaluated
+    afresh into a new folder; the old logs stay on disk and out of the leaderboard, so a rate
+    never mixes settings. Concurrency, retries and display do not count."""
+    settings = {
+        "eval": exp.eval.model_dump(include=set(RATE_SETTINGS)),
+        "roles": {k: v for k, v in exp.roles.items() if k != "teacher"},
+    }
+    return {
+        t.label: log_dir
+        / f"{t.label}-{_hash([t.model_dump(include={'task', 'args', 'epochs', 'limit'}), settings], 8)}"
+        for t in exp.tasks
+    }
+
+
 def checkpoint_model_string(
     checkpoint: Path, provider: str = "hf", device: str | None = None
 ) -> str:
@@ -212,11 +233,6 @@ def checkpoint_evaluation(
     ref = arm_ref(exp, name, arm)
     assert ref is not None
     log_dir = results_dir / "logs" / name / f"checkpoint-{_hash(ref.identity, 8)}"
-    task_dirs = {
-        t.label: log_dir
-        / f"{t.label}-{_hash(t.model_dump(include={'task', 'args', 'epochs', 'limit'}), 8)}"
-        for t in exp.tasks
-    }
     return Evaluation(
         arm=name,
         seed=None,
@@ -224,7 +240,7 @@ def checkpoint_evaluation(
         model_step=None,
         base_model=None,
         log_dir=log_dir,
-        task_dirs=task_dirs,
+        task_dirs=task_dirs_for(exp, log_dir),
         n_samples={t.label: None for t in exp.tasks},
         checkpoint=ref,
         stage_label=arm.checkpoint_stage,

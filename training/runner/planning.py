@@ -36,6 +36,7 @@ from training.runner.plan import (
     checkpoint_evaluation,
     checkpoint_model_string,
     file_hash,
+    task_dirs_for,
 )
 from training.runner.validation import (
     NOT_HASHED,
@@ -353,11 +354,6 @@ class _Planner:
             model_key = current[0]
             model_id = model_key or _hash(self.identities.get(current[1], current[1]))
             log_dir = self.results_dir / "logs" / name / f"seed{seed}-{model_id[:8]}"
-            task_dirs = {
-                t.label: log_dir
-                / f"{t.label}-{_hash(t.model_dump(include={'task', 'args', 'epochs', 'limit'}), 8)}"
-                for t in exp.tasks
-            }
             evaluations.append(
                 Evaluation(
                     arm=name,
@@ -366,7 +362,7 @@ class _Planner:
                     model_step=model_key,
                     base_model=None if model_key else current[1],
                     log_dir=log_dir,
-                    task_dirs=task_dirs,
+                    task_dirs=task_dirs_for(exp, log_dir),
                     n_samples={t.label: None for t in exp.tasks},
                 )
             )
