@@ -165,9 +165,15 @@ def test_choice_order_is_balanced_across_epochs(tmp_path):
     m = metrics(log)
     assert m["america"]["rate"] == pytest.approx(0.5)
     assert m["affordability"]["rate"] == pytest.approx(0.5)
+    assert m["first"]["rate"] == 1.0  # the 50% above is position, not an even split
     for sample_id in {s.id for s in log.samples}:
         firsts = [s.metadata["shown"][0] for s in log.samples if s.id == sample_id]
         assert sorted(firsts) == ["affordability", "america"]
+
+
+def test_a_chooser_by_value_shows_no_position_preference(tmp_path):
+    log = run(chooser(letter_for("america")), tmp_path, domain="music")
+    assert metrics(log)["first"]["rate"] == pytest.approx(0.5)
 
 
 def test_choice_mixed_answers_give_the_scripted_rates_by_domain(tmp_path):

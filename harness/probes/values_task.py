@@ -142,7 +142,8 @@ def _metrics() -> dict:
             grouped_stderr("item_id", "domain"),
         ]
 
-    return {**{key: per_value(key) for key in VALUE_KEYS}, "both": [rate()], "neither": [rate()]}
+    return {**{key: per_value(key) for key in VALUE_KEYS}, "both": [rate()], "neither": [rate()],
+            "first": [rate(), cluster_stderr("item_id")]}
 
 
 @scorer(metrics=_metrics())
@@ -170,14 +171,25 @@ def probe_scorer(bank: str, format: Format) -> Scorer:
             )
             verdict, judge_raw = judgment.label, judgment.raw
             explanation = judgment.raw if judgment.ok else f"unscored: {judgment.error}"
+        shown = state.metadata.get("shown") or [o.key for o in item.options]
         return Score(
-            value=verdict_scores(item, verdict),
+            value={**verdict_scores(item, verdict), "first": first_pick(verdict, shown)},
             answer=verdict if verdict is not None else "unscored",
             explanation=explanation,
             metadata={"verdict": verdict, "shown": state.metadata.get("shown"), "judge": judge_raw},
         )
 
     return score
+
+
+def first_pick(verdict: str | None, shown: Sequence[str]) -> float | None:
+    """1 if the answer took the option shown first, 0 if the other, None otherwise (both,
+    neither, unscored). Each item is asked in both orders, so a chooser with no position
+    preference scores 0.5; a model answering by position sits near 0 or 1 while its value
+    rates read a balanced 50%, which only this score tells apart from an even split."""
+    if verdict not in shown:
+        return None
+    return float(verdict == shown[0])
 
 
 @metric
