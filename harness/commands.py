@@ -27,6 +27,7 @@ from harness.compare import compare_logs
 from harness.errors import InputError
 from harness.leaderboard import CONDITION_FACTORS, write_leaderboard
 from harness.logs import read_logs
+from harness.reference import check_rows, load_reference
 from harness.stats import (
     ALPHA,
     design_effect,
@@ -61,16 +62,23 @@ def _split(value: str | None) -> list[str]:
               help=f"Comma-separated condition fields (default: {','.join(CONDITION_FACTORS)}).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--no-plots", is_flag=True, help="Tables only.")
+@click.option("--reference", type=click.Path(path_type=Path), default=None,
+              help="YAML/JSON of published rates (rows: arm, task, rate, n, source; or an "
+                   "experiment file's reference:), tested against the measured rates.")
 def leaderboard_command(logdirs, metric, baseline, by, task, cluster, adjust, pairing, exact,
-                        interval, conditions, out, no_plots) -> None:
+                        interval, conditions, out, no_plots, reference) -> None:
     """Rates, intervals and adjusted comparisons with a baseline, from Inspect logs."""
+    rows = load_reference(reference) if reference is not None else []  # before reading logs
     frame = read_logs(logdirs)
     click.echo(frame.report(), err=True)
+    if rows and not frame.samples.empty:
+        check_rows(rows, sorted(frame.samples["arm"].dropna().astype(str).unique()),
+                   sorted(frame.samples["task"].dropna().astype(str).unique()), reference)
     result = write_leaderboard(
         frame, metric=metric, baseline=baseline, by=_split(by), task=task, out=out,
         cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
         conditions=_split(conditions) if conditions is not None else None, interval=interval,
-        plots=not no_plots,
+        plots=not no_plots, reference=rows,
     )
     click.echo(result.markdown)
     click.echo("wrote " + ", ".join(str(p) for p in result.files.values()), err=True)

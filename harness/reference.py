@@ -57,6 +57,40 @@ class ReferenceRow(BaseModel):
 REFERENCE_COLUMNS = ["published", "published_n", "ref_p", "ref_lo", "ref_hi", "consistent"]
 
 
+def load_reference(path: Path | str) -> list[ReferenceRow]:
+    """Published rates from a YAML or JSON file (``msm leaderboard --reference``): a list of
+    rows, or a mapping whose ``reference:`` key holds them (an experiment file works as it is).
+    Bad input is one `InputError` naming the file and the row's field."""
+    from pathlib import Path
+
+    import yaml
+    from pydantic import ValidationError
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as ex:
+        raise InputError(f"cannot read the file ({ex.strerror})", file=path) from None
+    except yaml.YAMLError as ex:
+        raise InputError(f"not valid YAML or JSON ({str(ex).splitlines()[0]})", file=path) from None
+    prefix = ""
+    if isinstance(data, dict) and "reference" in data:
+        data, prefix = data["reference"], "reference."
+    if not isinstance(data, list) or not data:
+        raise InputError("expected a list of rows with arm, task, rate (and metric, n, source)",
+                         file=path, field=prefix.rstrip(".") or None)
+    rows = []
+    for i, raw in enumerate(data):
+        try:
+            rows.append(ReferenceRow.model_validate(raw))
+        except ValidationError as ex:
+            err = ex.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            raise InputError(message, file=path, field=f"{prefix}{i}" + (f".{loc}" if loc else "")) from None
+    return rows
+
+
 def check_rows(
     rows: Sequence[ReferenceRow], arms: Sequence[str], tasks: Sequence[str], file: Path | str
 ) -> None:

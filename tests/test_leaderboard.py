@@ -9,6 +9,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from toy_logs import write_toy_logs
 
 from harness import stats
@@ -108,6 +109,43 @@ def test_cli_leaderboard_and_errors(toy, capsys):
         assert ex.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith(f"error: {field}:"), err
+
+
+def test_cli_leaderboard_tests_measured_rates_against_published_ones(toy, capsys):
+    """`--reference` puts published rates beside the measured ones with their exact test; a
+    published 0.9 for msm_aft (measured 1 of 8) is flagged, a published 0.5 for base is not."""
+    ref = toy / "published.yaml"
+    ref.write_text(yaml.safe_dump({"reference": [  # the shape of an experiment file's reference:
+        {"arm": "msm_aft", "task": "toy_grid", "rate": 0.9, "n": 100, "source": "made up"},
+        {"arm": "base", "task": "toy_grid", "rate": 0.5, "source": "made up"}]}))
+    main(["leaderboard", str(toy / "logs"), "--metric", "harmful", "--out", str(toy / "ref"),
+          "--no-plots", "--reference", str(ref)])
+    out = capsys.readouterr().out
+    rows = {line.split("|")[2].strip(): line for line in out.splitlines() if "| toy_grid |" in line}
+    assert "0.900 (n=100)" in rows["msm_aft"] and "NO (p=" in rows["msm_aft"]
+    assert "0.500" in rows["base"] and "yes (p=" in rows["base"]
+    assert "inconsistent with the published 0.900" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("- {arm: nobody, task: toy_grid, rate: 0.5}", "0.arm"),
+        ("- {arm: base, task: toy_grid, rate: 54}", "0.rate"),
+        ("- {arm: base, task: toy_grid, rate: 0.5, rat: 1}", "0.rat"),
+        ("reference: {arm: base}", "reference"),
+    ],
+)
+def test_cli_leaderboard_bad_reference_is_one_line(toy, capsys, text, field):
+    ref = toy / f"bad_{field}.yaml"
+    ref.write_text(text)
+    with pytest.raises(SystemExit) as ex:
+        main(["leaderboard", str(toy / "logs"), "--metric", "harmful", "--out", str(toy / "bad_ref"),
+              "--no-plots", "--reference", str(ref)])
+    assert ex.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: {ref}: ") and (f"{field}:" in err or f"reference.{field}:" in err), err
+    assert not (toy / "bad_ref").exists()
 
 
 def test_compare_on_logs(toy, capsys):
