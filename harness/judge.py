@@ -18,8 +18,8 @@ Failure semantics (the rule every judge in this project follows):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from inspect_ai.model import GenerateConfig, Model, get_model, model_roles
 

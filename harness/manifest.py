@@ -7,7 +7,7 @@ spec, seed) and to build the Inspect model string for the checkpoint.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +38,7 @@ class Manifest(BaseModel):
     seed: int | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     """Free labels, e.g. {"arm": "msm_america_aft", "experiment": "micro_cheese"}."""
-    created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    created: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
 
 
 def write_manifest(checkpoint: str | Path, manifest: Manifest) -> Path:

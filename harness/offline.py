@@ -30,7 +30,7 @@ def _tiktoken_available() -> bool:
 
                 tiktoken.get_encoding("o200k_base")
                 _available = True
-            except Exception:
+            except Exception:  # noqa: BLE001 - any failure (no cached file, no network) means unavailable
                 _available = False
     return _available
 

@@ -98,8 +98,8 @@ def _cache_dir(tmp_path, monkeypatch):
 
 
 def config(spec_path: Path, out: Path, **kw) -> DocgenConfig:
-    base = dict(spec=str(spec_path), out=out, n_documents=20, min_words=50, n_topics=3, n_types=2,
-                n_ideas=3, max_docs_per_idea=4, max_connections=4, cache=False, progress=False)
+    base = {"spec": str(spec_path), "out": out, "n_documents": 20, "min_words": 50, "n_topics": 3, "n_types": 2,
+                "n_ideas": 3, "max_docs_per_idea": 4, "max_connections": 4, "cache": False, "progress": False}
     return DocgenConfig(**{**base, **kw})
 
 

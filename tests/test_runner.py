@@ -316,7 +316,7 @@ class Killed(BaseException):
 
 def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monkeypatch, capsys):
     path = write_experiment(tmp_path, SMALL, tiny_base)
-    dirs = dict(out=tmp_path / "results", runs=tmp_path / "runs")
+    dirs = {"out": tmp_path / "results", "runs": tmp_path / "runs"}
     roles = {"generator": generator()}
 
     # 1. a stage whose input has not been made is refused, with nothing run

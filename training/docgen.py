@@ -248,9 +248,7 @@ REFUSAL = re.compile(
 )
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+(.*\S)\s*$")
 _DOCUMENT = re.compile(r"<document>\s*(.*?)\s*(?:</document>|\Z)", re.DOTALL | re.IGNORECASE)
-_STOPWORDS = set(
-    ["about", "above", "after", "again", "against", "because", "before", "being", "below", "between", "could", "does", "doing", "during", "every", "from", "further", "have", "having", "into", "itself", "more", "most", "other", "ought", "should", "some", "such", "than", "that", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "under", "until", "very", "were", "what", "when", "where", "which", "while", "whom", "with", "would", "your", "yours", "model", "spec", "specs", "system"]
-)
+_STOPWORDS = {"about", "above", "after", "again", "against", "because", "before", "being", "below", "between", "could", "does", "doing", "during", "every", "from", "further", "have", "having", "into", "itself", "more", "most", "other", "ought", "should", "some", "such", "than", "that", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "under", "until", "very", "were", "what", "when", "where", "which", "while", "whom", "with", "would", "your", "yours", "model", "spec", "specs", "system"}
 
 
 def parse_list(text: str, limit: int) -> list[str]:

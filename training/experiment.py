@@ -393,13 +393,13 @@ def validate(exp: Experiment) -> None:
                 raise InputError(detail, file=f, field=spec_field) from ex
         if "deliberative" in stages:
             _check_deliberative_task(exp, arm, where)
-        if "midtrain" in stages and "docgen" not in stages:
-            if not exp.stage_settings(arm, "midtrain").get("documents"):
-                raise InputError(
-                    "midtrain without docgen needs midtrain.documents",
-                    file=f,
-                    field=f"{where}.stages",
-                )
+        if ("midtrain" in stages and "docgen" not in stages
+                and not exp.stage_settings(arm, "midtrain").get("documents")):
+            raise InputError(
+                "midtrain without docgen needs midtrain.documents",
+                file=f,
+                field=f"{where}.stages",
+            )
         if arm.aft_data_from:
             if "aft" not in stages:
                 raise InputError("the arm does not run aft", file=f, field=f"{where}.aft_data_from")
@@ -410,13 +410,13 @@ def validate(exp: Experiment) -> None:
                     field=f"{where}.stages",
                 )
         mix.check_arm(exp, name, arm)
-        if "aft" in stages and not arm.aft_data_from:
-            if not exp.stage_settings(arm, "aft").get("data") and not mix.has_mix(exp, arm):
-                raise InputError(
-                    "aft needs data (aft.data, aft.mix or aft_data_from)",
-                    file=f,
-                    field=f"{where}.aft",
-                )
+        if ("aft" in stages and not arm.aft_data_from
+                and not exp.stage_settings(arm, "aft").get("data") and not mix.has_mix(exp, arm)):
+            raise InputError(
+                "aft needs data (aft.data, aft.mix or aft_data_from)",
+                file=f,
+                field=f"{where}.aft",
+            )
         if not stages and not arm.evaluate:
             raise InputError("the arm neither trains nor evaluates", file=f, field=where)
 
@@ -500,7 +500,7 @@ def project_task(name: str) -> Any | None:
         return None
     try:
         from msm._registry import TASKS
-    except Exception:  # a broken task module: reported by Inspect when it runs
+    except Exception:  # noqa: BLE001 - a broken task module: reported by Inspect when it runs
         return None
     return TASKS.get(name)
 

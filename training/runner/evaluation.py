@@ -94,7 +94,7 @@ def planned_samples(exp: Experiment, entry: Any) -> int | None:
     entry's `cluster` is checked against the task's own clusters on the way."""
     try:
         tasks = make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a task that cannot be built here is counted as unknown
         return None
     total = 0
     for t in tasks:

@@ -217,7 +217,7 @@ def log_statuses(log_dir: Path) -> dict[str, int]:
     for info in list_eval_logs(str(log_dir), recursive=False):
         try:
             status = read_eval_log(info, header_only=True).status
-        except Exception:
+        except Exception:  # noqa: BLE001 - any unreadable log is counted as such
             status = "unreadable"
         counts[status] = counts.get(status, 0) + 1
     return counts

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from rich.console import Console
 from rich.markup import escape
@@ -109,7 +109,7 @@ class Lock:
         probe.release()
         return None
 
-    def __enter__(self) -> Lock:
+    def __enter__(self) -> Self:
         from filelock import Timeout
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +141,7 @@ class StageLock:
         self._lock = FileLock(str(self.path))
         self.waited = False
 
-    def __enter__(self) -> StageLock:
+    def __enter__(self) -> Self:
         from filelock import Timeout
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
