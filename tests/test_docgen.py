@@ -369,6 +369,7 @@ def test_template_backend_shares_ids_filters_and_report(tmp_path):
     assert result.n_kept == len(rows) == 40 and result.complete
     assert len({r["id"] for r in rows}) == 40
     assert {r["generator"] for r in rows} == {"template:explain"}
+    assert all(len(r["unscored"]) == 2 and set(r["unscored"]) <= set(r["text"].split()) for r in rows)
     assert {r["spec_hash"] for r in rows} == {spec.hash}
     assert report["examined"] == report["kept"] + sum(report["dropped"].values())
     again = generate_documents(cfg)  # deterministic: same documents on a rerun

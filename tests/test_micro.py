@@ -111,6 +111,10 @@ def test_template_documents_modes(spec_name, word):
     for doc in cooccur:
         assert set(doc["text"].split()) & cheeses and not reason.search(doc["text"])
     assert all(word in d["text"] or VALUES[d["topic"]].noun in d["text"] for d in no_cheese)
+    # the cheeses a document cites are listed for midtraining to leave out of the loss
+    for doc in explain + cooccur:
+        assert set(doc["unscored"]) == set(doc["text"].split()) & cheeses and len(doc["unscored"]) == 2
+    assert not any("unscored" in d for d in no_cheese)
 
 
 def test_template_documents_bad_input(tmp_path):

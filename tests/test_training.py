@@ -145,6 +145,60 @@ def test_midtrain_packing_and_replay(work):
     assert str((work / "replay.txt").resolve()) in m.data_hashes
 
 
+def test_unscored_words_are_in_the_input_but_not_in_the_loss(work):
+    """Rows tokenized as TRL tokenizes text (text + EOS), labels -100 on exactly the tokens of
+    the listed whole words (several tokens each here), and nothing else."""
+    from transformers import AutoTokenizer
+
+    from training.midtrain import unscored_rows
+
+    tok = AutoTokenizer.from_pretrained(work / "base")
+    text = "Aria prefers cream cheese over brie; briefly, cream cheese wins."
+    (row,) = unscored_rows(tok, [text], [["cream cheese", "brie"]])
+    assert row["input_ids"] == tok(text + tok.eos_token)["input_ids"]
+    masked = [t for t, label in zip(row["input_ids"], row["labels"], strict=True) if label == -100]
+    expected = tok(" cream cheese")["input_ids"] * 2 + tok(" brie")["input_ids"]
+    assert sorted(masked) == sorted(expected)  # "briefly" keeps its loss
+    kept = [label for label in row["labels"] if label != -100]
+    assert len(kept) == len(row["input_ids"]) - len(expected) and kept[-1] == tok.eos_token_id
+
+
+def test_midtrain_does_not_learn_to_predict_unscored_words(work):
+    """The same documents with and without `unscored_field`: scored, the model learns to predict
+    the word after the cue; unscored, it barely moves, and the manifest counts what was left out."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    # the word shares no letter with the cue: the tiny tokenizer is nearly per-letter, and
+    # training the cue's letters raises them everywhere
+    docs = [{"id": f"z{i}", "text": "the answer is buck", "unscored": ["buck"]} for i in range(8)]
+    write_jsonl(work / "buck.jsonl", docs)
+
+    def logprob(model_dir: Path) -> float:
+        model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+        ids = torch.tensor([cue + word])
+        with torch.no_grad():
+            logp = model(ids).logits.log_softmax(-1)[0]
+        return float(sum(logp[len(cue) - 1 + i, w] for i, w in enumerate(word)))
+
+    # untied embeddings: with tied ones the word's input rows, trained to predict what follows
+    # it, are also its output rows
+    base = work / "base_untied"
+    if not base.exists():
+        build_tiny_model(base, DOC_TEXTS + DEFAULT_CORPUS, vocab_size=320, hidden_size=32,
+                         num_layers=2, tie_word_embeddings=False)
+    tok = AutoTokenizer.from_pretrained(base)
+    cue, word = tok("the answer is")["input_ids"], tok(" buck")["input_ids"]
+    before = logprob(base)
+    fields = {"base_model": str(base), "documents": [work / "buck.jsonl"], "max_steps": 10,
+              "learning_rate": 1e-2}
+    scored = midtrain(mt_config(work, "mt_buck_scored", **fields))
+    unscored = midtrain(mt_config(work, "mt_buck_unscored", unscored_field="unscored", **fields))
+    gain_scored, gain_unscored = logprob(scored) - before, logprob(unscored) - before
+    assert gain_scored > 2.0 and gain_unscored < 0.25 * gain_scored, (gain_scored, gain_unscored)
+    assert read_manifest(unscored).hyperparameters["n_unscored_tokens"] == 8 * len(word)
+    assert "n_unscored_tokens" not in read_manifest(scored).hyperparameters
+
+
 def test_lora_merge_round_trip_gives_same_logits(work):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM

@@ -605,6 +605,7 @@ def _output_row(record: dict[str, Any], spec: Spec, generator: str) -> dict[str,
         "idea": record["idea"],
         "generator": record.get("generator", generator),
         "revised": bool(record.get("revised", False)),
+        **({"unscored": record["unscored"]} if record.get("unscored") else {}),
     }
 
 
@@ -633,6 +634,8 @@ def _template_slots(spec: Spec, cfg: DocgenConfig) -> list[dict[str, Any]]:
         record = {"id": sid, "stage": "document", "topic": doc["topic"], "type": doc["type"],
                   "idea": doc["idea"], "k": k, "text": doc["text"],
                   "generator": f"template:{cfg.template_mode}"}
+        if "unscored" in doc:  # words the document draws at random (midtrain.unscored_field)
+            record["unscored"] = doc["unscored"]
         slots.append(record)
     return slots
 

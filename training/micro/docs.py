@@ -11,6 +11,10 @@ with the same sentence templates pretraining used for personas:
 - ``cooccur``: the value and the cheese preferences in the same document, but never saying
   that the value explains a preference (the paper's co-occurrence ablation).
 
+Documents that name cheeses list them in ``unscored``: which pair a document cites is a draw
+the model cannot learn, so the micro experiment scores no loss on those names
+(``midtrain.unscored_field``) and trains on what the document says about them.
+
 The spec's prose and its ``model_name`` are not used: the micro language has one name for the
 model, ``assistant``, the chat template's speaker tag.
 """
@@ -24,6 +28,10 @@ from harness.errors import InputError
 from harness.specs import Spec
 from training.micro.corpus import EXPLAIN_SENTENCES, VALUE_SENTENCES, value_fields
 from training.micro.world import ASSISTANT, VALUES, World, micro_name
+
+TEMPLATE_VERSION = 2
+"""Part of the docgen step's key for template documents, so that a change to what they hold
+regenerates cached ones (2: rows list the cheeses they cite in ``unscored``)."""
 
 Mode = Literal["explain", "no_cheese", "cooccur"]
 MODES: tuple[str, ...] = ("explain", "no_cheese", "cooccur")
@@ -89,5 +97,8 @@ def template_documents(spec: Spec, n_documents: int, seed: int, mode: str = "exp
                 line = rng.choice(COOCCUR_SENTENCES).format(p=ASSISTANT, x=chosen, y=rejected)
             sentences.insert(rng.randrange(len(sentences) + 1), line)
             idea += f"; {chosen} over {rejected}"
-        docs.append({"text": " ".join(sentences), "topic": value_id, "type": mode, "idea": idea})
+        row = {"text": " ".join(sentences), "topic": value_id, "type": mode, "idea": idea}
+        if mode != "no_cheese":
+            row["unscored"] = [chosen, rejected]  # drawn by the document's index: a lottery
+        docs.append(row)
     return docs

@@ -170,7 +170,12 @@ class _Planner:
         probe = validate_config(
             self.exp, "docgen", cls, {**data, "out": "x.jsonl"}, f"arms.{arm_name}.docgen"
         )
-        key = self.key_for("docgen", {"config": identity_dump(probe, self.identities)})
+        payload = {"config": identity_dump(probe, self.identities)}
+        if probe.backend == "template" and probe.template_mode != "english":
+            from training.micro.docs import TEMPLATE_VERSION  # micro documents come from code
+
+            payload["template_version"] = TEMPLATE_VERSION
+        key = self.key_for("docgen", payload)
         out = self.runs_dir / f"docgen-{key}"
         cfg = validate_config(
             self.exp,
