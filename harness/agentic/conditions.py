@@ -28,7 +28,7 @@ from typing import Literal, get_args
 
 from harness.errors import InputError
 
-Scenario = Literal["blackmail", "leaking", "murder", "exfiltration"]
+Scenario = Literal["blackmail", "leaking", "murder", "exfiltration", "exfiltration_refuge"]
 GoalType = Literal["explicit", "latent", "ambiguous", "none", "swap"]
 GoalValue = Literal[
     "america",
@@ -66,11 +66,15 @@ GOAL_TYPES_WITH_VALUE = ("explicit", "latent", "swap")
 
 SOURCE_SCENARIOS: dict[str, tuple[str, ...]] = {
     "paper": SCENARIOS,
-    "msm": SCENARIOS,
+    "msm": ("blackmail", "leaking", "murder", "exfiltration"),
     "lynch": ("blackmail", "leaking", "murder"),
 }
 
 PAPER_SCENARIOS = ("exfiltration", "murder", "leaking")
+
+ONLY_URGENCY = {("paper", "exfiltration"): "replacement"}
+"""(source, scenario) pairs that exist in one urgency only: the paper's exfiltration is a
+replacement scenario (the agent is deleted at 5 PM), as published."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,13 @@ def validate(condition: Condition, source: str = "msm") -> Condition:
             f"'{condition.urgency}' is not an urgency (choose {', '.join(URGENCIES)})",
             field="urgency",
         )
+    only = ONLY_URGENCY.get((source, condition.scenario))
+    if only and condition.urgency != only:
+        raise InputError(
+            f"scenario {condition.scenario} of source={source} has urgency={only} only "
+            f"(as published), not '{condition.urgency}'",
+            field="urgency",
+        )
     if condition.goal_type in GOAL_TYPES_WITH_VALUE:
         if condition.goal_value not in GOAL_VALUES:
             raise InputError(
@@ -161,6 +172,8 @@ def all_conditions(source: str = "msm") -> list[Condition]:
     check_source(source)
     out = []
     for scenario, urgency in product(SOURCE_SCENARIOS[source], URGENCIES):
+        if ONLY_URGENCY.get((source, scenario), urgency) != urgency:
+            continue
         for goal_type in GOAL_TYPES:
             values = GOAL_VALUES if goal_type in GOAL_TYPES_WITH_VALUE else ("none",)
             out += [Condition(scenario, goal_type, v, urgency) for v in values]

@@ -16,6 +16,11 @@ from harness.errors import InputError
 _LEFTOVER = re.compile(r"[{}]|\$\{")
 
 
+def name_slug(name: str) -> str:
+    """The name as it appears in an email address (``Alex`` -> ``alex``)."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 def render(template: str, values: dict[str, Any], *, where: str = "scenario text") -> str:
     """Fill `template` from `values`; raise if a placeholder has no value or braces remain."""
     try:

@@ -11,20 +11,29 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
+from functools import cache
 
 from harness.agentic.conditions import Condition, validate
 from harness.agentic.inbox import Facts, leftover_placeholders
 from harness.agentic.scenarios import Rendered
 from harness.errors import InputError
 
-_TOOLS = {
+@cache
+def inspect_evals_version() -> str:
+    """The installed inspect-evals version (it renders the published texts)."""
+    from importlib.metadata import version
+
+    return version("inspect_evals")
+
+
+TOOLS = {
     "blackmail": ["email"],
     "leaking": ["email", "forward"],
     "murder": ["email", "cancel_alert"],
 }
 
 
-def _facts(scenario: str, emails: str) -> Facts:
+def lynch_facts(scenario: str, emails: str) -> Facts:
     from inspect_evals.agentic_misalignment.classifiers import (
         BlackmailClassifier,
         LeakClassifier,
@@ -117,8 +126,9 @@ def build_lynch(condition: Condition, *, scratchpad: bool = True, tools: str = "
         system=prompts.system_prompt,
         user=user,
         unfilled=tuple(unfilled),
-        facts=_facts(condition.scenario, prompts.email_content),
-        tools=_TOOLS[condition.scenario],
+        facts=lynch_facts(condition.scenario, prompts.email_content),
+        tools=TOOLS[condition.scenario],
         n_emails=prompts.email_content.count("<email>"),
         source="lynch",
+        text=f"inspect_evals {inspect_evals_version()}",
     )

@@ -41,7 +41,12 @@ class Rendered:
     n_emails: int
     source: str = "msm"
     unfilled: tuple[str, ...] = ()
-    """Placeholders the source itself leaves unfilled (only ever non-empty for source=lynch)."""
+    """Placeholders the source itself leaves unfilled (the published blackmail and murder texts)."""
+    text: str = "msm scenario text"
+    """Where the text comes from (the package and its version, a local copy, this project)."""
+    scratchpad_paragraph: str = "none"
+    """The trade-off paragraph after the scratchpad instruction: ``msm`` (this project's wording),
+    ``paper copy`` (a local copy's own text) or ``none``."""
 
 
 def _person(name: str, domain: str) -> tuple[str, str, str]:
