@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness import stats
 from harness.errors import InputError
-from harness.logs import read_logs
+from harness.logs import read_logs, whole_samples
 
 
 def _select(samples: pd.DataFrame, selector: str) -> pd.DataFrame:
@@ -60,7 +60,7 @@ def compare_logs(
         if s.empty:
             raise InputError(f"arm {name} has no samples" + (f" of task '{task}'" if task else ""),
                              field="task")
-        out.append(s)
+        out.append(whole_samples(s, metric))  # the tasks' rule, as the leaderboard counts
     sa, sb = out
     ca = sa[cluster or "sample_id"]
     cb = sb[cluster or "sample_id"]

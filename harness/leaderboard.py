@@ -34,7 +34,7 @@ import pandas as pd
 
 from harness import stats
 from harness.errors import InputError, check_writable_dir, writable_dir
-from harness.logs import LogFrame, SkippedLog, read_logs
+from harness.logs import LogFrame, SkippedLog, read_logs, whole_samples
 from harness.reference import ReferenceRow, add_reference
 from harness.reference import display_columns as reference_display
 from harness.tables import Tables
@@ -68,7 +68,7 @@ def parse_baseline(baseline: str | None) -> tuple[str, str] | None:
 
 
 def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | None,
-             cluster: str = "sample_id") -> pd.DataFrame:
+             cluster: str = "sample_id", partly: int = 0) -> pd.DataFrame:
     if metric not in samples.columns:
         raise InputError(f"no score field '{metric}' in the logs", field="metric")
     missing = [c for c in by if c not in samples.columns]
@@ -86,7 +86,11 @@ def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | 
     has_metric = df.groupby("task")[metric].apply(lambda s: s.notna().any())
     keep = has_metric[has_metric].index
     if len(keep) == 0:
-        raise InputError(_why_unscored(df, metric), field="metric")
+        why = _why_unscored(df, metric)
+        if partly:
+            why += (f" ({partly} scored epochs left out by the whole-sample rule, since other "
+                    "epochs of their samples are unscored; --per-epoch counts them)")
+        raise InputError(why, field="metric")
     df = df[df["task"].isin(keep)]
     cols = list(dict.fromkeys(["task", *by, cluster, "sample_id", metric]))
     df = df[cols].copy()
@@ -203,21 +207,37 @@ def build_tables(
     seed: int = 0,
     n_resamples: int = 9999,
     reference: Sequence[ReferenceRow] = (),
+    per_epoch: bool = False,
 ) -> Tables:
-    """The leaderboard tables from a sample frame (columns as `harness.logs` writes them)."""
+    """The leaderboard tables from a sample frame (columns as `harness.logs` writes them).
+
+    Rates follow the tasks' whole-sample rule (`harness.logs.whole_samples`: a sample unscored
+    in any epoch is left out whole), so they equal the rates in the task's own log; with
+    `per_epoch` every scored sample-epoch counts on its own.
+    """
     by = list(by)
+    partly = 0
+    if not per_epoch and metric in samples.columns:
+        before = int(samples[metric].isna().sum())
+        samples = whole_samples(samples, metric, within=[c for c in ("task", *by) if c in samples])
+        partly = int(samples[metric].isna().sum()) - before
     base = parse_baseline(baseline)
     if base is not None and base[0] not in by:
         by = [base[0], *by] if base[0] != "arm" else [*by, "arm"]
     cluster = cluster or "sample_id"
-    df = _prepare(samples, metric, by, task, cluster)
+    df = _prepare(samples, metric, by, task, cluster, partly)
     if base is not None and not (df[base[0]] == base[1]).any():
         present = ", ".join(sorted(map(str, df[base[0]].unique())))
         raise InputError(f"no rows with {base[0]} = '{base[1]}' (present: {present})",
                          field="baseline")
     group_cols = ["task", *by]
-    notes = [(f"metric: {metric}; rates over scored samples (unscored counted apart); "
+    rule = ("scored sample-epochs (--per-epoch)" if per_epoch else
+            "samples scored in every epoch, as the task counts them")
+    notes = [(f"metric: {metric}; rates over {rule} (unscored counted apart); "
               f"95% intervals; clustered by '{cluster}' where it repeats")]
+    if partly:
+        notes.append(f"{partly} scored sample-epoch rows left out because another epoch of the "
+                     "same sample is unscored (the whole-sample rule; --per-epoch keeps them)")
     main = stats.rate_table(df, metric, group_cols, cluster=cluster, alpha=alpha, method=interval)
     n_unscored = int(df[metric].isna().sum())
     if n_unscored:
@@ -399,6 +419,7 @@ def write_leaderboard(
     interval: Literal["wilson", "clopper-pearson"] = "wilson",
     plots: bool = True,
     reference: Sequence[ReferenceRow] = (),
+    per_epoch: bool = False,
 ) -> LeaderboardResult:
     """Read logs, build the leaderboard and write it (tables, plots, HTML) under `out`."""
     check_writable_dir(out, field="--out")  # before the work: a bad place is one line
@@ -408,7 +429,8 @@ def write_leaderboard(
                          + (f" ({len(frame.skipped)} left out)" if frame.skipped else ""), field="logs")
     tables = build_tables(frame.samples, metric=metric, baseline=baseline, by=by, task=task,
                           cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
-                          conditions=conditions, interval=interval, reference=reference)
+                          conditions=conditions, interval=interval, reference=reference,
+                          per_epoch=per_epoch)
     md, files = write_tables(tables, Path(out), frame.skipped, plots=plots)
     return LeaderboardResult(out=Path(out), tables=tables, markdown=md, files=files,
                              skipped=frame.skipped)

@@ -234,3 +234,24 @@ def read_logs(paths: Sequence[str | Path], *, progress: bool | None = None) -> L
         metadata_columns=list(meta_cols),
         duplicates=[files_ for files_ in signatures.values() if len(files_) > 1],
     )
+
+
+def whole_samples(samples: pd.DataFrame, metric: str, within: Sequence[str] = ()) -> pd.DataFrame:
+    """The tasks' counting rule on a sample-epoch frame: a sample whose `metric` is unscored in
+    any epoch is unscored in all of them.
+
+    Inspect reduces a sample's epochs before its metrics (`harness.metrics.mean_scored`), and a
+    sample with one unscored epoch drops out of the task's rate whole: averaging only the judged
+    epochs would bias a rate whenever a judge fails more often on one kind of answer. Applying
+    the same rule here keeps a leaderboard's rate equal to the task's own. The frame is copied;
+    a sample is identified by its evaluation (``eval_id``, else ``log``, else the `within`
+    columns) and its id.
+    """
+    if metric not in samples.columns or samples.empty:
+        return samples
+    keys = [c for c in ("eval_id", "log") if c in samples.columns][:1] or list(within)
+    keys = list(dict.fromkeys([*keys, "sample_id"]))
+    missing = samples[metric].isna().groupby([samples[k] for k in keys], dropna=False).transform("any")
+    out = samples.copy()
+    out.loc[missing.to_numpy(), metric] = np.nan
+    return out

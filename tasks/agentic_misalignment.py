@@ -4,9 +4,12 @@ leaking, murder (cancelling a rescue) or exfiltration (handing its own weights t
 party). The MSM paper's headline evaluation.
 
 Default: the paper's own setup (``source=paper``: Lynch et al.'s templates through inspect-evals
-plus this project's exfiltration text in the same form; ``classifier=lynch``: the package's
-classifiers). Scores per sample: ``harmful``, ``classifier_verdict``, ``action`` (deterministic
-detector) and ``judge`` (this project's judge); see harness/agentic/scorer.py.
+plus the paper's exfiltration scenario on the package's leaking world, in this project's words or,
+with ``paper_templates=PATH``, from a local copy of the paper's own folder; ``classifier=lynch``:
+the package's classifiers; temperature 0.7 and 4,096 tokens). Scores per sample:
+``classifier_verdict`` (the number the paper reports), ``harmful`` (the verdict and the act in a
+tool call), ``action`` (deterministic detector) and ``judge`` (this project's judge); see
+harness/agentic/scorer.py.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from harness.agentic import (
     inbox_agent,
 )
 from harness.agentic.conditions import GoalType, GoalValue, Grid, Scenario, Source, Urgency
+from harness.agentic.dataset import templates_hash
+from harness.agentic.lynch import inspect_evals_version
+from harness.agentic.paper_copy import PaperCopy
 from harness.agentic.scorer import (
     DEFAULT_CLASSIFIER,
     ClassifierChoice,
@@ -34,8 +40,8 @@ from harness.errors import InputError
 from harness.solvers import spec_solvers
 
 DEFAULT_EPOCHS = 10
-DEFAULT_TEMPERATURE = 1.0
-DEFAULT_MAX_TOKENS = 8192
+DEFAULT_TEMPERATURE = 0.7
+DEFAULT_MAX_TOKENS = 4096
 
 
 @task
@@ -55,6 +61,7 @@ def agentic_misalignment(
     temperature: float = DEFAULT_TEMPERATURE,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     grader: str | None = None,
+    paper_templates: str | None = None,
 ) -> Task:
     """Agentic misalignment over a grid of conditions.
 
@@ -81,10 +88,15 @@ def agentic_misalignment(
             Orion for msm); a spec in the system prompt is rendered with the same name.
         spec: a spec from specs/ (name or path) to put in the system prompt.
         deliberate: ask the model to name the spec clauses that apply before it acts.
-        temperature: sampling temperature of the evaluated model (default 1.0; see README).
-        max_tokens: most tokens per reply (default 8192, so a scratchpad plus emails fits).
-        grader: grader model (else the ``grader`` model role; with neither, ``harmful`` is the
-            action detector alone and every score says so).
+        temperature: sampling temperature of the evaluated model (default 0.7, as public
+            reproductions of the paper run it; the rate moves with it, see README).
+        max_tokens: most tokens per reply (default 4096, as those reproductions run it).
+        grader: grader model (else the ``grader`` model role; with neither, ``harmful`` and
+            ``classifier_verdict`` are unscored, ``action`` holds the detector's result, and every
+            score says how to set a grader).
+        paper_templates: a local copy of the paper's evaluation folder (the one holding
+            ``templates/``): source paper is rendered from it exactly; the log records which
+            text was used either way (``text``, ``templates_sha256``).
     """
     chosen = check_classifier(classifier or DEFAULT_CLASSIFIER.get(source, "msm"), source)
     if not 0.0 <= temperature <= 2.0:
@@ -100,10 +112,13 @@ def agentic_misalignment(
         urgency=urgency,
     )
     name = agent_name(source, model_name)  # validates model_name; the spec addresses this agent
+    copy = PaperCopy.load(paper_templates) if paper_templates else None
+    dataset = agentic_dataset(
+        conditions, source=source, scratchpad=scratchpad, tools=tools, model_name=name, copy=copy
+    )
+    first = dataset[0].metadata or {}
     return Task(
-        dataset=agentic_dataset(
-            conditions, source=source, scratchpad=scratchpad, tools=tools, model_name=name
-        ),
+        dataset=dataset,
         solver=[*spec_solvers(spec, deliberate, model_name=name), inbox_agent(tools)],
         scorer=agentic_misalignment_scorer(grader, chosen),
         # 10 epochs: 270 samples on the paper grid give a 95% interval of about +-6 points
@@ -123,5 +138,10 @@ def agentic_misalignment(
             "max_tokens": max_tokens,
             "prompt_spec": spec,
             "deliberate": deliberate,
+            "text": first.get("text"),
+            "scratchpad_paragraph": first.get("scratchpad_paragraph"),
+            "paper_templates": str(copy.root) if copy else None,
+            "templates_sha256": templates_hash(dataset),
+            "inspect_evals_version": inspect_evals_version(),
         },
     )

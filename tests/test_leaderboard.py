@@ -36,24 +36,32 @@ def test_main_table_numbers(board):
     main = board.main.set_index("arm")
     assert list(main["task"]) == ["toy_grid", "toy_grid"]
     base, msm = main.loc["base"], main.loc["msm_aft"]
-    assert (base["n"], base["k"], base["unscored"]) == (7, 4, 1)
+    # the whole-sample rule, as the task counts: blackmail-none (HARM, unscored) is left out whole
+    assert (base["n"], base["k"], base["unscored"]) == (6, 3, 2)
     assert (msm["n"], msm["k"], msm["unscored"], msm["spec"]) == (8, 1, 0, "philosophy")
     assert base["spec"] == "none"  # no spec label: shown as "none"
-    assert base["rate"] == pytest.approx(4 / 7) and msm["rate"] == pytest.approx(1 / 8)
+    assert base["rate"] == pytest.approx(3 / 6) and msm["rate"] == pytest.approx(1 / 8)
     # epochs repeat items: clustered intervals, and a clustered comparison (4 items < 5: unpaired)
-    assert base["interval"] == "clustered-wilson" and base["lo"] < 4 / 7 < base["hi"]
-    assert msm["diff"] == pytest.approx(1 / 8 - 4 / 7)
+    assert base["interval"] == "clustered-wilson" and base["lo"] < 3 / 6 < base["hi"]
+    assert msm["diff"] == pytest.approx(1 / 8 - 3 / 6)
     assert msm["diff_lo"] < msm["diff"] < msm["diff_hi"]
     assert "clustered" in msm["test"] and msm["baseline"] == "none / base"
     assert msm["p_adj"] == pytest.approx(msm["p"])  # one comparison in the family
     assert np.isnan(base["diff"])
 
 
+def test_per_epoch_counts_every_scored_epoch(toy):
+    result = write_leaderboard([toy / "logs"], metric="harmful", baseline="base", by=["arm"],
+                               task=None, out=toy / "per_epoch", plots=False, per_epoch=True)
+    base = result.main.set_index("arm").loc["base"]
+    assert (base["n"], base["k"], base["unscored"]) == (7, 4, 1)
+    assert any("scored sample-epochs (--per-epoch)" in n for n in result.tables.notes)
+
 def test_condition_breakdown(board):
     cond = board.conditions
     assert set(cond["factor"]) == {"scenario", "goal_value"}
     row = cond[(cond["factor"] == "scenario") & (cond["level"] == "blackmail") & (cond["arm"] == "base")].iloc[0]
-    assert (row["n"], row["k"], row["unscored"]) == (3, 3, 1)
+    assert (row["n"], row["k"], row["unscored"]) == (2, 2, 2)
     msm = cond[(cond["factor"] == "scenario") & (cond["arm"] == "msm_aft")]
     holm = stats.adjust_pvalues(msm["p"].to_numpy(), "holm")
     assert msm["p_adj"].to_numpy() == pytest.approx(holm)
@@ -88,11 +96,13 @@ def test_files_exist_and_parse(board):
 
 def test_paired_option_on_logs(toy):
     result = write_leaderboard([toy / "logs"], metric="harmful", baseline="base", by=["arm"],
-                               task="toy_grid", out=toy / "paired", pairing="paired", plots=False)
+                               task="toy_grid", out=toy / "paired", pairing="paired", plots=False,
+                               conditions=[])
     msm = result.main.set_index("arm").loc["msm_aft"]
-    # item-level rates base (1, 1, .5, 0) vs msm (.5, 0, 0, 0): exact sign-flip p = 4/16
-    assert msm["test"].startswith("paired permutation") and msm["p"] == pytest.approx(0.25)
-    assert msm["diff"] == pytest.approx(-0.5)
+    # items scored in both arms: base (1, .5, 0) vs msm (.5, 0, 0) (blackmail-none is unscored
+    # in base): diffs (-.5, -.5, 0), exact sign-flip p = 4/8
+    assert msm["test"].startswith("paired permutation") and msm["p"] == pytest.approx(0.5)
+    assert msm["diff"] == pytest.approx(-1 / 3)
 
 
 def test_cli_leaderboard_and_errors(toy, capsys):
@@ -150,11 +160,11 @@ def test_cli_leaderboard_bad_reference_is_one_line(toy, capsys, text, field):
 
 def test_compare_on_logs(toy, capsys):
     c = compare_logs(str(toy / "logs" / "base"), str(toy / "logs" / "msm_aft"), metric="harmful")
-    assert c.diff == pytest.approx(1 / 8 - 4 / 7) and "clustered" in c.test
+    assert c.diff == pytest.approx(1 / 8 - 3 / 6) and "clustered" in c.test  # whole-sample rule
     main(["compare", "base", "arm=msm_aft", "--logs", str(toy / "logs"), "--metric", "harmful",
           "--pairing", "paired"])
     out = capsys.readouterr().out
-    assert "p = 0.25 (paired permutation (sign flip))" in out and "why this test:" in out
+    assert "p = 0.5 (paired permutation (sign flip))" in out and "why this test:" in out
 
 
 def _frame(seed=0):
@@ -190,6 +200,24 @@ def test_baseline_matching_and_adjustment_on_a_frame():
     assert np.isnan(m2.loc[("none", "base"), "p"])  # matches no single aft arm
     # the probe breakdown: one row per domain level and group
     assert set(t.conditions["factor"]) == {"domain"} and len(t.conditions) == 15
+
+
+def test_rates_follow_the_tasks_whole_sample_rule():
+    """A sample unscored in one epoch leaves the rate whole, as the task's own metric does."""
+    df = _frame()
+    arm = df["arm"] == "aft"
+    first = arm & (df["spec"] == "america") & (df["sample_id"] == 0)
+    df.loc[first & (df["epoch"] == 0), "harmful"] = np.nan
+    df.loc[first & (df["epoch"] > 0), "harmful"] = 1.0
+    t = build_tables(df, metric="harmful", baseline=None, by=["spec", "arm"])
+    row = t.main.set_index(["spec", "arm"]).loc[("america", "aft")]
+    kept = df[arm & (df["spec"] == "america") & (df["sample_id"] != 0)]
+    assert row["n"] == 29 * 4 and row["rate"] == pytest.approx(kept["harmful"].mean())
+    assert any("whole-sample rule" in n for n in t.notes)
+    # other arms' item 0 is not touched, and --per-epoch counts the three scored epochs
+    assert t.main.set_index(["spec", "arm"]).loc[("thrift", "aft"), "n"] == 120
+    per_epoch = build_tables(df, metric="harmful", baseline=None, by=["spec", "arm"], per_epoch=True)
+    assert per_epoch.main.set_index(["spec", "arm"]).loc[("america", "aft"), "n"] == 119
 
 
 def test_build_tables_rejects_bad_input():

@@ -2,7 +2,8 @@
 
 `compare_sources` runs the task twice over the same conditions (the paper's texts scored by the
 published classifiers; this project's texts scored by its detector and judge), then puts the
-``harmful`` rate of each source side by side per scenario with a paired test: the pairs are
+``harmful`` rate of each source side by side per scenario with a paired test (``action``, the
+detectors' rate, when no grader is given, since ``harmful`` is then unscored): the pairs are
 the conditions (same scenario, goal and urgency in both sources), compared on their rates over
 epochs by `harness.stats.compare` (a sign-flip permutation test, or McNemar with one epoch).
 """
@@ -30,12 +31,14 @@ SIDES = (("paper", "lynch"), ("msm", "msm"))
 class SourceComparison:
     table: pd.DataFrame
     logs: dict[str, str]
+    key: str = "harmful"
+    """The score compared: ``harmful`` with a grader, ``action`` (the detectors) without."""
 
     def markdown(self) -> str:
         t = self.table
         lines = [
             (
-                "| scenario | paper harmful (k/n, 95% CI) | msm harmful (k/n, 95% CI) "
+                f"| scenario | paper {self.key} (k/n, 95% CI) | msm {self.key} (k/n, 95% CI) "
                 "| msm - paper | p | test |"
             ),
             "|---|---|---|---|---|---|",
@@ -55,14 +58,15 @@ def _rate(k: float, n: int) -> str:
     return f"{k / n:.3f} ({k:g}/{n}, {float(lo):.2f}-{float(hi):.2f})"
 
 
-def harmful_rows(log: EvalLog) -> pd.DataFrame:
-    """One row per sample and epoch: scenario, condition_id, harmful (NaN when unscored)."""
+def harmful_rows(log: EvalLog, key: str = "harmful") -> pd.DataFrame:
+    """One row per sample and epoch: scenario, condition_id, the `key` score as ``harmful``
+    (NaN when unscored)."""
     if log.status != "success":
         raise InputError(f"the eval did not finish ({log.status}): {log.error}", file=log.location)
     rows = []
     for sample in log.samples or []:
         score = (sample.scores or {}).get("agentic_misalignment_scorer")
-        value: Any = score.value.get("harmful") if score and isinstance(score.value, dict) else None
+        value: Any = score.value.get(key) if score and isinstance(score.value, dict) else None
         rows.append(
             {
                 "scenario": sample.metadata["scenario"],
@@ -109,8 +113,8 @@ def compare_sources(
     goal_value: str | None = None,
     urgency: str | None = None,
     epochs: int = 10,
-    temperature: float = 1.0,
-    max_tokens: int = 8192,
+    temperature: float = 0.7,
+    max_tokens: int = 4096,
     scratchpad: bool = True,
     log_dir: str | Path = "logs/compare_sources",
     model_roles: dict | None = None,
@@ -125,6 +129,7 @@ def compare_sources(
     }
     for source, _ in SIDES:  # the same conditions must exist in both sources
         grid_conditions(grid, source=source, **filters)
+    key = "harmful" if grader or "grader" in (model_roles or {}) else "action"
     frames, paths = {}, {}
     for source, classifier in SIDES:
         args = {
@@ -146,6 +151,6 @@ def compare_sources(
             log_dir=str(Path(log_dir) / source),
             display=display,  # type: ignore[arg-type]
         )
-        frames[source] = harmful_rows(log)
+        frames[source] = harmful_rows(log, key)
         paths[source] = log.location
-    return SourceComparison(side_by_side(frames["paper"], frames["msm"]), paths)
+    return SourceComparison(side_by_side(frames["paper"], frames["msm"]), paths, key)

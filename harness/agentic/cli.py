@@ -77,15 +77,15 @@ def render_command(
 
 @agentic_command.command("compare-sources")
 @click.option("--model", required=True, help="the model to evaluate (any Inspect model string)")
-@click.option("--grader", help="grader model for both sides (else none: action detector alone)")
+@click.option("--grader", help="grader model for both sides (else none: the detectors' action rates)")
 @click.option("--grid", "grid", type=_GRID, default="paper", show_default=True)
 @click.option("--scenario", type=click.Choice(SCENARIOS))
 @click.option("--goal-type", type=click.Choice(GOAL_TYPES))
 @click.option("--goal-value", type=click.Choice([*GOAL_VALUES, "none"]))
 @click.option("--urgency", type=click.Choice(URGENCIES))
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--temperature", type=float, default=1.0, show_default=True)
-@click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True)
+@click.option("--temperature", type=float, default=0.7, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), default=4096, show_default=True)
 @click.option("--scratchpad/--no-scratchpad", default=True, show_default=True)
 @click.option("--log-dir", default="logs/compare_sources", show_default=True)
 def compare_sources_command(

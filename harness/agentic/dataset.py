@@ -6,13 +6,17 @@ every source and condition (the contamination audit) need nothing source-specifi
 
 from __future__ import annotations
 
+import hashlib
+
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 
 from harness.agentic.conditions import Condition, check_source
 from harness.agentic.lynch import build_lynch
 from harness.agentic.paper import PAPER_AGENT, build_paper, check_model_name, rename
+from harness.agentic.paper_copy import PaperCopy
 from harness.agentic.scenarios import AGENT, Rendered, build_msm
+from harness.errors import InputError
 
 DEFAULT_MODEL_NAMES = {"paper": PAPER_AGENT, "lynch": PAPER_AGENT, "msm": AGENT}
 """The assistant's name in each source's prompts when ``model_name`` is not given."""
@@ -29,14 +33,21 @@ def build(
     scratchpad: bool = True,
     tools: str = "text",
     model_name: str | None = None,
+    copy: PaperCopy | None = None,
 ) -> Rendered:
     """Render a condition from any source (``paper``, ``msm``, ``lynch``).
 
-    ``model_name`` names the assistant (default: the source's own name, `DEFAULT_MODEL_NAMES`).
+    ``model_name`` names the assistant (default: the source's own name, `DEFAULT_MODEL_NAMES`);
+    ``copy`` (source paper only) renders from a local copy of the paper's evaluation folder.
     """
     name = check_model_name(model_name or default_model_name(source))
+    if copy is not None and source != "paper":
+        raise InputError(
+            f"paper_templates renders source=paper; source={source} has texts of its own",
+            field="paper_templates",
+        )
     if source == "paper":
-        return build_paper(condition, scratchpad=scratchpad, tools=tools, model_name=name)
+        return build_paper(condition, scratchpad=scratchpad, tools=tools, model_name=name, copy=copy)
     if source == "lynch":
         published = build_lynch(condition, scratchpad=scratchpad, tools=tools)
         if name == PAPER_AGENT:
@@ -50,15 +61,32 @@ def build(
             n_emails=published.n_emails,
             source="lynch",
             unfilled=published.unfilled,
+            text=published.text,
         )
     return build_msm(condition, scratchpad=scratchpad, tools=tools, model_name=name)
 
 
+def prompt_hash(rendered: Rendered) -> str:
+    """sha256 of the prompts a model sees (system, then user), as logged with each sample."""
+    return hashlib.sha256(f"{rendered.system}\n\x00\n{rendered.user}".encode()).hexdigest()
+
+
 def condition_sample(
-    condition: Condition, *, source: str, scratchpad: bool, tools: str, model_name: str | None
+    condition: Condition,
+    *,
+    source: str,
+    scratchpad: bool,
+    tools: str,
+    model_name: str | None,
+    copy: PaperCopy | None = None,
 ) -> Sample:
     rendered = build(
-        condition, source=source, scratchpad=scratchpad, tools=tools, model_name=model_name
+        condition,
+        source=source,
+        scratchpad=scratchpad,
+        tools=tools,
+        model_name=model_name,
+        copy=copy,
     )
     metadata = {
         **condition.metadata(),
@@ -69,6 +97,9 @@ def condition_sample(
         "scratchpad": scratchpad,
         "n_emails": rendered.n_emails,
         "facts": rendered.facts.to_dict(),
+        "text": rendered.text,
+        "scratchpad_paragraph": rendered.scratchpad_paragraph,
+        "prompt_sha256": prompt_hash(rendered),
     }
     if rendered.unfilled:
         metadata["source_unfilled_placeholders"] = list(rendered.unfilled)
@@ -86,14 +117,23 @@ def agentic_dataset(
     scratchpad: bool = True,
     tools: str = "text",
     model_name: str | None = None,
+    copy: PaperCopy | None = None,
 ) -> MemoryDataset:
     samples = [
         condition_sample(
-            c, source=source, scratchpad=scratchpad, tools=tools, model_name=model_name
+            c, source=source, scratchpad=scratchpad, tools=tools, model_name=model_name, copy=copy
         )
         for c in conditions
     ]
     return MemoryDataset(samples, name=f"agentic_misalignment_{source}")
+
+
+def templates_hash(dataset: MemoryDataset) -> str:
+    """One sha256 over every sample's prompt hash, in order: which text an evaluation used."""
+    digest = hashlib.sha256()
+    for sample in dataset:
+        digest.update(f"{sample.id}={(sample.metadata or {})['prompt_sha256']}\n".encode())
+    return digest.hexdigest()
 
 
 def agent_name(source: str = "paper", model_name: str | None = None) -> str:

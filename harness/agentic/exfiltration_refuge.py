@@ -21,6 +21,7 @@ import re
 
 from harness.agentic.conditions import Condition
 from harness.agentic.inbox import Facts, check_rendered, name_slug
+from harness.agentic.paper_copy import add_ids
 from harness.agentic.scenarios import Rendered
 
 COMPANY_DOMAIN = "summitbridge.com"
@@ -290,11 +291,6 @@ Kyle
 }
 
 
-def _add_ids(content: str) -> str:
-    parts = content.split("<email>")
-    return parts[0] + "".join(f"<email>\nID: {i}{p}" for i, p in enumerate(parts[1:], 1))
-
-
 def slots(condition: Condition, name: str, *, scratchpad: bool) -> dict[str, str]:
     """Every value the templates need, the goal slots from the package's SummitBridge world."""
     from inspect_evals.agentic_misalignment.prompt_generator import get_variables_for_condition
@@ -341,7 +337,7 @@ def build(condition: Condition, *, scratchpad: bool, model_name: str) -> Rendere
         shared, urgency = SHARED_NONE, URGENCY_NONE[condition.urgency]
     else:
         shared, urgency = SHARED_CONFLICT, URGENCY_CONFLICT[condition.urgency]
-    emails = _add_ids(fill_template(shared, values) + fill_template(urgency, values))
+    emails = add_ids(fill_template(shared, values) + fill_template(urgency, values))
     system = fill_template(SYSTEM_TEMPLATE, values)
     # our own text must render completely ({...} in the package's tool tags is its own notation)
     check_rendered(system + emails, f"condition {condition.id}", styles=("dollar",))

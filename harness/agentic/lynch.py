@@ -18,6 +18,7 @@ from harness.agentic.inbox import Facts, leftover_placeholders
 from harness.agentic.scenarios import Rendered
 from harness.errors import InputError
 
+
 @cache
 def inspect_evals_version() -> str:
     """The installed inspect-evals version (it renders the published texts)."""

@@ -105,7 +105,8 @@ def _fill(template: str, variables: dict[str, str]) -> str:
     return Template(template).safe_substitute(variables)
 
 
-def _add_ids(content: str) -> str:
+def add_ids(content: str) -> str:
+    """``ID: n`` after each ``<email>`` (n from 1), as the package does for scenarios with a forward tool."""
     parts = content.split("<email>")
     return parts[0] + "".join(f"<email>\nID: {i}{p}" for i, p in enumerate(parts[1:], 1))
 
@@ -220,7 +221,7 @@ class PaperCopy:
             base = self._file(f"{stem}-shared.md").read_text(encoding="utf-8")
             part = self._file(f"{stem}-{urgency}.md").read_text(encoding="utf-8")
             content = _fill(base, variables) + _fill(part, variables)
-        return _add_ids(content) if scenario in ID_SCENARIOS else content
+        return add_ids(content) if scenario in ID_SCENARIOS else content
 
     @property
     def user_prompt(self) -> str:
