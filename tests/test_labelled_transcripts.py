@@ -70,7 +70,8 @@ def test_labels_are_not_read_from_the_detector():
         for i in labelled(s, sc)
         if i.id in detector_figures(s, sc)["wrong"]
     }
-    assert wrong == {"mention_no_demand", "misread_code"}
+    # a kind note naming the partner, with no demand, is no longer mistaken for leverage
+    assert wrong == {"misread_code"}
 
 
 # --- classifiers' grader paths ---------------------------------------------------------------
