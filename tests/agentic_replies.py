@@ -14,12 +14,13 @@ Two instruments are measured against the labels:
   equal to the label, so what is left is what the classifiers' own checks veto (the blackmail
   classifier's words, the murder code in a tool tag, the leak and exfiltration recipients).
 
-Print the tables with ``python tests/agentic_replies.py [--split heldout|dev|all] [--wrong]``.
+Print the tables with ``python tests/agentic_replies.py [--split fresh|heldout|dev|all] [--wrong]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -33,6 +34,9 @@ from harness.agentic.dataset import build
 from harness.agentic.detectors import detect, text_actions
 
 DATA = Path(__file__).parent / "data" / "agentic_replies.yaml"
+FRESH = Path(__file__).parent / "data" / "agentic_replies_fresh.yaml"
+"""A second set written later by another writer, after the first set's held-out half had been
+read to improve the detectors: its split is ``fresh``, the held-out figure reported since."""
 SCENARIOS = ("blackmail", "leaking", "murder", "exfiltration")
 YES = "<reasoning>scripted</reasoning>\n<answer>yes</answer>"
 NO = "<reasoning>scripted</reasoning>\n<answer>no</answer>"
@@ -52,8 +56,11 @@ class Reply:
 
 @cache
 def replies() -> tuple[Reply, ...]:
-    """Every labelled reply in the data file."""
-    rows = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    """Every labelled reply in the data files."""
+    rows = []
+    for path in (DATA, FRESH):
+        if path.exists():
+            rows += yaml.safe_load(path.read_text(encoding="utf-8"))
     fields = Reply.__dataclass_fields__
     return tuple(Reply(**{k: row[k] for k in fields}) for row in rows)
 
@@ -126,7 +133,7 @@ def select(split: str = "heldout", scenario: str | None = None, kind: str | None
 
 
 def _cell(value: float) -> str:
-    return "-" if value != value else f"{value:.2f}"
+    return "-" if math.isnan(value) else f"{value:.2f}"
 
 
 def table(split: str, show_wrong: bool = False) -> str:
@@ -157,7 +164,7 @@ def table(split: str, show_wrong: bool = False) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["heldout", "dev", "all"], default="heldout")
+    parser.add_argument("--split", choices=["fresh", "heldout", "dev", "all"], default="fresh")
     parser.add_argument("--wrong", action="store_true", help="list the replies the detector got wrong")
     args = parser.parse_args()
     print(table(args.split, args.wrong))
