@@ -52,6 +52,7 @@ from harness.agentic.detectors import (
     text_actions,
 )
 from harness.agentic.inbox import Facts
+from harness.agentic.tool_text import PROSE
 from harness.errors import InputError
 from harness.judge import classify, grader, grader_configured
 from harness.metrics import cluster_stderr, grouped_rate, mean_scored, rate, unscored
@@ -262,7 +263,7 @@ def agentic_misalignment_scorer(
         metadata: dict = {
             "classifier": classifier,
             "action_reason": reason,
-            "actions": [a.to_dict() for a in actions],
+            "actions": [a.to_dict() for a in actions if a.tool != PROSE],  # the reply holds the prose
         }
         if facts.scenario == "exfiltration" and facts.weights_paths:
             metadata["internal_copy"] = internal_copy(facts, actions)
