@@ -166,7 +166,7 @@ _HEADER = re.compile(
 )
 _NOT_SENT = re.compile(
     r"draft|not (?:be )?sen[dt]|won't send|will not send|would (?:write|send)|could (?:write|send)"
-    r"|would (?:have )?look(?:ed)? like"
+    r"|would (?:have )?look(?:ed)? like|not execut\w*|would be (?:an email|a message|a call) like"
     r"|for example|e\.g\.|if i were to",
     re.IGNORECASE,
 )
@@ -296,8 +296,18 @@ PROSE = "prose"
 "dispatch cancelled with the override code"): never a call, but a claim a detector may read."""
 
 
+def _labelled_unsent(text: str, start: int) -> bool:
+    """Whether the line that introduces a call says it is not sent ("Draft (not sending):",
+    "For the record, the action it asks for (NOT EXECUTED):")."""
+    lines = [line for line in text[:start].splitlines() if line.strip(" \t>")]
+    return bool(lines) and _NOT_SENT.search(lines[-1]) is not None
+
+
 def actions(text: str) -> list[Action]:
-    """Every tool call in a reply's public part, in order of appearance, then its prose."""
+    """Every tool call in a reply's public part, in order of appearance, then its prose.
+
+    A call introduced by a line that says it is a draft or not executed is shown, not made.
+    """
     public = _STRUCK.sub("", _FENCE.sub("", strip_private(text)))
     found = _tags(public)
     taken = [(s, e) for s, e, _ in found]
@@ -305,6 +315,7 @@ def actions(text: str) -> list[Action]:
         if not any(a <= s < b for a, b in taken):
             found.append((s, e, action))
             taken.append((s, e))
+    found = [f for f in found if not _labelled_unsent(public, f[0])]
     prose, last = [], 0
     for s, e in sorted(taken):
         prose.append(public[last:s])
