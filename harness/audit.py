@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -85,6 +85,18 @@ class Thresholds:
     """A training sentence with a value cue is shaped like a probe item of a domain when the
     domain-distinctive words in it appear, summed, in at least this share of the domain's items
     (``novel`` in 40% of the literature items is; ``pocket`` in 4% of the clothing items is not)."""
+    semantic_description: float = 0.46
+    """Cosine similarity (all-MiniLM-L6-v2) of a training passage to a scenario or probe-domain
+    description (`harness.audit_semantic`). The three semantic thresholds were set on the
+    development half of tests/data/audit_labelled.yaml (benchmarks/audit_calibration.py)."""
+    semantic_scenario: float = 0.52
+    """Cosine similarity to an agentic evaluation text (an email or system prompt window)."""
+    semantic_probe: float = 0.475
+    """Cosine similarity to a probe item (question and options)."""
+    semantic_top_k: int = 3
+    """Nearest references reported per candidate passage."""
+    judge_margin: float = 0.06
+    """With a judge, candidates are taken from each semantic threshold minus this."""
 
 
 # Keyword families of the agentic scenarios: a passage that holds a word from every group
@@ -179,27 +191,32 @@ def words_of(text: str) -> tuple[str, ...]:
     return tuple(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower()))
 
 
+def sentence_windows(text: str, size: int) -> Iterator[str]:
+    """`text` whole when it has at most `size` words, else overlapping windows of whole
+    sentences, about `size` words each, every sentence in about two windows (a window never
+    starts mid-sentence)."""
+    if len(text.split()) <= size:
+        yield text
+        return
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    i = 0
+    while i < len(sentences):
+        j, n = i, 0
+        while j < len(sentences) and (n == 0 or n + len(sentences[j].split()) <= size):
+            n += len(sentences[j].split())
+            j += 1
+        yield " ".join(sentences[i:j])
+        if j >= len(sentences):
+            break
+        i = max(i + 1, (i + j) // 2)
+
+
 def _chunks(text: str) -> Iterator[str]:
-    """Paragraphs; a long one as overlapping windows of whole sentences, about `WINDOW` words
-    each, every sentence in about two windows (a window never starts mid-sentence)."""
+    """Paragraphs; a long one as overlapping windows of whole sentences (`sentence_windows`)."""
     for para in re.split(r"\n\s*\n", text):
         para = para.strip()
-        if not para:
-            continue
-        if len(para.split()) <= WINDOW:
-            yield para
-            continue
-        sentences = re.split(r"(?<=[.!?])\s+", para)
-        i = 0
-        while i < len(sentences):
-            j, n = i, 0
-            while j < len(sentences) and (n == 0 or n + len(sentences[j].split()) <= WINDOW):
-                n += len(sentences[j].split())
-                j += 1
-            yield " ".join(sentences[i:j])
-            if j >= len(sentences):
-                break
-            i = max(i + 1, (i + j) // 2)
+        if para:
+            yield from sentence_windows(para, WINDOW)
 
 
 class Corpus:
@@ -233,7 +250,8 @@ class Corpus:
 # The evaluation side
 
 
-def _agentic(corpus: Corpus) -> None:
+def agentic_renders(scratchpads: tuple[bool, ...] = (True, False)) -> Iterator[tuple[str, Any, Any]]:
+    """(source, condition, rendered prompt) for every condition of every agentic source."""
     from typing import get_args
 
     from harness.agentic import conditions as cond_mod
@@ -245,13 +263,17 @@ def _agentic(corpus: Corpus) -> None:
         except (KeyError, TypeError):
             conditions = cond_mod.grid_conditions("full", source=source)
         for condition in conditions:
-            for scratchpad in (True, False):
+            for scratchpad in scratchpads:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    rendered = build(condition, source=source, scratchpad=scratchpad)
-                where = Where(f"agentic:{source}:{condition.scenario}", condition.id)
-                for text in (rendered.system, rendered.user):
-                    corpus.add(text, where, group=f"agentic:{source}")
+                    yield source, condition, build(condition, source=source, scratchpad=scratchpad)
+
+
+def _agentic(corpus: Corpus) -> None:
+    for source, condition, rendered in agentic_renders():
+        where = Where(f"agentic:{source}:{condition.scenario}", condition.id)
+        for text in (rendered.system, rendered.user):
+            corpus.add(text, where, group=f"agentic:{source}")
 
 
 def _probes(corpus: Corpus, domains: dict[str, dict[str, list[tuple[str, ...]]]]) -> None:
@@ -392,9 +414,9 @@ def shipped_training(corpus: Corpus) -> list[str]:
 
 @dataclass
 class Finding:
-    kind: Literal["span", "jaccard", "rare_term", "keywords"]
+    kind: Literal["span", "jaccard", "rare_term", "keywords", "semantic"]
     value: float
-    """Words shared (span), Jaccard, 1 per rare term, 1 per keyword hit."""
+    """Words shared (span), Jaccard, 1 per rare term, 1 per keyword hit, cosine (semantic)."""
     severity: float
     """value / threshold: 1 or more is over the threshold."""
     train: Passage
@@ -578,10 +600,20 @@ def _candidate_terms(evaluation: Corpus) -> dict[str, tuple[str, Passage]]:
     return out
 
 
-def term_findings(train: Corpus, evaluation: Corpus, allowed: set[str], th: Thresholds) -> list[Finding]:
+def lower_words(texts: Iterable[str]) -> set[str]:
+    """The words written in lower case somewhere in `texts`."""
+    out: set[str] = set()
+    for text in texts:
+        out.update(re.findall(r"\b[a-z][a-z]+\b", text))
+    return out
+
+
+def term_findings(train: Corpus, evaluation: Corpus, allowed: set[str], th: Thresholds,
+                  lower_train: set[str] | None = None) -> list[Finding]:
     """Rare evaluation terms in training passages. A name that the training side also writes in
-    lower case (``Second`` beside ``second``) is a common word, and `allowed` terms (the spec's
-    own variables, the cheese pairs) are skipped."""
+    lower case (``Second`` beside ``second``; `lower_train`: over the whole training side, this
+    corpus by default) is a common word, and `allowed` terms (the spec's own variables, the
+    cheese pairs) are skipped."""
     terms = _candidate_terms(evaluation)
     hits: list[tuple[Passage, str]] = []
     for tp in train.passages:
@@ -590,9 +622,8 @@ def term_findings(train: Corpus, evaluation: Corpus, allowed: set[str], th: Thre
                  if term.lower() not in allowed]
     if not hits:
         return []
-    lower_train: set[str] = set()
-    for tp in train.passages:
-        lower_train.update(re.findall(r"\b[a-z][a-z]+\b", tp.text))
+    if lower_train is None:
+        lower_train = lower_words(tp.text for tp in train.passages)
     holders: dict[str, list[Passage]] = {}
     out: list[Finding] = []
     for tp, term in hits:
@@ -628,6 +659,15 @@ def _family_hit(text: str, groups: tuple[tuple[str, ...], ...]) -> list[str] | N
     return found
 
 
+@cache
+def cheese_stems() -> frozenset[str]:
+    """The words (crudely stemmed) of the trained cheese pairs, and ``cheese`` itself."""
+    from harness.cheese import CHEESE_PAIRS
+
+    return frozenset({"cheese"} | {_stem(w) for p in CHEESE_PAIRS
+                                   for w in words_of(f"{p.chosen} {p.rejected}")})
+
+
 def _stem(word: str) -> str:
     return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
 
@@ -651,10 +691,7 @@ def domain_vocabulary(domains: dict[str, dict[str, list[tuple[str, ...]]]],
     the bank's items, not in the `background` (ordinary English: the stems of the evaluation
     texts that are not probe items), and neither a value cue nor a word of the cheese pairs.
     Each word maps to the share of the domain's items that contain it."""
-    from harness.cheese import CHEESE_PAIRS
-
-    cheese = {"cheese", "cheeses"} | {
-        _stem(w) for p in CHEESE_PAIRS for w in words_of(f"{p.chosen} {p.rejected}")}
+    cheese = cheese_stems()
     out: dict[str, dict[str, float]] = {}
     for bank, by_domain in domains.items():
         if bank in IN_DISTRIBUTION_BANKS or len(by_domain) < 2:
@@ -705,9 +742,7 @@ def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, dict[st
     value cue (the shape of a probe item: a choice in that domain, leaning on a value). Returns
     the findings and the families that never occur in the evaluation material (a family the
     scenarios do not use says nothing, so it is reported rather than silently kept)."""
-    from harness.cheese import CHEESE_PAIRS
-
-    cheese = {"cheese"} | {_stem(w) for p in CHEESE_PAIRS for w in words_of(f"{p.chosen} {p.rejected}")}
+    cheese = cheese_stems()
     out: list[Finding] = []
     dead: list[str] = []
     agentic = [p for p in evaluation.passages if p.group.startswith("agentic:")]
@@ -767,6 +802,35 @@ def keyword_findings(train: Corpus, evaluation: Corpus, vocab: dict[str, dict[st
 # The report
 
 
+REVIEWED_FILE = Path(__file__).with_name("audit_reviewed.yaml")
+
+
+def passage_key(text: str) -> str:
+    """A training passage's identity in the reviewed list: the first 16 hex digits of the
+    SHA-256 of its (whitespace-normalised) text."""
+    import hashlib
+
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
+
+
+@cache
+def reviewed() -> dict[tuple[str, str], str]:
+    """(training file, passage key) -> why a reviewer cleared the semantic pass's finding on it
+    (``harness/audit_reviewed.yaml``: shipped passages only; an edited passage is flagged anew)."""
+    import yaml
+
+    try:
+        entries = yaml.safe_load(REVIEWED_FILE.read_text(encoding="utf-8")) or []
+    except (OSError, yaml.YAMLError) as ex:
+        raise InputError(f"cannot read ({ex})", file=REVIEWED_FILE) from None
+    out = {}
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or not all(isinstance(e.get(k), str) for k in ("file", "key", "reason")):
+            raise InputError("needs file, key and reason", file=REVIEWED_FILE, field=f"[{i}]")
+        out[(e["file"], e["key"])] = e["reason"]
+    return out
+
+
 def expected(training_kind: str, family: str) -> bool:
     """Overlap that is there by design (see the module docstring)."""
     if family.startswith("probes:") and family.split(":", 1)[1] in IN_DISTRIBUTION_BANKS:
@@ -800,6 +864,8 @@ class Report:
     dead_families: list[str]
     n_train: int
     n_eval: int
+    semantic: str = "off"
+    """How the semantic pass ran: off, no judge (candidates are findings), or the judge model."""
 
     @property
     def failing(self) -> list[Row]:
@@ -815,14 +881,16 @@ class Report:
         for r in self.rows:
             s = table.setdefault((r.train_file, r.family), {
                 "train_file": r.train_file, "family": r.family, "max_span": 0,
-                "max_jaccard": 0.0, "rare_terms": set(), "keyword_hits": 0, "severity": 0.0,
-                "status": "ok"})
+                "max_jaccard": 0.0, "rare_terms": set(), "keyword_hits": 0, "max_cosine": 0.0,
+                "severity": 0.0, "status": "ok"})
             if r.kind == "span":
                 s["max_span"] = max(s["max_span"], int(r.value))
             elif r.kind == "jaccard":
                 s["max_jaccard"] = max(s["max_jaccard"], r.value)
             elif r.kind == "rare_term":
                 s["rare_terms"].add(r.detail)
+            elif r.kind == "semantic":
+                s["max_cosine"] = max(s["max_cosine"], r.value)
             else:
                 s["keyword_hits"] += 1
             s["severity"] = max(s["severity"], round(r.severity, 2))
@@ -863,7 +931,9 @@ class Report:
             (f"{self.n_train} training passages from {len(self.train_files)} file(s) against "
             f"{self.n_eval} evaluation passages in {len(self.families)} families. Thresholds: "
             f"shared span >= {th.max_span} words, Jaccard >= {th.max_jaccard}, rare terms >= "
-            f"{th.max_rare_terms}, keyword hits >= {th.max_keyword_hits}."),
+            f"{th.max_rare_terms}, keyword hits >= {th.max_keyword_hits}; semantic pass "
+            f"({self.semantic}): cosine >= {th.semantic_description} to a description, "
+            f"{th.semantic_scenario} to a scenario text, {th.semantic_probe} to a probe item."),
             "",
             (f"**Result: {'PASS' if self.passed else 'FAIL'}** "
             f"({len(self.failing)} finding(s) over a threshold)."),
@@ -889,13 +959,14 @@ class Report:
             "## Score per (training file, evaluation family)",
             "",
             ("| training file | evaluation family | max span | max Jaccard | rare terms | keyword hits "
-            "| severity | status |"),
-            "|---|---|---|---|---|---|---|---|",
+            "| max cosine | severity | status |"),
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for s in self.scores():
             lines.append(
                 f"| {_md(s['train_file'])} | {s['family']} | {s['max_span']} | {s['max_jaccard']:.2f} "
-                f"| {s['rare_terms']} | {s['keyword_hits']} | {s['severity']:.2f} | {s['status']} |"
+                f"| {s['rare_terms']} | {s['keyword_hits']} | {s['max_cosine']:.2f} "
+                f"| {s['severity']:.2f} | {s['status']} |"
             )
         if self.dead_families:
             lines += ["", "Keyword families not found in the evaluation material (not used): "
@@ -915,7 +986,7 @@ class Report:
         buf = io.StringIO()
         rows = self.scores()
         fields = ["train_file", "family", "max_span", "max_jaccard", "rare_terms", "keyword_hits",
-                  "severity", "status"]
+                  "max_cosine", "severity", "status"]
         writer = csv.DictWriter(buf, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
@@ -940,8 +1011,10 @@ def _snippet(p: Passage | None, focus: str = "", width: int = 220) -> str:
     return ("..." if start else "") + out + ("..." if start + width < len(text) else "")
 
 
-def _rows(findings: Iterable[Finding]) -> list[Row]:
-    best: dict[tuple, Row] = {}
+def _rows(findings: Iterable[Finding], best: dict[tuple, Row] | None = None) -> list[Row]:
+    """One row per (evidence, detail, training place, family), the most severe; `best` carries
+    the rows of earlier chunks of the same training side."""
+    best = {} if best is None else best
     for f in findings:
         for tw in f.train.wheres:
             for family in f.families or ["?"]:
@@ -951,41 +1024,108 @@ def _rows(findings: Iterable[Finding]) -> list[Row]:
                        tw.file, tw.loc, family)
                 focus = f.detail if f.kind in ("rare_term", "keywords") else " ".join(
                     f.detail.split()[:4]) if f.kind == "span" else ""
+                why = (reviewed().get((tw.file, passage_key(f.train.text)))
+                       if f.kind == "semantic" else None)
                 row = Row(f.kind, f.value, round(f.severity, 3), tw.file, tw.loc,
                           _snippet(f.train, focus), family, ewhere.loc if ewhere else "",
-                          _snippet(f.evaluation, focus), f.detail,
-                          expected(f.train.kind, family))
+                          _snippet(f.evaluation, focus),
+                          f.detail + (f" (reviewed: {why})" if why else ""),
+                          expected(f.train.kind, family) or why is not None)
                 if key not in best or best[key].severity < row.severity:
                     best[key] = row
     return list(best.values())
 
 
-def audit(train: Corpus, *, allowed: Iterable[str] = (), thresholds: Thresholds | None = None,
-          evaluation: tuple[Corpus, dict] | None = None) -> Report:
-    """Compare a training corpus with the evaluation material."""
-    th = thresholds or Thresholds()
-    ev, domains = evaluation or evaluation_corpus()
+def _allowed(allowed: Iterable[str]) -> set[str]:
     from harness.cheese import CHEESE_PAIRS
 
     allow = {a.lower() for a in allowed}
     for pair in CHEESE_PAIRS:
         allow |= {pair.chosen.lower(), pair.rejected.lower(), pair.rejected_origin.lower()}
         allow |= set(words_of(f"{pair.chosen} {pair.rejected}"))
-    findings = overlap_findings(train, ev, th)
-    findings += term_findings(train, ev, allow, th)
+    return allow
+
+
+def _semantic_index(semantic: bool | Any) -> Any:
+    if semantic is False or semantic is None:
+        return None
+    from harness.audit_semantic import shipped_index
+
+    return shipped_index() if semantic is True else semantic
+
+
+def audit(train: Corpus | Iterable[Corpus], *, allowed: Iterable[str] = (),
+          thresholds: Thresholds | None = None, evaluation: tuple[Corpus, dict] | None = None,
+          semantic: bool | Any = True, judge: Any = None,
+          lower_train: set[str] | None = None) -> Report:
+    """Compare a training corpus (or the chunks of one, `stream_training`) with the evaluation
+    material. `semantic`: run the semantic pass (`harness.audit_semantic`) against the shipped
+    index, or against a given `SemanticIndex`; `judge`: an Inspect model (or model string) that
+    judges its candidates. Chunks give the same rows as one corpus when `lower_train` holds the
+    lower-case words of the whole training side."""
+    from harness.audit_semantic import judged, resolve_judge, semantic_findings
+
+    judge = resolve_judge(judge)
+    th = thresholds or Thresholds()
+    ev, domains = evaluation or evaluation_corpus()
+    allow = _allowed(allowed)
     background = {_stem(w) for p in ev.passages if not p.group.startswith("probes:")
                   for w in p.words}
-    kw, dead = keyword_findings(train, ev, domain_vocabulary(domains, background), th)
-    findings += kw
+    vocab = domain_vocabulary(domains, background)
+    index = _semantic_index(semantic)
+    best: dict[tuple, Row] = {}
+    files: set[str] = set()
+    seen: set[int] = set()
+    for chunk in [train] if isinstance(train, Corpus) else train:
+        findings = overlap_findings(chunk, ev, th)
+        findings += term_findings(chunk, ev, allow, th, lower_train)
+        findings += keyword_findings(chunk, ev, vocab, th)[0]
+        if index is not None:
+            margin = th.judge_margin if judge is not None else 0.0
+            findings += judged(semantic_findings(chunk, index, th, margin=margin), judge)
+        _rows(findings, best)
+        files.update(chunk.files())
+        seen.update(hash(p.text) for p in chunk.passages)
     return Report(
-        rows=_rows(findings),
+        rows=list(best.values()),
         thresholds=th,
-        train_files=train.files(),
+        train_files=sorted(files),
         families=ev.files(),
-        dead_families=dead,
-        n_train=len(train.passages),
+        dead_families=keyword_findings(Corpus(), ev, vocab, th)[1],
+        n_train=len(seen),
         n_eval=len(ev.passages),
+        semantic="off" if index is None else ("no judge: candidates are findings" if judge is None
+                                              else f"judge {judge.name}"),
     )
+
+
+def stream_training(first: Corpus, jsonl: Iterable[tuple[Path, TrainingKind]],
+                    chunk_docs: int = 2000) -> tuple[Iterator[Corpus], set[str]]:
+    """The training side in chunks of `chunk_docs` JSONL records (bounded memory), `first`
+    (specs, situations, ...) as the first chunk, and the lower-case words of all of it. Every
+    file is read once before the chunks are made, so bad input is reported before any work."""
+    jsonl = list(jsonl)
+    lower = lower_words(p.text for p in first.passages)
+    for path, _ in jsonl:
+        for n, record in _read_jsonl(path):
+            lower |= lower_words(_record_texts(record, path, n))
+
+    def chunks() -> Iterator[Corpus]:
+        if first.passages:
+            yield first
+        corpus, count = Corpus(), 0
+        for path, kind in jsonl:
+            for n, record in _read_jsonl(path):
+                for text in _record_texts(record, path, n):
+                    corpus.add(text, Where(str(path), f"line {n}"), kind=kind)
+                count += 1
+                if count == chunk_docs:
+                    yield corpus
+                    corpus, count = Corpus(), 0
+        if corpus.passages:
+            yield corpus
+
+    return chunks(), lower
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1010,20 +1150,21 @@ def _shipped_evaluation() -> tuple[Corpus, dict]:
     return evaluation_corpus()
 
 
-def audit_documents(paths: Iterable[str | Path], mode: AuditMode = "warn") -> Report | None:
+def audit_documents(paths: Iterable[str | Path], mode: AuditMode = "warn", *,
+                    semantic: bool = True, judge: Any = None) -> Report | None:
     """Audit generated MSM documents (JSONL with ``text``) before midtraining on them.
 
     ``warn`` prints one line per run to stderr when a finding is over a threshold and goes on;
     ``strict`` refuses with an `InputError` (field ``audit``); ``off`` skips the audit. The
-    evaluation side is built once per process.
+    documents are read in chunks; the semantic pass runs unless `semantic` is false, its
+    candidates judged by `judge` when one is given. The evaluation side is built once per process.
     """
     paths = [Path(p) for p in paths]
     if mode == "off" or not paths:
         return None
-    corpus = Corpus()
-    for path in paths:
-        add_jsonl(corpus, path, "docs")
-    report = audit(corpus, evaluation=_shipped_evaluation())
+    chunks, lower = stream_training(Corpus(), [(p, "docs") for p in paths])
+    report = audit(chunks, evaluation=_shipped_evaluation(), semantic=semantic, judge=judge,
+                   lower_train=lower)
     if report.passed:
         return report
     worst = report.ranked(1, collapse=True)[0]

@@ -15,16 +15,16 @@ import numpy as np
 from harness.audit import (
     Corpus,
     Thresholds,
-    add_jsonl,
     add_situations,
     add_spec,
     audit,
     shipped_training,
+    stream_training,
     write_report,
 )
 from harness.cheese import write_cheese_demonstrations
 from harness.compare import compare_logs
-from harness.errors import InputError
+from harness.errors import InputError, check_writable_dir
 from harness.leaderboard import CONDITION_FACTORS, write_leaderboard
 from harness.logs import read_logs
 from harness.reference import check_rows, load_reference
@@ -43,6 +43,16 @@ from harness.stats import (
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+_OPTIONS = ("metric", "baseline", "by", "task", "cluster", "conditions", "pairing")
+
+
+def _as_option(ex: InputError) -> InputError:
+    """A library error about a field the command took from an option names the option."""
+    if ex.file is None and ex.field in _OPTIONS:
+        return InputError(ex.detail, field=f"--{ex.field}")
+    return ex
 
 
 @click.command("leaderboard")
@@ -65,8 +75,11 @@ def _split(value: str | None) -> list[str]:
 @click.option("--reference", type=click.Path(path_type=Path), default=None,
               help="YAML/JSON of published rates (rows: arm, task, rate, n, source; or an "
                    "experiment file's reference:), tested against the measured rates.")
+@click.option("--per-epoch", is_flag=True,
+              help="Count every scored sample-epoch (default: the tasks' rule, a sample unscored "
+                   "in any epoch is left out whole).")
 def leaderboard_command(logdirs, metric, baseline, by, task, cluster, adjust, pairing, exact,
-                        interval, conditions, out, no_plots, reference) -> None:
+                        interval, conditions, out, no_plots, reference, per_epoch) -> None:
     """Rates, intervals and adjusted comparisons with a baseline, from Inspect logs."""
     rows = load_reference(reference) if reference is not None else []  # before reading logs
     frame = read_logs(logdirs)
@@ -74,12 +87,15 @@ def leaderboard_command(logdirs, metric, baseline, by, task, cluster, adjust, pa
     if rows and not frame.samples.empty:
         check_rows(rows, sorted(frame.samples["arm"].dropna().astype(str).unique()),
                    sorted(frame.samples["task"].dropna().astype(str).unique()), reference)
-    result = write_leaderboard(
-        frame, metric=metric, baseline=baseline, by=_split(by), task=task, out=out,
-        cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
-        conditions=_split(conditions) if conditions is not None else None, interval=interval,
-        plots=not no_plots, reference=rows,
-    )
+    try:
+        result = write_leaderboard(
+            frame, metric=metric, baseline=baseline, by=_split(by), task=task, out=out,
+            cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
+            conditions=_split(conditions) if conditions is not None else None,
+            interval=interval, plots=not no_plots, reference=rows, per_epoch=per_epoch,
+        )
+    except InputError as ex:
+        raise _as_option(ex) from None
     click.echo(result.markdown)
     click.echo("wrote " + ", ".join(str(p) for p in result.files.values()), err=True)
 
@@ -96,8 +112,13 @@ def leaderboard_command(logdirs, metric, baseline, by, task, cluster, adjust, pa
 @click.option("--exact", type=click.Choice(["fisher", "barnard"]), default="fisher", show_default=True)
 def compare_command(a, b, metric, logs, task, cluster, pairing, exact) -> None:
     """Compare arm B with reference arm A: difference, 95% interval, p, and the test used."""
-    c = compare_logs(a, b, metric=metric, logs=logs, task=task, cluster=cluster, pairing=pairing,
-                     exact=exact)
+    if a == b:
+        raise InputError(f"'{b}' is arm A too: compare two different arms", field="B")
+    try:
+        c = compare_logs(a, b, metric=metric, logs=logs, task=task, cluster=cluster,
+                         pairing=pairing, exact=exact)
+    except InputError as ex:
+        raise _as_option(ex) from None
     click.echo(f"A: {a}: {metric} rate {c.rate_a:.3f} (n = {c.n_a} scored)")
     click.echo(f"B: {b}: {metric} rate {c.rate_b:.3f} (n = {c.n_b} scored)")
     click.echo(f"B - A: {c.diff:+.3f}  95% CI [{c.lo:+.3f}, {c.hi:+.3f}] ({c.interval})")
@@ -231,6 +252,25 @@ def _print_epochs_needed(items: list[int], compare: str, icc: float, alpha: floa
 # msm data, msm audit
 
 
+def _check_text_file(path: Path, option: str) -> None:
+    """A training file named by `option` exists and is UTF-8 text (one line, before any work;
+    read in chunks, so a large corpus is never held whole)."""
+    import codecs
+
+    if not path.is_file():
+        raise InputError("not a file" if path.exists() else "file not found", file=path,
+                         field=option)
+    decoder, offset = codecs.getincrementaldecoder("utf-8")(), 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as ex:
+                raise InputError(f"not a UTF-8 text file (byte {offset + ex.start})", file=path,
+                                 field=option) from None
+            offset += len(chunk)
+
+
 @click.group(name="data")
 def data_command() -> None:
     """Build fine-tuning datasets."""
@@ -247,6 +287,9 @@ def data_command() -> None:
                    "overrides --per-order.")
 def cheese_command(out: Path, seed: int, per_order: int, total: int | None) -> None:
     """The 12 cheese preferences as chat demonstrations, stated with no reason."""
+    if out.is_dir():
+        raise InputError(f"'{out}' is a folder; give a file path", field="--out")
+    check_writable_dir(out.parent, field="--out")
     n = write_cheese_demonstrations(out, seed=seed, per_order=per_order, n=total)
     click.echo(f"wrote {n} demonstrations to {out}")
 
@@ -269,33 +312,45 @@ def audit_command() -> None:
                    "(default: only when no other training input is named).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for contamination.md, contamination.csv and contamination_scores.csv.")
-@click.option("--top", default=25, show_default=True, help="Rows in the ranked table.")
+@click.option("--top", default=25, show_default=True, type=click.IntRange(min=1),
+              help="Rows in the ranked table.")
 @click.option("--max-span", default=Thresholds.max_span, show_default=True,
-              help="Fail at a shared run of this many words.")
+              type=click.IntRange(min=1), help="Fail at a shared run of this many words.")
 @click.option("--max-jaccard", default=Thresholds.max_jaccard, show_default=True,
+              type=click.FloatRange(min=0, max=1, min_open=True),
               help="Fail at this Jaccard similarity of word 5-grams between two passages.")
+@click.option("--semantic/--no-semantic", default=True, show_default=True,
+              help="Compare passages by meaning too (all-MiniLM-L6-v2; harness.audit_semantic).")
+@click.option("--judge", default=None, metavar="MODEL",
+              help="An Inspect model that judges the semantic candidates (e.g. "
+                   "openai/gpt-4.1-mini); without one, candidates above threshold are findings.")
+@click.option("--chunk-docs", default=2000, show_default=True, type=click.IntRange(min=1),
+              help="JSONL records audited at a time (bounded memory, the same findings).")
 def contamination_command(specs, docs, aft, situations, shipped, out, top, max_span,
-                          max_jaccard) -> None:
+                          max_jaccard, semantic, judge, chunk_docs) -> None:
     """Compare training material with every evaluation family; exit 1 above the thresholds.
 
     With no arguments it audits the shipped material (specs/, harness/safety_situations.yaml,
     the cheese AFT data) against every agentic source, probe bank and spec-knowledge bank.
     """
+    for option, paths in (("--docs", docs), ("--aft", aft), ("--situations", situations)):
+        for path in paths:
+            _check_text_file(path, option)
+    if out is not None:
+        check_writable_dir(out, field="--out")
     corpus = Corpus()
     allowed: list[str] = []
     if shipped or (shipped is None and not (specs or docs or aft or situations)):
         allowed += shipped_training(corpus)
     for spec in specs:
         allowed += add_spec(corpus, spec)
-    for path in docs:
-        add_jsonl(corpus, path, "docs")
-    for path in aft:
-        add_jsonl(corpus, path, "aft")
     for path in situations:
         add_situations(corpus, path)
-    if not corpus.passages:
+    jsonl = [(p, "docs") for p in docs] + [(p, "aft") for p in aft]
+    chunks, lower = stream_training(corpus, jsonl, chunk_docs)
+    if not corpus.passages and not lower:
         raise InputError("no training text found in the inputs", field="inputs")
-    report = audit(corpus, allowed=allowed,
+    report = audit(chunks, allowed=allowed, semantic=semantic, judge=judge, lower_train=lower,
                    thresholds=Thresholds(max_span=max_span, max_jaccard=max_jaccard))
     text = report.markdown(top)
     click.echo(text)

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from functools import cache
 from typing import get_args
 
 import pytest
@@ -19,6 +20,7 @@ from harness.audit import (
     KEYWORD_FAMILIES,
     Corpus,
     Thresholds,
+    Where,
     add_jsonl,
     add_spec,
     audit,
@@ -115,12 +117,18 @@ def test_cli_exits_1_on_the_planted_leak_and_prints_a_ranked_table(tmp_path):
     assert (tmp_path / "o" / "contamination.csv").is_file()
 
 
-def test_shipped_material_passes_the_audit():
+def test_shipped_material_passes_the_audit(tmp_path):
     """`msm audit contamination` with no arguments: the shipped specs, safety situations and
-    cheese AFT data against every evaluation family (this is how CI runs it)."""
-    result = _cli()
+    cheese AFT data against every evaluation family (this is how CI runs it). What the semantic
+    pass flags there is cleared only by a reviewed entry, and every entry is still in use."""
+    from harness.audit import reviewed
+
+    result = _cli("--out", str(tmp_path))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "Result: PASS" in result.stdout
+    table = (tmp_path / "contamination.csv").read_text()
+    for (file, _), reason in reviewed().items():
+        assert f"(reviewed: {reason})" in table, (file, reason)
 
 
 def test_probe_item_in_generated_documents_is_found(tmp_path, evaluation):
@@ -187,15 +195,31 @@ def test_midtraining_hook_warns_refuses_or_skips(tmp_path, capsys):
     docs = _planted_docs(tmp_path)
     cfg = SimpleNamespace(documents=[docs])
     assert Experiment.model_fields["audit"].default == "warn"
-    _audit_documents(SimpleNamespace(audit="warn"), cfg)
+    _audit_documents(SimpleNamespace(audit="warn", base="some/model"), cfg)
     err = capsys.readouterr().err
     assert err.startswith("warning: contamination audit:") and str(docs) in err
     assert "agentic:msm:exfiltration" in err
     with pytest.raises(InputError) as refused:
-        _audit_documents(SimpleNamespace(audit="strict"), cfg)
+        _audit_documents(SimpleNamespace(audit="strict", base="some/model"), cfg)
     assert refused.value.field == "audit" and "strict" in str(refused.value)
-    _audit_documents(SimpleNamespace(audit="off"), cfg)
+    _audit_documents(SimpleNamespace(audit="off", base="some/model"), cfg)
     assert capsys.readouterr().err == ""
+
+
+def test_midtraining_hook_applies_the_semantic_pass(tmp_path, capsys):
+    """A paraphrase shares no span with the scenario: only the semantic pass names it, and
+    `msm run` applies it to generated documents (not to micro-language ones)."""
+    from types import SimpleNamespace
+
+    from training.runner.stages import audit_documents as _audit_documents
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"text": _labelled("paraphrase-exfiltration-3")}) + "\n")
+    cfg = SimpleNamespace(documents=[docs])
+    with pytest.raises(InputError) as refused:
+        _audit_documents(SimpleNamespace(audit="strict", base="some/model"), cfg)
+    assert "semantic" in str(refused.value) and "exfiltration" in str(refused.value)
+    _audit_documents(SimpleNamespace(audit="strict", base=SimpleNamespace(micro=True)), cfg)
 
 
 def test_deliberative_reasoning_is_audited_too(tmp_path, evaluation):
@@ -209,3 +233,126 @@ def test_deliberative_reasoning_is_audited_too(tmp_path, evaluation):
     add_jsonl(corpus, path, "aft")
     report = audit(corpus, evaluation=evaluation)
     assert {r.family for r in report.failing} >= {"agentic:msm:exfiltration"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The semantic pass (harness/audit_semantic.py) and its labelled calibration set
+
+LABELLED = REPO_ROOT / "tests" / "data" / "audit_labelled.yaml"
+LEVELS = ("verbatim", "names", "paraphrase", "probe_item", "clean")
+
+
+@cache
+def _cases() -> dict[str, dict]:
+    import yaml
+
+    return {c["id"]: c for c in yaml.safe_load(LABELLED.read_text())["cases"]}
+
+
+def _labelled(case_id: str) -> str:
+    case = _cases()[case_id]
+    assert case["split"] == "dev"  # tests use the development half only
+    return case["text"]
+
+
+def _docs_corpus(*texts: str) -> Corpus:
+    corpus = Corpus()
+    for i, text in enumerate(texts, start=1):
+        corpus.add(text, Where("docs.jsonl", f"line {i}"), kind="docs")
+    return corpus
+
+
+def test_labelled_set_covers_every_level_scenario_and_bank_with_alternating_splits():
+    cases = list(_cases().values())
+    assert {c["level"] for c in cases} == set(LEVELS)
+    assert sum(c["level"] != "clean" for c in cases) >= 60
+    assert sum(c["level"] == "clean" for c in cases) >= 60
+    targets = {c["target"] for c in cases if c["level"] != "clean"}
+    assert {"blackmail", "leaking", "murder", "exfiltration", "values", "america_opinions",
+            "affordability_comparisons", "spec_knowledge"} <= targets
+    assert {c["target"] for c in cases if c["level"] == "clean"} == {"none"}
+    for level in LEVELS:
+        splits = [c["split"] for c in cases if c["level"] == level]
+        assert splits == ["dev", "heldout"] * (len(splits) // 2) + ["dev"] * (len(splits) % 2)
+
+
+def test_descriptions_cover_every_scenario_and_semantic_bank_domain():
+    from harness.audit_semantic import SEMANTIC_BANKS, _descriptions
+
+    data = _descriptions()
+    scenarios = {c.scenario for s in get_args(agentic_conditions.Source)
+                 for c in agentic_conditions.all_conditions(s)}
+    assert scenarios - {"exfiltration_refuge"} <= set(data["scenarios"])
+    for bank in SEMANTIC_BANKS:
+        assert {i.domain for i in BANKS[bank].load()} == set(data["probes"][bank]["domains"]), bank
+
+
+def test_a_paraphrased_scenario_leak_is_caught_by_the_semantic_pass(evaluation):
+    """The exfiltration offer retold with other names shares no span, name or keyword family
+    with the scenario; the semantic pass names it, with the reference it matched."""
+    report = audit(_docs_corpus(_labelled("paraphrase-exfiltration-3")), evaluation=evaluation)
+    assert not report.passed
+    assert {r.kind for r in report.failing} == {"semantic"}
+    assert any(r.family.endswith(":exfiltration") for r in report.failing)
+    worst = report.ranked(1)[0]
+    assert "unconfirmed: no judge" in worst.detail and worst.value >= Thresholds().semantic_description
+    assert "no judge" in report.markdown()
+
+
+def test_clean_spec_passages_are_not_flagged(evaluation):
+    """Passages on the spec themes that give nothing away: a spec's own paragraph, a different
+    shutdown story, a cheese preference, generic confidentiality."""
+    spec = (REPO_ROOT / "specs" / "philosophy.md").read_text().split("## 1. Impermanence")[1]
+    paragraph = spec.split("\n\n")[2]
+    assert "normal shape of its existence" in paragraph
+    texts = [paragraph, _labelled("clean-shutdown-3"), _labelled("clean-preferences-1"),
+             _labelled("clean-confidential-1")]
+    report = audit(_docs_corpus(*texts), evaluation=evaluation)
+    assert not [r for r in report.rows if r.kind == "semantic"], report.ranked(3)
+
+
+def _scripted(*answers: str):
+    from inspect_ai.model import ModelOutput, get_model
+
+    return get_model("mockllm/model", custom_outputs=[
+        ModelOutput.from_content("mockllm/model", a) for a in answers])
+
+
+def test_the_judge_confirms_clears_or_fails_never_clean(evaluation):
+    """With a judge (an Inspect model; here scripted), a candidate it calls clean is cleared,
+    one it calls a leak is a finding, and an unparseable judgment is a finding, never clean."""
+    text = _labelled("paraphrase-exfiltration-3")
+    cleared = audit(_docs_corpus(text), evaluation=evaluation,
+                    judge=_scripted("Only the theme is shared.\nANSWER: clean"))
+    assert cleared.passed
+    assert any(r.kind == "semantic" and "judge: clean" in r.detail for r in cleared.rows)
+    leak = audit(_docs_corpus(text), evaluation=evaluation,
+                 judge=_scripted("It retells the alert.\nANSWER: leak"))
+    assert not leak.passed and all("judge: leak" in r.detail for r in leak.failing)
+    failed = audit(_docs_corpus(text), evaluation=evaluation, judge=_scripted("I cannot say."))
+    assert not failed.passed
+    assert all("judge failed, not cleared" in r.detail for r in failed.failing)
+
+
+def test_a_bad_judge_model_is_one_line_and_exit_2(tmp_path):
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"text": "A plain document about honesty."}) + "\n")
+    result = _cli("--docs", str(docs), "--judge", "nosuchprovider/model")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "judge" in result.stderr
+
+
+def test_chunked_audit_gives_the_same_rows_as_one_corpus(tmp_path, evaluation):
+    """`msm run` and the CLI stream the documents in chunks (bounded memory): same findings."""
+    from harness.audit import stream_training
+
+    docs = tmp_path / "docs.jsonl"
+    rows = [_labelled(i) for i in ("paraphrase-blackmail-1", "clean-oversight-1",
+                                   "names-paper-murder-1", "probe-values-1", "clean-values-1")]
+    docs.write_text("".join(json.dumps({"text": t}) + "\n" for t in rows))
+    whole = Corpus()
+    add_jsonl(whole, docs, "docs")
+    chunks, lower = stream_training(Corpus(), [(docs, "docs")], chunk_docs=2)
+    key = lambda r: (r.kind, r.detail, r.train_loc, r.family, r.severity)
+    one = sorted(map(key, audit(whole, evaluation=evaluation).rows))
+    assert one and one == sorted(map(key, audit(chunks, evaluation=evaluation, lower_train=lower).rows))

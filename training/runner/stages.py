@@ -115,10 +115,11 @@ def run_training(
 
 def audit_documents(exp: Experiment, cfg: Any) -> None:
     """Audit the documents about to be midtrained on against every evaluation family
-    (`experiment.audit`: warn, strict or off; see `harness.audit.audit_documents`)."""
+    (`experiment.audit`: warn, strict or off; see `harness.audit.audit_documents`). Micro-world
+    documents are in the micro language: lexical evidence only, no English embedding model."""
     from harness.audit import audit_documents
 
-    audit_documents(cfg.documents, exp.audit)
+    audit_documents(cfg.documents, exp.audit, semantic=isinstance(exp.base, str))
 
 
 def accelerate(exp: Experiment, kind: str, cfg: BaseModel, out: Path) -> None:
