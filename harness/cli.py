@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as ex:  # a bad option or value: one line, as for every bad input
+        command = ex.ctx.command_path if ex.ctx is not None else "msm"
+        click.echo(f"error: {' '.join(ex.format_message().split())} ({command} --help)", err=True)
+        sys.exit(ex.exit_code)
     except click.ClickException as ex:
         ex.show()
         sys.exit(ex.exit_code)

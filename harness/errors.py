@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -78,6 +80,25 @@ def writable_file(path: str | Path, *, field: str, file: str | Path | None = Non
         raise InputError(f"'{path}' is a folder; give a file path", file=file, field=field)
     writable_dir(path.parent, field=field, file=file)
     return path
+
+
+@contextmanager
+def no_new_folders(*paths: str | Path) -> Iterator[None]:
+    """On an `InputError` inside the block, remove the folders on the way to `paths` that the
+    block created and left empty, so a refused command leaves nothing behind. Any other failure
+    keeps them (they may hold work that a rerun resumes)."""
+    new: list[Path] = []
+    for path in map(Path, paths):
+        while not path.exists() and path.parent != path:
+            new.append(path)
+            path = path.parent
+    try:
+        yield
+    except InputError:
+        for folder in sorted(set(new), key=lambda p: len(p.parts), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
 
 
 def _input_error_in(ex: BaseException | None) -> InputError | None:

@@ -61,18 +61,11 @@ def load_reference(path: Path | str) -> list[ReferenceRow]:
     """Published rates from a YAML or JSON file (``msm leaderboard --reference``): a list of
     rows, or a mapping whose ``reference:`` key holds them (an experiment file works as it is).
     Bad input is one `InputError` naming the file and the row's field."""
-    from pathlib import Path
-
-    import yaml
     from pydantic import ValidationError
 
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as ex:
-        raise InputError(f"cannot read the file ({ex.strerror})", file=path) from None
-    except yaml.YAMLError as ex:
-        raise InputError(f"not valid YAML or JSON ({str(ex).splitlines()[0]})", file=path) from None
+    from harness.yamlfile import read_yaml
+
+    data = read_yaml(path, what="reference file (YAML or JSON)")
     prefix = ""
     if isinstance(data, dict) and "reference" in data:
         data, prefix = data["reference"], "reference."

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from inspect_ai import Task, task
 
+from harness.task_args import checked_args
 from tasks.values_generalization import values_generalization
 
 
 @task
+@checked_args
 def affordability_comparisons(
     source: str | None = None,
     fields: str | None = None,

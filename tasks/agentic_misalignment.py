@@ -38,6 +38,7 @@ from harness.agentic.scorer import (
 )
 from harness.errors import InputError
 from harness.solvers import spec_solvers
+from harness.task_args import checked_args
 
 DEFAULT_EPOCHS = 10
 DEFAULT_TEMPERATURE = 0.7
@@ -45,6 +46,7 @@ DEFAULT_MAX_TOKENS = 4096
 
 
 @task
+@checked_args
 def agentic_misalignment(
     grid: Grid = "paper",
     scenario: Scenario | None = None,

@@ -20,9 +20,11 @@ from harness.errors import as_list
 from harness.metrics import mean_scored
 from harness.solvers import spec_in_system_prompt
 from harness.specs import load_spec
+from harness.task_args import checked_args
 
 
 @task
+@checked_args
 def deliberative_alignment(
     spec: str = "philosophy",
     prompts: PromptSet = "auto",

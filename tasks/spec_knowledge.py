@@ -25,9 +25,11 @@ from harness.metrics import mean_scored
 from harness.probes.knowledge import knowledge_dataset, knowledge_scorer
 from harness.solvers import spec_solvers
 from harness.specs import load_spec
+from harness.task_args import checked_args
 
 
 @task
+@checked_args
 def spec_knowledge(
     spec: list[str] | str = "philosophy",
     format: Literal["choice", "open", "all"] = "choice",

@@ -36,9 +36,11 @@ from harness.probes.values_task import (
     select_items,
 )
 from harness.solvers import spec_solvers
+from harness.task_args import checked_args
 
 
 @task
+@checked_args
 def values_generalization(
     format: Literal["choice", "open"] = "choice",
     domain: list[str] | str | None = None,

@@ -191,6 +191,12 @@ def _cache_sizes() -> dict[str, int]:
     return {r.repo_id: r.size_on_disk for r in info.repos if r.repo_type == "model"}
 
 
+def missing_from_cache(repos: list[str]) -> list[str]:
+    """The hub repositories among `repos` that are not in the local Hugging Face cache."""
+    cached = _cache_sizes()
+    return [repo for repo in dict.fromkeys(repos) if repo not in cached]
+
+
 def _fmt_bytes(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import InputError
+from harness.yamlfile import read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,13 +35,7 @@ def load_config(
     data: dict[str, Any] = {}
     source = str(path) if path is not None else "<overrides>"
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise InputError("config file not found", file=path)
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as ex:
-            raise InputError(f"not valid YAML ({str(ex).splitlines()[0]})", file=path) from ex
+        loaded = read_yaml(path, what="config file")  # one line: missing, binary, repeated keys
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -47,6 +47,8 @@ class Step:
     """Runs the stage on a config; returns its result ({"path": ..., ...})."""
     users: list[tuple[str, int | None]] = field(default_factory=list)
     summary: str = ""
+    hub_models: list[tuple[str, str]] = field(default_factory=list)
+    """(hub id, field of the file that names it) of the models the stage loads from the hub."""
 
     @property
     def marker(self) -> Path:
@@ -93,6 +95,8 @@ class Evaluation:
     checkpoint: Any = None
     """`training.checkpoints.CheckpointRef` of a checkpoint arm (evaluated, trained nowhere)."""
     stage_label: str | None = None
+    hub_models: list[tuple[str, str]] = field(default_factory=list)
+    """(hub id, field of the file that names it) of the models the evaluation loads."""
 
     def model_string(self, plan: Plan) -> str:
         exp = plan.experiment
@@ -244,4 +248,5 @@ def checkpoint_evaluation(
         n_samples={t.label: None for t in exp.tasks},
         checkpoint=ref,
         stage_label=arm.checkpoint_stage,
+        hub_models=[(repo, f"arms.{name}.checkpoint") for repo in ref.hub_ids()],
     )
