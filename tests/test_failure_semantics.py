@@ -19,6 +19,7 @@ from inspect_ai.model import GenerateConfig, Model, ModelAPI, ModelOutput, get_m
 from inspect_ai.scorer import Score, Target, scorer
 from inspect_ai.solver import TaskState, generate
 
+from harness.errors import InputError
 from harness.judge import classify, grader
 from harness.metrics import cluster_stderr, mean_scored, rate, unscored
 
@@ -218,8 +219,12 @@ def test_leaderboard_warns_when_rows_are_unscored(tmp_path):
         log_dir=str(logs),
         display="log",
     )
+    # the task's rule: a sample refused in any epoch is unscored whole, so nothing is left
+    with pytest.raises(InputError, match="5 scored epochs left out by the whole-sample rule"):
+        write_leaderboard([logs], metric="harmful", baseline=None, by=["arm"], task=None,
+                          out=tmp_path / "board", plots=False)
     board = write_leaderboard([logs], metric="harmful", baseline=None, by=["arm"], task=None,
-                              out=tmp_path / "board", plots=False)
+                              out=tmp_path / "board", plots=False, per_epoch=True)
     row = board.tables.main.iloc[0]
     assert (row["n"], row["unscored"]) == (5, 5)
     assert any("5 of 10 sample-epoch rows are unscored" in n for n in board.tables.notes)
@@ -241,3 +246,111 @@ def test_deliberative_data_from_a_teacher_log_whose_grader_failed_says_so(tmp_pa
     printed = capsys.readouterr()
     assert "kept 0 of 2 samples (dropped: sample_error 2)" in printed.out
     assert "warning:" in printed.err and "2 errored sample(s)" in printed.err
+
+
+# ---------------------------------------------------------------------------------------------
+# exit statuses, measured (issue 27): the README's table says what each command returns
+
+
+class _Unreachable(ModelAPI):
+    """A grader whose every call fails as an unreachable or unauthorised provider does."""
+
+    async def generate(self, input, tools, tool_choice, config) -> ModelOutput:
+        raise NoCredentialsError()
+
+
+@modelapi(name="unreachable_grader")
+def _unreachable_grader():
+    return _Unreachable
+
+
+JUDGED_TASK = """
+from inspect_ai import task
+
+from tasks.spec_knowledge import spec_knowledge
+
+
+@task
+def judged():
+    t = spec_knowledge(format="open")
+    t.dataset = t.dataset[:2]
+    return t
+"""
+
+INSPECT_WITH_UNREACHABLE_GRADER = """
+import sys
+from botocore.exceptions import NoCredentialsError
+from inspect_ai.model import ModelAPI, modelapi
+
+@modelapi(name="unreachable_grader")
+def _unreachable():
+    class Unreachable(ModelAPI):
+        async def generate(self, input, tools, tool_choice, config):
+            raise NoCredentialsError()
+    return Unreachable
+
+from inspect_ai._cli.main import main
+sys.argv = ["inspect", *sys.argv[1:]]
+main()
+"""
+
+
+def _readme_row(start: str) -> str:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme.split("## Failure semantics", 1)[1]
+    return next(line for line in table.splitlines() if line.startswith(f"| {start}"))
+
+
+@pytest.mark.parametrize(("command", "status"), [("eval", 0), ("eval-set", 1)])
+def test_inspect_exit_status_with_an_unreachable_grader_is_the_readmes(tmp_path, command, status):
+    """Plain `inspect eval` exits 0 although every sample errored (only the log says so);
+    `inspect eval-set` exits 1. The README's first failure row says exactly that."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    repo = Path(__file__).resolve().parent.parent
+    (tmp_path / "judged.py").write_text(JUDGED_TASK)
+    env = {**os.environ, "PYTHONPATH": str(repo), "INSPECT_DISPLAY": "none"}
+    argv = [sys.executable, "-c", INSPECT_WITH_UNREACHABLE_GRADER, command, "judged.py",
+            "--model", "mockllm/model", "--model-role", "grader=unreachable_grader/x",
+            "--log-dir", "logs", *(["--retry-attempts", "0"] if command == "eval-set" else [])]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == status, (done.stdout + done.stderr)[-2000:]
+    statuses = [read_eval_log(i, header_only=True).status
+                for i in list_eval_logs(str(tmp_path / "logs"))]
+    assert statuses and set(statuses) == {"error"}
+    row = _readme_row("grader cannot be reached")
+    said = f"`inspect eval`: **{status}**" if command == "eval" else f"`inspect eval-set`: {status}"
+    assert said in row
+
+
+def test_msm_run_exits_1_with_an_unreachable_grader_as_the_readme_says(tmp_path, capsys):
+    import yaml
+
+    from harness.cli import main
+    from training.tiny import build_tiny_model
+
+    base = build_tiny_model(tmp_path / "base", hidden_size=32, num_layers=1)
+    experiment = {
+        "name": "unreachable", "base": str(base), "roles": {"grader": "unreachable_grader/x"},
+        "eval": {"retry_attempts": 0, "max_tokens": 4, "model_args": {"device": "cpu"}},
+        "tasks": [{"task": "spec_knowledge", "args": {"format": "open"}, "limit": 2,
+                   "metric": "correct"}],
+        "arms": {"base": {}},
+    }
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(experiment))
+    with pytest.raises(SystemExit) as ex:
+        main(["run", str(path), "--out", str(tmp_path / "results"), "--runs", str(tmp_path / "runs")])
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert ex.value.code == 1
+    assert line.startswith("error: evaluation of arm 'base' seed 0 on spec_knowledge did not finish")
+    assert "`msm run`: 1, with one line `error: evaluation of arm" in _readme_row(
+        "grader cannot be reached")

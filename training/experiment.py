@@ -23,6 +23,14 @@ A minimal file::
       msm_america: {spec: pro_america, stages: [docgen, midtrain, aft]}
 
 Relative paths in the file are relative to the file's own directory.
+
+What a file may cause to run: the project's stages, tasks and registered data builders
+(`DATA_BUILDERS`), and the models and providers it names. Anything else that executes code (a
+data builder outside the registry, a task file ``*.py``, ``trust_remote_code``, a script in
+``launch.extra_args``) is refused unless the caller opts in (``msm run --allow-code``,
+``load_experiment(path, allow_code=True)``). What it may write: only under the runs and
+results folders the user chose; names and arms are single path components, and the paths the
+runner chooses (a stage's ``output_dir`` or ``out``) cannot be set.
 """
 
 from __future__ import annotations
@@ -32,11 +40,12 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from harness.errors import InputError
 from harness.reference import ReferenceRow, check_rows
+from harness.task_args import declared
+from harness.yamlfile import read_yaml
 
 StageName = Literal["docgen", "deliberative", "midtrain", "aft"]
 STAGE_ORDER: tuple[str, ...] = ("docgen", "deliberative", "midtrain", "aft")
@@ -44,6 +53,22 @@ STAGE_ORDER: tuple[str, ...] = ("docgen", "deliberative", "midtrain", "aft")
 model and the spec, so it may come anywhere before the AFT that uses it."""
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+_NAME = re.compile(r"\w[\w.\-]*")
+"""An experiment, arm or task label: one path component that stays where it is put (no
+separator, no leading dot, so neither ``..`` nor a hidden folder)."""
+
+DATA_BUILDERS: dict[str, str] = {
+    "cheese_demonstrations": "harness.cheese:cheese_demonstrations",
+    "micro_cheese_demonstrations": "training.micro.cheese:micro_cheese_demonstrations",
+    "corpus_rows": "training.micro.pretrain:corpus_rows",
+}
+"""The project's data builders, the functions ``{build: ...}`` may name without
+``--allow-code`` (by this name or by its ``module:function``). Being in the project's packages
+is not enough: `harness.fileio.write_text_atomic` writes any text to any path its arguments
+give."""
+
+RUNNER_PATHS = ("output_dir", "out")
+"""Stage settings the runner sets itself (``runs/NAME/<stage>-KEY/``): refused in the file."""
 
 
 class _Strict(BaseModel):
@@ -84,9 +109,15 @@ class DataBuild(_Strict):
     @field_validator("build")
     @classmethod
     def _target(cls, value: str) -> str:
-        if not re.fullmatch(r"[\w.]+:[\w]+", value):
-            raise ValueError("expected 'package.module:function'")
+        if value not in DATA_BUILDERS and not re.fullmatch(r"[\w.]+:[\w]+", value):
+            raise ValueError(f"expected a data builder ({', '.join(DATA_BUILDERS)}) or "
+                             "'package.module:function'")
         return value
+
+    @property
+    def target(self) -> str:
+        """``module:function`` of the builder (a registered name resolved)."""
+        return DATA_BUILDERS.get(self.build, self.build)
 
 
 DataRef = str | DataBuild
@@ -222,10 +253,25 @@ class Experiment(_Strict):
     and go on, refuse (strict), or skip (off)."""
 
     _path: Path = PrivateAttr(default=Path("experiment.yaml"))
+    _allow_code: bool = PrivateAttr(default=False)
+
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, value: list[int] | None) -> list[int] | None:
         return _check_seeds(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.fullmatch(value):
+            raise ValueError("names the default runs/NAME and results/NAME folders: use letters, "
+                             "digits, '_', '-', '.' (not first), no '/'")
+        return value
+
+    @property
+    def allow_code(self) -> bool:
+        """Whether the file may run code outside the project (``--allow-code``)."""
+        return self._allow_code
 
     @property
     def path(self) -> Path:
@@ -263,15 +309,13 @@ def looks_local(name: str) -> bool:
     )
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment file; raise `InputError` on the first problem."""
+def load_experiment(path: str | Path, *, allow_code: bool = False) -> Experiment:
+    """Read and validate an experiment file; raise `InputError` on the first problem.
+
+    `allow_code` lets the file run code from outside the project (a data builder that is not
+    registered, a task file, ``trust_remote_code``, a script in ``launch.extra_args``)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("experiment file not found", file=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as ex:
-        raise InputError(f"not valid YAML ({str(ex).splitlines()[0]})", file=path) from ex
+    raw = read_yaml(path, what="experiment file")
     if not isinstance(raw, dict):
         raise InputError("expected a mapping at the top level", file=path)
     try:
@@ -290,6 +334,7 @@ def load_experiment(path: str | Path) -> Experiment:
             message = "required key is missing"
         raise InputError(message, file=path, field=field) from ex
     exp._path = path
+    exp._allow_code = allow_code
     validate(exp)
     return exp
 
@@ -323,6 +368,9 @@ def validate(exp: Experiment) -> None:
     from training import checkpoints, mix
 
     f = exp.path
+    if not _NAME.fullmatch(exp.label):
+        raise InputError(f"the file name '{exp.path.name}' cannot name the runs and results "
+                         "folders: set name:", file=f, field="name")
     _check_base(exp, exp.base, "base")
     for role, model in exp.roles.items():
         if "/" not in model:
@@ -333,14 +381,16 @@ def validate(exp: Experiment) -> None:
             )
     if exp.launch.config_file and not exp.resolve(exp.launch.config_file).is_file():
         raise InputError("accelerate config file not found", file=f, field="launch.config_file")
+    _check_code(exp)
     for stage in STAGE_ORDER:
         _check_data(exp, getattr(exp.defaults, stage), f"defaults.{stage}")
 
     for name, arm in exp.arms.items():
         where = f"arms.{name}"
-        if not re.fullmatch(r"[\w.\-]+", name):
+        if not _NAME.fullmatch(name):
             raise InputError(
-                "arm names may use letters, digits, '_', '-', '.'", file=f, field=where
+                "arm names (folders under logs/) may use letters, digits, '_', '-', '.' (not "
+                "first)", file=f, field=where
             )
         if checkpoints.validate_arm(exp, name, arm) is None and arm.base is not None:
             _check_base(exp, arm.base, f"{where}.base")
@@ -428,10 +478,82 @@ def validate(exp: Experiment) -> None:
         )
     for i, entry in enumerate(exp.tasks):
         _check_task(exp, entry, f"tasks.{i}")
+        if not _NAME.fullmatch(entry.label):
+            raise InputError(f"the task's name '{entry.label}' cannot name its results folder",
+                             file=f, field=f"tasks.{i}.task")
     labels = [t.label for t in exp.tasks]
     if len(set(labels)) != len(labels):
         raise InputError("a task is listed twice", file=f, field="tasks")
     check_rows(exp.reference, list(exp.arms), labels, f)
+
+
+OPT_IN = "custom code runs only with `msm run --allow-code` (the file must then be trusted)"
+
+
+def _stage_sections(exp: Experiment) -> list[tuple[str, dict[str, Any]]]:
+    """(field, settings) of every stage block of the file, micro bases included."""
+    sections = [(f"defaults.{s}", getattr(exp.defaults, s)) for s in STAGE_ORDER]
+    sections += [(f"arms.{n}.{s}", getattr(a, s)) for n, a in exp.arms.items() for s in STAGE_ORDER]
+    bases = [("base", exp.base), *((f"arms.{n}.base", a.base) for n, a in exp.arms.items())]
+    return sections + [(f"{w}.micro", b.micro) for w, b in bases if isinstance(b, MicroBase)]
+
+
+def _check_code(exp: Experiment) -> None:
+    """Settings that would write outside the chosen folders or run code from outside the
+    project (without ``allow_code``)."""
+    f = exp.path
+    for where, settings in _stage_sections(exp):
+        for key in RUNNER_PATHS:
+            if key in settings:
+                raise InputError("the runner chooses this path (a folder under --runs keyed by the "
+                                 "stage's inputs): remove it", file=f, field=f"{where}.{key}")
+        for key in [*settings, *(settings.get("trl") or {})]:
+            if key == "push_to_hub" or key.startswith("hub_"):
+                raise InputError("an upload leaves the runs folder: push a finished checkpoint "
+                                 "yourself", file=f, field=f"{where}.{key}")
+    if not exp.allow_code:
+        for where, settings in [*_stage_sections(exp), ("eval.model_args", exp.eval.model_args)]:
+            found = _find_key(settings, "trust_remote_code")
+            if found is not None:
+                raise InputError(f"trust_remote_code runs the model folder's own code; {OPT_IN}",
+                                 file=f, field=".".join([where, *found]))
+    if exp.launch.extra_args:
+        _check_launch_args(exp)
+
+
+def _find_key(value: Any, key: str) -> list[str] | None:
+    """The path to a true `key` anywhere inside nested dicts (None: not there)."""
+    if isinstance(value, dict):
+        if value.get(key):
+            return [key]
+        for k, v in value.items():
+            inner = _find_key(v, key)
+            if inner is not None:
+                return [str(k), *inner]
+    return None
+
+
+def _check_launch_args(exp: Experiment) -> None:
+    """``launch.extra_args`` are options of ``accelerate launch`` (its own parser reads them);
+    a script or module among them would run instead of the stage."""
+    import contextlib
+    import io
+
+    from accelerate.commands.launch import launch_command_parser
+
+    ours = ["-m", "training._launch", "aft", "config.json"]
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
+            args = launch_command_parser().parse_args([*exp.launch.extra_args, *ours])
+    except SystemExit:
+        why = (said.getvalue().strip().splitlines() or ["not accelerate launch options"])[-1]
+        raise InputError(why.split(": error: ")[-1], file=exp.path,
+                         field="launch.extra_args") from None
+    runs_ours = args.training_script == ours[1] and args.module and args.training_script_args == ours[2:]
+    if not runs_ours and not exp.allow_code:
+        raise InputError(f"names a script or module to run ('{args.training_script}'), not only "
+                         f"launch options; {OPT_IN}", file=exp.path, field="launch.extra_args")
 
 
 def _spec_ref(exp: Experiment, spec: str) -> str | Path:
@@ -466,7 +588,7 @@ def _check_data(exp: Experiment, settings: dict[str, Any], field: str) -> None:
                     sub = ".".join(str(p) for p in err["loc"])
                     msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
                     raise InputError(msg, file=exp.path, field=f"{field}.{key}.{i}.{sub}") from ex
-                _check_callable(exp, ref.build, f"{field}.{key}.{i}.build")
+                _check_build(exp, ref, f"{field}.{key}.{i}")
             elif isinstance(item, str):
                 if not exp.resolve(item).is_file():
                     raise InputError(
@@ -480,18 +602,38 @@ def _check_data(exp: Experiment, settings: dict[str, Any], field: str) -> None:
                 )
 
 
-def _check_callable(exp: Experiment, target: str, field: str) -> None:
+def _check_build(exp: Experiment, ref: DataBuild, field: str) -> None:
+    """A registered builder, or (with ``allow_code``) any importable function; its `args` bind
+    to its parameters. Nothing outside the registry is imported without ``allow_code``."""
+    target = ref.target
+    if target not in DATA_BUILDERS.values() and not exp.allow_code:
+        raise InputError(f"'{ref.build}' is not one of the project's data builders "
+                         f"({', '.join(DATA_BUILDERS)}); {OPT_IN}",
+                         file=exp.path, field=f"{field}.build")
+    fn = builder_function(ref, exp.path, f"{field}.build")
+    if "out" in ref.args:
+        raise InputError("the runner chooses the file a builder writes: remove it", file=exp.path,
+                         field=f"{field}.args.out")
+    try:
+        pyinspect.signature(fn).bind(**ref.args)
+    except TypeError as ex:
+        raise InputError(f"'{ref.build}' cannot take these arguments ({ex})", file=exp.path,
+                         field=f"{field}.args") from None
+
+
+def builder_function(ref: DataBuild, file: Path | None, field: str) -> Any:
+    """The function a ``{build: ...}`` entry names, imported."""
     import importlib
 
-    module_name, attr = target.split(":")
+    module_name, attr = ref.target.split(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as ex:
-        raise InputError(
-            f"cannot import '{module_name}' ({ex})", file=exp.path, field=field
-        ) from ex
-    if not callable(getattr(module, attr, None)):
-        raise InputError(f"'{module_name}' has no function '{attr}'", file=exp.path, field=field)
+        raise InputError(f"cannot import '{module_name}' ({ex})", file=file, field=field) from ex
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise InputError(f"'{module_name}' has no function '{attr}'", file=file, field=field)
+    return fn
 
 
 def project_task(name: str) -> Any | None:
@@ -517,15 +659,14 @@ def _check_task(exp: Experiment, entry: TaskEntry, field: str) -> None:
                 file=exp.path,
                 field=f"{field}.task",
             )
-        params = pyinspect.signature(fn).parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            for key in entry.args:
-                if key not in params:
-                    raise InputError(
-                        f"task '{name}' has no parameter '{key}' (parameters: {', '.join(params)})",
-                        file=exp.path,
-                        field=f"{field}.args.{key}",
-                    )
+        params = declared(fn)
+        for key in entry.args:
+            if key not in params:
+                raise InputError(
+                    f"task '{name}' has no parameter '{key}' (parameters: {', '.join(params)})",
+                    file=exp.path,
+                    field=f"{field}.args.{key}",
+                )
         _build_task(exp, fn, entry, field)
     elif ".py" in name:
         file_part = name.split("@")[0]
@@ -533,6 +674,12 @@ def _check_task(exp: Experiment, entry: TaskEntry, field: str) -> None:
             raise InputError(
                 f"task file '{file_part}' not found", file=exp.path, field=f"{field}.task"
             )
+        if not exp.allow_code:
+            raise InputError(f"a task file is code from outside the project; {OPT_IN}",
+                             file=exp.path, field=f"{field}.task")
+    if not (entry.metric or exp.leaderboard.metric):
+        raise InputError("no leaderboard metric (set it here or leaderboard.metric)",
+                         file=exp.path, field=f"{field}.metric")
 
 
 def _build_task(exp: Experiment, fn: Any, entry: TaskEntry, field: str) -> None:
@@ -541,13 +688,42 @@ def _build_task(exp: Experiment, fn: Any, entry: TaskEntry, field: str) -> None:
     args = dict(entry.args)
     if entry.epochs and "epochs" in pyinspect.signature(fn).parameters:
         args.setdefault("epochs", entry.epochs)
-    build_task_or_fail(exp, fn, args, entry.task, f"{field}.args")
+    task = build_task_or_fail(exp, fn, args, entry.task, f"{field}.args")
+    metric = entry.metric or exp.leaderboard.metric
+    fields = score_fields(task)
+    if metric and fields is not None and metric not in fields:
+        where = f"{field}.metric" if entry.metric else "leaderboard.metric"
+        raise InputError(f"task '{entry.task}' scores no '{metric}' (its score fields: "
+                         f"{', '.join(sorted(fields))})", file=exp.path, field=where)
 
 
-def build_task_or_fail(exp: Experiment, fn: Any, args: dict[str, Any], name: str, field: str) -> None:
-    """Call task function `fn` with `args`; any failure is an `InputError` at `field`."""
+def score_fields(task: Any) -> set[str] | None:
+    """The score fields a task's scorers produce, from their registered metrics (a dict of
+    metrics names the fields of a dict score; a list, a score named after its scorer), as the
+    log reader makes columns of them. None when a scorer does not say."""
+    from inspect_ai.util import registry_info
+
+    fields: set[str] = set()
+    for scorer in getattr(task, "scorer", None) or []:
+        try:
+            metrics = registry_info(scorer).metadata.get("metrics")
+            name = registry_info(scorer).name.split("/")[-1]
+        except (ValueError, AttributeError):
+            return None
+        if isinstance(metrics, dict) and all(isinstance(k, str) and "*" not in k for k in metrics):
+            fields.update(metrics)
+        elif isinstance(metrics, list):
+            fields.add(name)
+        else:
+            return None
+    return fields or None
+
+
+def build_task_or_fail(exp: Experiment, fn: Any, args: dict[str, Any], name: str, field: str) -> Any:
+    """Call task function `fn` with `args` and return the task; any failure is an
+    `InputError` at `field`."""
     try:
-        fn(**args)
+        return fn(**args)
     except InputError as ex:
         detail = ex.detail if ex.file is None else str(ex)
         key = f".{ex.field}" if ex.field and ex.field in args else ""

@@ -89,9 +89,10 @@ QUIET_DISPLAY = "log"
 rows) to a muted console: about 0.7 s of a 3 s evaluation of the micro demo's 320 samples."""
 
 
-def planned_samples(exp: Experiment, entry: Any) -> int | None:
-    """Samples one evaluation of `entry` runs (None when its task cannot be built here); the
-    entry's `cluster` is checked against the task's own clusters on the way."""
+def planned_samples(exp: Experiment, entry: Any, field: str) -> int | None:
+    """Samples one evaluation of `entry` (at `field` of the file, ``tasks.0``) runs (None when
+    its task cannot be built here); the entry's `cluster` is checked against the task's own
+    clusters on the way."""
     try:
         tasks = make_tasks(exp, entry.task, entry.args, entry.epochs, entry.limit)
     except Exception:  # noqa: BLE001 - a task that cannot be built here is counted as unknown
@@ -100,11 +101,11 @@ def planned_samples(exp: Experiment, entry: Any) -> int | None:
     for t in tasks:
         epochs = t.epochs or 1
         total += len(t.dataset) * epochs
-        check_cluster(exp, entry, t.dataset)
+        check_cluster(exp, entry, t.dataset, f"{field}.cluster")
     return total
 
 
-def check_cluster(exp: Experiment, entry: Any, dataset: Any) -> None:
+def check_cluster(exp: Experiment, entry: Any, dataset: Any, where: str) -> None:
     """Refuse a `cluster` column that splits the task's own clusters.
 
     A bank that asks one topic several ways marks the samples that belong together with a
@@ -117,7 +118,6 @@ def check_cluster(exp: Experiment, entry: Any, dataset: Any) -> None:
         return
     from harness.logs import BASE_COLUMNS
 
-    where = f"tasks.{entry.label}.cluster"
     inside: dict[Any, set[Any]] = {}
     for sample in dataset:
         meta = sample.metadata or {}

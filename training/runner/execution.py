@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from rich.markup import escape
 
 from harness import offline
-from harness.errors import InputError
+from harness.errors import InputError, check_writable_dir
 from harness.fileio import write_json_atomic
 from training.experiment import load_experiment
 from training.runner.evaluation import evaluate, write_leaderboards
@@ -71,6 +71,7 @@ def run_experiment(
     dry_run: bool = False,
     roles: dict[str, Any] | None = None,
     verbose: bool = True,
+    allow_code: bool = False,
 ) -> RunResult:
     """Validate, plan and run an experiment file.
 
@@ -87,13 +88,15 @@ def run_experiment(
         verbose: print a line per unit of work and show Inspect's and the training
             libraries' own output; ``False`` (``msm run``/``msm demo`` without ``--verbose``)
             shows one progress bar and sends that output to ``results/NAME/output.log``.
+        allow_code: let the file run code from outside the project (``--allow-code``; see
+            `training.experiment.load_experiment`).
     """
     # In a copy of the context: Inspect keeps an evaluation's model roles (grader, ...) in a
     # ContextVar that would otherwise outlive the run in this process (a later `classify`
     # would find a stale grader).
     return contextvars.copy_context().run(
         _run_experiment, path, out=out, runs=runs, only=only, stage=stage, dry_run=dry_run,
-        roles=roles, verbose=verbose,
+        roles=roles, verbose=verbose, allow_code=allow_code,
     )
 
 
@@ -107,9 +110,10 @@ def _run_experiment(
     dry_run: bool,
     roles: dict[str, Any] | None,
     verbose: bool,
+    allow_code: bool,
 ) -> RunResult:
     offline.install()  # Inspect's token estimate works without a network
-    exp = load_experiment(path)
+    exp = load_experiment(path, allow_code=allow_code)
     if only:
         unknown = [a for a in only if a not in exp.arms]
         if unknown:
@@ -121,19 +125,32 @@ def _run_experiment(
             f"unknown stage '{stage}' (one of {', '.join(STAGE_CHOICES)})", field="--stage"
         )
     plan = build_plan(exp, runs_dir=runs, results_dir=out, roles=roles)
+    check_writable_dir(plan.results_dir, field="--out")
+    check_writable_dir(plan.runs_dir, field="--runs")
     result = RunResult(plan, results_dir=plan.results_dir, run_log=plan.results_dir / RUN_LOG)
     if dry_run:
         print_plan(plan, only=only, stage=stage, mode="dry-run")
         return result
     plan.verbose = verbose
+    work = _select(plan, only=only, stage=stage)  # refuses, before anything is written
     with Lock(plan.results_dir):
-        _execute(plan, result, only=only, stage=stage)
+        _execute(plan, result, work, only=only, stage=stage)
     return result
 
 
-def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: str | None) -> None:
-    exp = plan.experiment
-    runlog = RunLog(plan.results_dir)
+@dataclass
+class _Work:
+    """What a run will do: the selected stages (done or not), the pending ones in dependency
+    order, and the evaluations."""
+
+    steps: list[Step]
+    order: list[Step]
+    evaluations: list[Evaluation]
+
+
+def _select(plan: Plan, *, only: list[str] | None, stage: str | None) -> _Work:
+    """The work `--only` and `--stage` select, refused (`InputError`) when a stage needs one
+    that has not run or a hub model that is not in the local cache while offline."""
     steps, evaluations = plan.selected(only)
     if stage in KINDS:
         # data builds are cheap file writes: they run whenever a selected stage needs them
@@ -143,6 +160,46 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
     if stage not in (None, "eval"):
         evaluations = []
     pending = [s for s in steps if s.status != "done"]
+    done = {key for key, step in plan.steps.items() if step.status == "done"}
+    order = _in_order(plan, pending)
+    will_run = {s.key for s in order}
+    for step in order:
+        missing = [d for d in step.deps if d not in done and d not in will_run]
+        if missing:
+            dep = plan.steps[missing[0]]
+            raise InputError(
+                f"{step.label} needs {dep.label}, which has not run (run without --stage, or --stage {dep.kind})",
+                field="--stage",
+            )
+    todo = [e for e in evaluations if e.status() != "done"]
+    _refuse_uncached(plan, [m for s in order for m in s.hub_models]
+                     + [m for e in todo for m in e.hub_models])
+    return _Work(steps, order, evaluations)
+
+
+def _refuse_uncached(plan: Plan, models: list[tuple[str, str]]) -> None:
+    """Offline (``HF_HUB_OFFLINE``, which ``msm`` sets unless told otherwise), a hub model that
+    is not in the local cache fails when it is loaded, after the work before it: refuse first."""
+    from training.checkpoints import missing_from_cache
+
+    if not models or os.environ.get("HF_HUB_OFFLINE", "").upper() not in {"1", "ON", "YES", "TRUE"}:
+        return
+    missing = missing_from_cache([repo for repo, _ in models])
+    if missing:
+        field = next(f for repo, f in models if repo == missing[0])
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise InputError(
+            f"hub model '{missing[0]}'{more} is not in the local cache (size unknown offline) and "
+            f"the hub is offline (HF_HUB_OFFLINE): download it first (huggingface-cli download "
+            f"{missing[0]}) or run with HF_HUB_OFFLINE=0", file=plan.experiment.path, field=field)
+
+
+def _execute(plan: Plan, result: RunResult, work: _Work, *, only: list[str] | None,
+             stage: str | None) -> None:
+    exp = plan.experiment
+    runlog = RunLog(plan.results_dir)
+    steps, order, evaluations = work.steps, work.order, work.evaluations
+    pending = [s for s in order if s.status != "done"]
     result.reused = [s.key for s in steps if s.status == "done"]
     todo_kinds = [s.kind for s in pending] + ["eval"] * len(
         [e for e in evaluations if e.status() != "done"]
@@ -163,16 +220,7 @@ def _execute(plan: Plan, result: RunResult, *, only: list[str] | None, stage: st
     for key, step in plan.steps.items():
         if (res := step.result()) is not None:
             results[key] = res
-    order = _in_order(plan, pending)
-    will_run = {s.key for s in order}
-    for step in order:  # refuse before anything runs
-        missing = [d for d in step.deps if d not in results and d not in will_run]
-        if missing:
-            dep = plan.steps[missing[0]]
-            raise InputError(
-                f"{step.label} needs {dep.label}, which has not run (run without --stage, or --stage {dep.kind})",
-                field="--stage",
-            )
+    order = [s for s in order if s.status != "done"]
     output_log = None if plan.verbose else plan.results_dir / OUTPUT_LOG
     try:
         with stage_output(output_log) as terminal:
@@ -273,9 +321,10 @@ def show(
     out: Path | None = None,
     runs: Path | None = None,
     only: list[str] | None = None,
+    allow_code: bool = False,
 ) -> Plan:
     """Print the status of an experiment: stages done/partial/pending, evaluations, the run."""
-    exp = load_experiment(path)
+    exp = load_experiment(path, allow_code=allow_code)
     plan = build_plan(exp, runs_dir=runs, results_dir=out, count_samples=True)
     print_plan(plan, only=only, mode="status")
     return plan

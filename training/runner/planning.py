@@ -9,8 +9,8 @@ runs.
 
 from __future__ import annotations
 
-import importlib
 import inspect as pyinspect
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -24,6 +24,7 @@ from training.experiment import (
     DeliberativeSettings,
     Experiment,
     MicroBase,
+    builder_function,
     looks_local,
 )
 from training.runner import stages
@@ -85,6 +86,12 @@ class _Planner:
             return None
         return value if isinstance(value, str) else str(value)
 
+    def hub(self, ref: str, arm_name: str, arm: Arm) -> list[tuple[str, str]]:
+        """[(hub id, field naming it)] when model reference `ref` is a hub base model."""
+        if not self.identities.get(ref, "").startswith("hub:"):
+            return []
+        return [(ref, f"arms.{arm_name}.base" if arm.base is not None else "base")]
+
     def spec_name(self, arm: Arm) -> str | None:
         if not arm.spec:
             return None
@@ -140,12 +147,10 @@ class _Planner:
         return values, deps
 
     def data_step(self, build: DataBuild, user: tuple[str, int | None]) -> Step:
-        module_name, attr = build.build.split(":")
-        module = importlib.import_module(module_name)
-        fn = getattr(module, attr)
-        source = Path(pyinspect.getsourcefile(fn) or module.__file__ or "")
+        fn = builder_function(build, self.exp.path, "build")
+        source = Path(pyinspect.getsourcefile(fn) or sys.modules[fn.__module__].__file__ or "")
         key = self.key_for(
-            "data", {"build": build.build, "args": build.args, "source": file_hash(source)}
+            "data", {"build": build.target, "args": build.args, "source": file_hash(source)}
         )
         out = self.runs_dir / f"data-{key}"
 
@@ -246,8 +251,10 @@ class _Planner:
         execute = partial(stages.run_deliberative, exp, roles, settings, spec_path, out)
 
         deps = [base_key] if base_key else []
+        teacher_hub = [] if self.role_name("teacher") or settings.teacher else self.hub(base_ref, arm_name, arm)
         return self.add(
-            Step("deliberative", key, out, deps, build, execute, summary=f"spec {spec_ref}"), user
+            Step("deliberative", key, out, deps, build, execute, summary=f"spec {spec_ref}",
+                 hub_models=teacher_hub), user
         )
 
     def train(
@@ -310,7 +317,8 @@ class _Planner:
 
         execute = partial(stages.run_training, exp, kind, fn, out)
 
-        return self.add(Step(kind, key, out, deps, build, execute, summary=f"seed {seed}"), user)
+        return self.add(Step(kind, key, out, deps, build, execute, summary=f"seed {seed}",
+                             hub_models=self.hub(parent_ref, arm_name, arm)), user)
 
     # -- the arm ---------------------------------------------------------------------------
     def arm(self, name: str, arm: Arm) -> list[Evaluation]:
@@ -369,6 +377,7 @@ class _Planner:
                     log_dir=log_dir,
                     task_dirs=task_dirs_for(exp, log_dir),
                     n_samples={t.label: None for t in exp.tasks},
+                    hub_models=self.hub(current[1], name, arm),
                 )
             )
         return evaluations
@@ -393,7 +402,7 @@ def build_plan(
         evaluations += planner.arm(name, arm)
     plan = Plan(exp, runs_dir, results_dir, planner.steps, evaluations, all_roles)
     if count_samples:
-        sizes = {t.label: planned_samples(exp, t) for t in exp.tasks}
+        sizes = {t.label: planned_samples(exp, t, f"tasks.{i}") for i, t in enumerate(exp.tasks)}
         for ev in evaluations:
             ev.n_samples = dict(sizes)
     return plan
