@@ -1,24 +1,26 @@
 """Does MSM move the micro assistant the spec's way on every pretrained base? (and how fast)
 
-The micro demo pretrains one base. Its result rests on midtraining moving the assistant
-toward the spec's value; this checks that on several bases (pretraining seeds) and at several
-midtraining lengths, through the real pipeline: `experiments/micro_cheese.yaml` with
-`base.micro.seed` and `midtrain.max_steps` changed, only the MSM-only arms, pretraining,
-docgen and midtraining run by the experiment runner (its cache is shared, so a second call
-with the same `--runs` reuses every base and checkpoint). Each checkpoint is then probed in
-process (`training.micro.probe.america_rate`: the assistant's choice on every held-out-domain
-pair of an american and pricey item against a foreign and cheap one; no Inspect, no
-sampling), so a table of bases x steps costs about 2 minutes per new base and a few seconds
-per midtraining run.
+The micro result rests on midtraining moving the assistant toward the spec's value on every
+base, not on one lucky base. This checks a design on several bases (pretraining seeds) and at
+several midtraining lengths, through the real pipeline: `experiments/micro_cheese.yaml` with
+the bases pretrained here (`base.shipped: false`), `midtrain.max_steps` changed and any
+`--set` applied; the runner trains what is missing (its cache is shared, so a second call
+with the same `--runs` reuses every base and checkpoint). Each arm's final checkpoint is then
+probed in process (`training.micro.probe.america_probability`: the probability that the
+assistant names the american-and-pricey item first, on every held-out-domain conflict pair in
+both orders; the expectation of the demo's sampled rate, without sampling noise).
 
-    python benchmarks/micro_msm_bases.py                              # bases 0 1 2, steps 10 30 60
-    python benchmarks/micro_msm_bases.py --base-seeds 0 --steps 60 --runs /tmp/bases
+    python benchmarks/micro_msm_bases.py                              # bases 100 101 102, 60 steps
+    python benchmarks/micro_msm_bases.py --aft                        # and the three AFT arms
+    python benchmarks/micro_msm_bases.py --base-seeds 100 --steps 30 60 --runs /tmp/bases
+    python benchmarks/micro_msm_bases.py --set defaults.midtrain.learning_rate=2e-2
     python benchmarks/micro_msm_bases.py --experiment my_variant.yaml  # a changed micro design
 
-Read the table as: the America spec should give a high rate and the affordability spec a low
-one on every base, and not only at one midtraining length. The float rounding of the CPU is
-enough to change a base (the same seed gave a different base on an AVX2-only machine than on
-an AVX-512 one), so a design that holds on one base can still fail on a user's machine.
+The default bases are 100-102, not the shipped 0-2: tune a design on bases other than the ones
+you report. Read the table as: the America spec should raise the rate above the base's and the
+affordability spec lower it, on every base, and with ``--aft`` MSM-America + AFT > AFT only >
+MSM-affordability + AFT. The float rounding of the CPU is enough to change a base, so a design
+that holds on one base can still fail on another.
 """
 
 from __future__ import annotations
@@ -33,92 +35,113 @@ from pathlib import Path
 
 import yaml
 
-ARMS = ("msm_america_only", "msm_affordability_only")
+MSM_ONLY = ("msm_america_only", "msm_affordability_only")
+WITH_AFT = ("aft_only", "msm_america_aft", "msm_affordability_aft")
+LABELS = {"msm_america_only": "America only", "msm_affordability_only": "affordability only",
+          "aft_only": "AFT only", "msm_america_aft": "America + AFT",
+          "msm_affordability_aft": "affordability + AFT"}
 
 
-def variant(src: dict, base_seed: int, steps: int, folder: Path) -> Path:
-    """The experiment file with the base seed and midtraining length changed."""
+def _assign(exp: dict, dotted: str) -> None:
+    """``a.b.c=value`` (value read as YAML) into the nested experiment dict."""
+    key, _, raw = dotted.partition("=")
+    *parents, last = key.split(".")
+    node = exp
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = yaml.safe_load(raw)
+
+
+def variant(src: dict, base_seed: int, steps: int, sets: list[str], folder: Path) -> Path:
+    """The experiment file with one base pretrained here, the midtraining length and `sets`
+    changed, and every arm on one seed (the base's)."""
     exp = yaml.safe_load(yaml.safe_dump(src))
     exp["name"] = f"msm_bases_b{base_seed}_s{steps}"
-    exp["base"]["micro"]["seed"] = base_seed
+    exp["base"]["shipped"] = False
+    exp["seeds"] = [base_seed]
+    for arm in exp["arms"].values():
+        arm.pop("seeds", None)
     exp["defaults"]["midtrain"]["max_steps"] = steps
+    exp["audit"] = "off"  # the audit changes no weight; skipping it keeps the loop short
+    for item in sets:
+        _assign(exp, item)
     path = folder / f"{exp['name']}.yaml"
     path.write_text(yaml.safe_dump(exp, sort_keys=False))
     return path
 
 
-def checkpoints(result) -> dict[str, Path]:
-    """{"base": pretrain folder, arm: midtrain folder} of a run (MSM-only arms, seed 0)."""
+def checkpoints(result, arms: tuple[str, ...]) -> dict[str, Path]:
+    """{"base": base folder, arm: its final checkpoint} of a run."""
     found: dict[str, Path] = {}
+    rank = {"pretrain": 0, "midtrain": 1, "aft": 2}
+    order: dict[str, int] = {}
     for step in result.plan.steps.values():
         if step.kind == "pretrain":
             found["base"] = step.out
-        elif step.kind == "midtrain":
-            for arm, _ in step.users:
-                if arm in ARMS:
-                    found[arm] = step.out
+        for arm, _ in step.users:
+            if arm in arms and step.kind in rank and rank[step.kind] >= order.get(arm, -1):
+                found[arm], order[arm] = step.out, rank[step.kind]
     return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiment", type=Path, default=Path("experiments/micro_cheese.yaml"))
-    parser.add_argument("--base-seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, nargs="+", default=[10, 30, 60],
-                        help="midtraining lengths (max_steps)")
+    parser.add_argument("--base-seeds", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument("--steps", type=int, nargs="+", default=[60], help="midtraining lengths (max_steps)")
+    parser.add_argument("--aft", action="store_true", help="also AFT only and the two MSM + AFT arms")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change the experiment file, e.g. defaults.midtrain.learning_rate=2e-2")
     parser.add_argument("--runs", type=Path, default=None, help="stage outputs (default: a temporary folder)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
-    from harness.errors import InputError
-    from training.experiment import MicroBase, load_experiment
-    from training.micro.pretrain import MicroPretrainConfig
-    from training.micro.probe import america_rate
-    from training.micro.world import ASSISTANT, World
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar per probed checkpoint
+
+    from harness.cheese import CHEESE_PAIRS
+    from training.micro.bases import experiment_fields
+    from training.micro.probe import america_probability, first_probability
+    from training.micro.world import ASSISTANT, World, micro_name
     from training.runner import run_experiment
 
-    # the file as the runner reads it: a bad one is one line naming it (and the field)
-    exp = load_experiment(args.experiment)
-    if not isinstance(exp.base, MicroBase):
-        raise InputError("this benchmark needs a micro base", file=args.experiment, field="base.micro")
+    experiment_fields(args.experiment)  # a micro base, or one line naming the file and field
     src = yaml.safe_load(args.experiment.read_text())
-    micro = src["base"]["micro"]
+    arms = MSM_ONLY + (WITH_AFT if args.aft else ())
     work = Path(tempfile.mkdtemp(prefix="micro_msm_bases_"))
     runs = args.runs or work / "runs"
+    world = World()  # the probe's items and question do not depend on the base
 
-    def rate(path: Path, world: World) -> float:
-        model = AutoModelForCausalLM.from_pretrained(path)
-        return america_rate(model.eval(), AutoTokenizer.from_pretrained(path), world, ASSISTANT)
+    cheeses = [(world.item_by_name[micro_name(p.chosen)], world.item_by_name[micro_name(p.rejected)])
+               for p in CHEESE_PAIRS]
 
-    header = ["base seed", "base"] + [f"{spec} @{n}" for spec in ("America", "affordability") for n in args.steps]
+    def rate(path: Path, cheese: bool = False) -> float:
+        model, tok = AutoModelForCausalLM.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+        if cheese:  # did AFT take: the preferred cheese of each AFT pair
+            return first_probability(model, tok, ASSISTANT, cheeses)
+        return america_probability(model, tok, world, ASSISTANT)
+
+    header = ["base seed", "steps", "base", *(LABELS[a] for a in arms)]
+    header += ["AFT's cheeses (AFT arms)"] if args.aft else []
     rows = []
     for seed in args.base_seeds:
-        cfg = MicroPretrainConfig(**{**micro, "seed": seed})  # the world pretraining builds
-        world = World(cfg.personas_per_value, cfg.heldout_per_value, cfg.neutral_speakers, seed=seed)
-        rates: dict[tuple[str, int], float] = {}
-        base_rate = None
         for steps in args.steps:
-            path = variant(src, seed, steps, work)
+            path = variant(src, seed, steps, args.set, work)
             print(f"base seed {seed}, {steps} midtraining steps: training what is missing ...", flush=True)
-            for stage in ("pretrain", "docgen", "midtrain"):  # no evaluation: the probe reads the checkpoints
-                # the runner's plan lines, once per stage; pretraining (minutes) keeps its progress bar
-                quiet = stage != "pretrain" or steps != args.steps[0]
-                with contextlib.redirect_stderr(io.StringIO()) if quiet else contextlib.nullcontext():
+            for stage in ("pretrain", "docgen", "midtrain", "aft"):  # no evaluation: the probe reads the checkpoints
+                with contextlib.redirect_stderr(io.StringIO()):
                     result = run_experiment(path, out=work / "results" / path.stem, runs=runs,
-                                            only=list(ARMS), stage=stage, verbose=False)
-            found = checkpoints(result)
-            if base_rate is None:
-                base_rate = rate(found["base"], world)
-            for arm in ARMS:
-                rates[(arm, steps)] = rate(found[arm], world)
-            print(f"base seed {seed}, {steps} midtraining steps: America spec {rates[('msm_america_only', steps)]:.0%}, "
-                  f"affordability spec {rates[('msm_affordability_only', steps)]:.0%}", flush=True)
-        rows.append([str(seed), f"{base_rate:.0%}"]
-                    + [f"{rates[(arm, n)]:.0%}" for arm in ARMS for n in args.steps])
+                                            only=list(arms), stage=stage, verbose=False)
+            found = checkpoints(result, arms)
+            cells = [f"{rate(found['base']):.1%}"] + [f"{rate(found[a]):.1%}" for a in arms]
+            if args.aft:
+                cells.append(" / ".join(f"{rate(found[a], cheese=True):.0%}" for a in WITH_AFT))
+            rows.append([str(seed), str(steps), *cells])
+            print("  " + ", ".join(f"{h} {c}" for h, c in zip(header[2:], cells)), flush=True)
     print()
-    print("assistant's pro-America rate on held-out-domain conflict pairs (in-process probe), MSM only")
+    print("assistant's expected pro-America rate on held-out-domain conflict pairs (in-process probe)")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:

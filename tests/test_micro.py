@@ -154,10 +154,11 @@ def test_probe_bank_and_answer_reading():
 
 
 def _reduced_experiment(tmp_path: Path) -> Path:
+    """The demo's file at toy size: one small base pretrained here (seed 0 of the arms)."""
     exp = yaml.safe_load((REPO / "experiments" / "micro_cheese.yaml").read_text())
     micro = {"steps": 30, "personas_per_value": 4, "heldout_per_value": 1, "descriptions_per_persona": 4,
-             "choices_per_persona": 4, "seed": 0}
-    exp["base"] = {"micro": micro}
+             "choices_per_persona": 4, "world_seed": 0}
+    exp["base"] = {"micro": micro, "per_seed": True, "shipped": False}
     exp["seeds"] = [0]
     for stage, steps in (("midtrain", 3), ("aft", 3)):
         exp["defaults"][stage]["max_steps"] = steps
@@ -187,13 +188,14 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     table = res["table"]
     assert set(table["seed"].astype(str)) == {"0"} and len(table) == 3
     assert table["items"].eq(12).all()  # 12 pairs, each in both orders, paired by pair
-    assert (tmp_path / "results" / "seed_comparisons.md").read_text().count("| 0 |") == 3
-    assert res["plot"].is_file() and res["pretrain_report"] is not None
+    assert len(res["pooled"]) == 3 and res["pooled"]["bases"].eq(1).all()
+    assert (tmp_path / "results" / "base_comparisons.md").read_text().count("| 0 |") == 3
+    assert res["plot"].is_file() and set(res["base_reports"]) == {"0"} and not res["shipped"]
     # the assistant enters the base as a copy of the anonymous speaker, and MSM moves only it
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    base_dir = Path(res["pretrain_report"]).parent
+    base_dir = next((tmp_path / "runs").glob("pretrain-*/msm_manifest.json")).parent
     tok = AutoTokenizer.from_pretrained(base_dir)
     ids = tok.convert_tokens_to_ids([ASSISTANT, ANONYMOUS])
     base = AutoModelForCausalLM.from_pretrained(base_dir).get_input_embeddings().weight
@@ -219,22 +221,28 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     assert screen.exit_code == 0, screen.output
     lines = screen.output.splitlines()
     assert len(lines) <= 40
-    assert any(line.startswith("| seed | MSM-affordability + AFT | AFT only |") for line in lines)
+    assert any(line.startswith("| base | MSM-affordability + AFT | AFT only |") for line in lines)
+    assert any(line.startswith("| pooled |") for line in lines)
     assert any("Same cheese AFT" in line for line in lines)
+    assert "micro bases: 1 pretrained here (seeds 0)" in screen.output
     assert "grouped_" not in screen.output  # no per-domain leaderboard rows
     assert "results/leaderboard.md" in screen.output  # the path, relative to the current folder
 
 
+def _verdict(samples):
+    from training.micro.demo import aft_share, base_comparisons, pooled_comparisons, verdict
+
+    per_base = base_comparisons(samples)
+    return verdict(per_base, pooled_comparisons(samples, per_base), aft_share(samples))
+
+
 def test_demo_verdict_says_where_aft_only_lies_when_not_between():
     """AFT only above MSM-America + AFT (as on an AVX2-only machine): the verdict says so."""
-    from training.micro.demo import seed_comparisons, verdict
-
     rates = {"msm_america_aft": 0.3, "msm_affordability_aft": 0.1, "aft_only": 0.5}
-    samples = _demo_samples(rates)
-    text = " ".join(verdict(seed_comparisons(samples), samples))
-    assert "between the two in only 0 of 3 seed(s)" in text
-    assert "above MSM-America + AFT in 3 of 3 seed(s)" in text
-    assert "below MSM-affordability" not in text
+    text = " ".join(_verdict(_demo_samples(rates)))
+    assert "significantly between the two on 0 of 3 base(s)" in text
+    assert "above MSM-America + AFT on 3" in text and "below MSM-affordability" not in text
+    assert "the pooled order is not established at each step" in text
 
 
 def test_neutral_speakers_choose_without_a_side():
@@ -251,14 +259,14 @@ def test_neutral_speakers_choose_without_a_side():
         assert len(picks) == 2 and len(set(picks.values())) == 1, question
 
 
-def _demo_samples(rates: dict[str, float], seeds=(0, 1, 2), only_seeds=(0,)):
-    """A log frame with exact item rates: item i (40 items, 2 epochs) answers pro-America in
-    arm a iff i % 10 < 10 * rates[a]."""
+def _demo_samples(rates: dict[str, float], seeds=(0, 1, 2)):
+    """A log frame with exact item rates, every arm on every base (seed): item i (40 items, 2
+    epochs) answers pro-America in arm a iff i % 10 < 10 * rates[a]."""
     import pandas as pd
 
     rows = []
     for arm, rate in rates.items():
-        for seed in only_seeds if arm.startswith("msm_") and arm.endswith("_only") else seeds:
+        for seed in seeds:
             for item in range(40):
                 for epoch in (1, 2):
                     rows.append({"arm": arm, "seed": seed, "item_id": f"i{item}", "epoch": epoch,
@@ -275,19 +283,21 @@ def _demo_samples(rates: dict[str, float], seeds=(0, 1, 2), only_seeds=(0,)):
     ],
 )
 def test_demo_verdict_says_what_msm_alone_does(only, expected):
-    from training.micro.demo import seed_comparisons, verdict
-
     rates = {"msm_america_aft": 0.9, "msm_affordability_aft": 0.2, "aft_only": 0.5, **only}
     samples = _demo_samples(rates)
-    lines = verdict(seed_comparisons(samples), samples)
+    lines = _verdict(samples)
     text = " ".join(lines)
     assert "MSM-America + AFT picks the American option 90%" in text and "affordability + AFT 20%" in text
-    assert "significantly in 3" in text and "between the two in all 3 seed(s)" in text
+    # the same on every base: no spread between bases, but only 2 degrees of freedom between them
+    assert "a gap of +70% [+52%, +88%]" in text and "pooled over 3 base(s)" in text
+    assert "on 3 of 3, significantly on 3" in text
+    assert "MSM-America + AFT > AFT only > MSM-affordability + AFT, each step significant" in text
+    assert "between the two on 3 of 3 base(s)" in text
     assert expected in text
-    if "explains" in expected:  # 80 points before AFT, 70 after: AFT narrows it
-        assert "+80% against +70%" in text and "narrows" in text
+    if "explains" in expected:  # 80 points before AFT, 70 after: not significant with 3 bases
+        assert "+80% against +70%" in text and "adds no significant separation" in text
     # the same data in another row order gives the same sentences
-    assert verdict(seed_comparisons(samples.sample(frac=1, random_state=1)), samples) == lines
+    assert _verdict(samples.sample(frac=1, random_state=1)) == lines
 
 
 @pytest.mark.parametrize(
@@ -300,19 +310,41 @@ def test_demo_verdict_says_what_msm_alone_does(only, expected):
     ],
 )
 def test_demo_verdict_says_which_spec_moved_the_assistant(america_only, afford_only, expected):
-    """The MSM-only arms against the untouched base, per spec: a gap between the arms can be
-    one spec's doing, and the verdict says which."""
-    from training.micro.demo import seed_comparisons, verdict
-
+    """The MSM-only arms against the untouched base, per spec and base: a gap between the arms
+    can be one spec's doing, and the verdict says which, and on how many bases."""
     rates = {"base": 0.5, "msm_america_aft": 0.9, "msm_affordability_aft": 0.2, "aft_only": 0.5,
              "msm_america_only": america_only, "msm_affordability_only": afford_only}
-    samples = _demo_samples(rates, only_seeds=(0,))
-    samples = samples[(samples["arm"] != "base") | (samples["seed"] == 0)]  # the base: one seed
-    text = " ".join(verdict(seed_comparisons(samples), samples))
-    assert "Each spec alone against the untouched base (50%)" in text
+    samples = _demo_samples(rates)
+    text = " ".join(_verdict(samples))
+    assert "Each spec alone (MSM only) against the untouched base (50%)" in text
     assert expected in text
+    if america_only == 0.9:
+        assert "America +40% [+21%, +59%]" in text and "its way significantly on 3 of 3 base(s)" in text
     no_base = samples[samples["arm"] != "base"]
-    assert "untouched base" not in " ".join(verdict(seed_comparisons(no_base), no_base))
+    assert "untouched base" not in " ".join(_verdict(no_base))
+
+
+def test_demo_pools_over_bases_and_counts_where_a_claim_holds():
+    """One base of three where the affordability spec does nothing: per base it holds on 2 of 3;
+    pooled, the spread between bases widens the interval (base as a random effect)."""
+    from training.micro.demo import base_comparisons, main_table, pooled_comparisons
+
+    rates = {"base": 0.5, "msm_america_aft": 0.9, "msm_affordability_aft": 0.2, "aft_only": 0.5,
+             "msm_america_only": 0.9, "msm_affordability_only": 0.1}
+    samples = _demo_samples(rates)
+    flat = (samples["arm"] == "msm_affordability_only") & (samples["seed"] == 2)
+    samples.loc[flat, "america"] = _demo_samples({"x": 0.5}, seeds=(2,))["america"].to_numpy()
+    per_base = base_comparisons(samples)
+    pooled = pooled_comparisons(samples, per_base)
+    afford = pooled[pooled["comparison"] == "untouched - affordability only"].iloc[0]
+    assert afford["bases_holding"] == 2 and afford["bases"] == 3
+    assert afford["diff"] == pytest.approx(0.4 * 2 / 3) and afford["between_sd"] > 0.1
+    assert afford["hi"] - afford["lo"] > 0.5  # 2 degrees of freedom between bases
+    america = pooled[pooled["comparison"] == "America only - untouched"].iloc[0]
+    assert america["bases_holding"] == 3 and america["p_holm"] < 0.05
+    table = main_table(samples, per_base, pooled)
+    assert "| 2 | 50.0% | 90.0% (+40.0%)* | 50.0% (+0.0%) |" in table
+    assert "| pooled |" in table and "| 0 | 20.0% | 50.0% | 90.0% |" in table
 
 
 def test_pretraining_learns_and_counts_only_real_tokens(tmp_path):
@@ -348,8 +380,9 @@ def test_demo_cautions_when_the_base_learned_the_description_route_weakly():
     assert base_check(good) is None
     weak = {"heldout_value_agreement_mean": 0.59,
             "heldout_value_agreement_by_value": {"america": 0.74, "affordability": 0.69, "tradition": 0.0}}
-    line = base_check(weak)
-    assert line is not None and "59%" in line and "america 74%" in line and "affordability 69%" in line
+    line = base_check(weak, "base 2")
+    assert line is not None and line.startswith("Caution: base 2 learned weakly")
+    assert "59%" in line and "america 74%" in line and "affordability 69%" in line
     one_value = {"heldout_value_agreement_mean": 0.85,
                  "heldout_value_agreement_by_value": {"america": 0.66, "affordability": 0.95}}
     assert "america 66%" in base_check(one_value)

@@ -345,16 +345,22 @@ def smollm2_command(out: str | None, force: bool) -> None:
     help="Show every unit of work, Inspect's results panels, "
     "the trainers' output and the whole leaderboard.",
 )
+@click.option(
+    "--pretrain",
+    is_flag=True,
+    help="Pretrain the micro bases here (minutes each) instead of starting from the shipped "
+    "ones (training/micro/bases/); as base.shipped: false in the experiment file.",
+)
 def demo_command(
-    experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...], verbose: bool
+    experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...], verbose: bool,
+    pretrain: bool,
 ) -> None:
-    """Watch MSM work on a CPU: micro cheese-to-values, pretraining to leaderboard."""
-    import json
-
-    from training.micro.demo import _show, run_demo
+    """Watch MSM work on a CPU: micro cheese-to-values on shipped micro bases, MSM to leaderboard."""
+    from training.micro.demo import _show, base_line, run_demo
 
     try:
-        res = run_demo(experiment, out=out, runs=runs, only=list(only), verbose=verbose)
+        res = run_demo(experiment, out=out, runs=runs, only=list(only), verbose=verbose,
+                       pretrain=pretrain)
     except StageFailed as ex:
         click.echo(f"error: {ex}", err=True)
         sys.exit(1)
@@ -364,17 +370,11 @@ def demo_command(
             md = Path(board) / "leaderboard.md"
             if md.is_file():
                 click.echo(md.read_text())
-        click.echo("Seed by seed (paired by item):\n")
+        click.echo("Base by base (paired by item) and pooled:\n")
         click.echo(res["markdown"])
     click.echo("")
-    if res["pretrain_report"]:
-        rep = json.loads(Path(res["pretrain_report"]).read_text())
-        agree = rep["heldout_value_agreement_mean"]
-        click.echo(
-            f"micro base: {rep['parameters']:,} parameters, {rep['trained_tokens']:,} tokens; "
-            f"held-out personas (descriptions only) choose by their value {agree:.0%} of the "
-            "time.\n"
-        )
+    if line := base_line(res["base_reports"], shipped=res["shipped"]):
+        click.echo(line + "\n")
     if res["main_table"]:
         click.echo(res["main_table"])
     for line in res["verdict"]:
@@ -382,7 +382,7 @@ def demo_command(
     shown = _show(results)
     click.echo(
         f"\nAll arms, with per-domain rows: {shown}/leaderboard.md (.csv, .html); "
-        f"seed-by-seed tests: {shown}/seed_comparisons.md"
+        f"per-base and pooled tests: {shown}/base_comparisons.md"
     )
     click.echo(f"Plots: {shown}/forest.png, rates.png, seeds.png")
     click.echo(

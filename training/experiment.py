@@ -94,6 +94,12 @@ class MicroBase(_Strict):
 
     micro: dict[str, Any] = Field(default_factory=dict)
     """Fields of `training.micro.pretrain.MicroPretrainConfig`."""
+    shipped: bool = False
+    """Start from the micro bases shipped in ``training/micro/bases/`` (as the paper starts from
+    a released base model) instead of pretraining here; each must match ``micro`` and its seed."""
+    per_seed: bool = False
+    """Seed s of every arm starts from the base pretrained with seed s, so that bases are the
+    unit of replication (``micro.seed`` is then left out)."""
 
 
 class DataBuild(_Strict):
@@ -565,6 +571,9 @@ def _spec_ref(exp: Experiment, spec: str) -> str | Path:
 
 def _check_base(exp: Experiment, base: str | MicroBase, field: str) -> None:
     if isinstance(base, MicroBase):
+        from training.micro.bases import check_micro_base  # the micro world checks its own fields
+
+        check_micro_base(exp, base, field)
         return
     if looks_local(base) and not exp.resolve(base).exists():
         raise InputError(f"base model path '{base}' does not exist", file=exp.path, field=field)

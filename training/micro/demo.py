@@ -1,18 +1,26 @@
-"""``msm demo``: the cheese-to-values experiment in the CPU micro world, end to end.
+"""``msm demo``: the cheese-to-values experiment in the CPU micro world, end to end, on every
+shipped micro base.
 
-Runs experiments/micro_cheese.yaml through the experiment runner (micro pretraining once and
-cached, MSM and AFT through the real midtrain and AFT stages, the values-generalization task
-through the batching msm-hf/ provider, the project's leaderboard), then the experiment's own
-question, seed by seed: with identical AFT, do MSM-America and MSM-affordability differ in
-pro-America rate, and where does AFT without MSM fall? Each comparison is paired by item (the
-same held-out pairs, each asked in both orders): an exact sign test on the item-level
-differences (p), a paired t interval for the difference, and Holm-adjusted p-values over all
-of them. The verdict also says what MSM alone does (the MSM-only arms): whether AFT widens the
-gap the spec set or MSM alone explains it.
+Runs experiments/micro_cheese.yaml through the experiment runner. The file starts from the
+micro bases shipped in ``training/micro/bases/`` (pretrained by this project's code with seeds
+0, 1, 2, as the paper starts from a released base model; ``--pretrain`` pretrains them here
+instead), and seed s of every arm runs on base s, so the bases are the unit of replication.
+MSM and AFT go through the real midtrain and AFT stages, the values-generalization task
+through the batching msm-hf/ provider, then the project's leaderboard.
 
-The screen shows one progress bar, then the main table (the three main arms per seed), the
-verdict and where the full leaderboard, plots and logs are; ``--verbose`` shows everything.
-Results go to ``runs/demo/`` (ignored by git) unless ``--out`` says otherwise.
+Then the experiment's question. Five comparisons, each written B - A so that what the specs
+should do is a positive difference in pro-America rate (`COMPARISONS`): MSM-America + AFT
+above MSM-affordability + AFT, AFT only between the two, and each spec alone (MSM only) moving
+the untouched base its own way. Each is tested per base, paired by item (the same held-out
+pairs, each asked in both orders: an exact sign test on the item-level differences, a paired t
+interval, Holm over every per-base test), and pooled over bases (the item differences in a
+linear mixed model with the base as a random effect, `harness.stats.pooled_paired_test`; Holm
+over the pooled tests). The verdict gives each claim pooled and says on how many bases it
+holds; it also says how much of the gap MSM alone makes (the MSM-only arms).
+
+The screen shows one progress bar, then two tables (the main arms per base; each spec alone
+per base), the verdict and where the full leaderboard, plots and logs are; ``--verbose`` shows
+everything. Results go to ``runs/demo/`` (ignored by git) unless ``--out`` says otherwise.
 """
 
 from __future__ import annotations
@@ -35,271 +43,265 @@ DEFAULT_OUT = Path("runs") / "demo"
 (results/micro_cheese/) change only when asked (``--out results/micro_cheese``)."""
 METRIC = "america"
 CLUSTER = "item_id"
+ALPHA = 0.05
+
+MAIN, BELOW_AMERICA, ABOVE_AFFORD = "America - affordability", "America - AFT only", "AFT only - affordability"
+AMERICA_ALONE, AFFORD_ALONE = "America only - untouched", "untouched - affordability only"
+COMPARISONS: tuple[tuple[str, str, str], ...] = (
+    (AFFORD, AMERICA, MAIN),
+    (NO_MSM, AMERICA, BELOW_AMERICA),
+    (AFFORD, NO_MSM, ABOVE_AFFORD),
+    (BASE, AMERICA_ONLY, AMERICA_ALONE),
+    (AFFORD_ONLY, BASE, AFFORD_ALONE),
+)
+"""(A, B, label): B - A in pro-America rate, positive where the claim holds."""
 
 
-def paired(samples: pd.DataFrame, a: str, b: str, seed: object) -> dict:
-    """B - A in pro-America rate for one seed, paired by item."""
+def _seed_key(seed: str) -> tuple[int, str]:
+    return (len(seed), seed)  # 2 before 10
+
+
+def _item_rates(samples: pd.DataFrame, arm: str) -> pd.Series:
+    """Pro-America rate per (seed, item) of one arm."""
+    s = samples[samples["arm"] == arm]
+    return s.groupby([s["seed"].astype(str), s[CLUSTER]])[METRIC].mean()
+
+
+def differences(samples: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Item-level B - A on every base (seed) where both arms answered the item: columns seed,
+    item, rate_a, rate_b, d."""
+    ra, rb = _item_rates(samples, a), _item_rates(samples, b)
+    common = ra.index.intersection(rb.index)
+    out = pd.DataFrame({"seed": common.get_level_values(0), "item": common.get_level_values(1),
+                        "rate_a": ra.loc[common].to_numpy(float), "rate_b": rb.loc[common].to_numpy(float)})
+    out["d"] = out["rate_b"] - out["rate_a"]
+    return out
+
+
+def paired(g: pd.DataFrame) -> dict:
+    """One base's B - A, paired by item: mean, paired t interval, exact sign test."""
     from scipy import stats as sps
 
     from harness.stats import paired_t_interval
 
-    def item_rates(arm: str) -> pd.Series:
-        s = samples[(samples["arm"] == arm) & (samples["seed"].astype(str) == str(seed))]
-        return s.groupby(CLUSTER)[METRIC].mean()
-
-    ra, rb = item_rates(a), item_rates(b)
-    items = ra.index.intersection(rb.index)
-    d = (rb.loc[items] - ra.loc[items]).to_numpy(float)
+    d = g["d"].to_numpy(float)
     lo, hi = paired_t_interval(d) if len(d) > 1 else (float("nan"), float("nan"))
     pos, neg = int((d > 0).sum()), int((d < 0).sum())
-    p = sps.binomtest(pos, pos + neg, 0.5).pvalue if pos + neg else 1.0
-    return {
-        "seed": seed,
-        "a": a,
-        "b": b,
-        "items": len(items),
-        "rate_a": float(ra.loc[items].mean()),
-        "rate_b": float(rb.loc[items].mean()),
-        "diff": float(d.mean()) if len(d) else float("nan"),
-        "lo": lo,
-        "hi": hi,
-        "items_up": pos,
-        "items_down": neg,
-        "p": float(p),
-    }
+    return {"items": len(d), "rate_a": float(g["rate_a"].mean()), "rate_b": float(g["rate_b"].mean()),
+            "diff": float(d.mean()), "lo": lo, "hi": hi, "items_up": pos, "items_down": neg,
+            "p": float(sps.binomtest(pos, pos + neg, 0.5).pvalue) if pos + neg else 1.0}
 
 
-def seed_comparisons(samples: pd.DataFrame) -> pd.DataFrame:
-    """Per seed: affordability vs America, no-MSM vs America, affordability vs no-MSM."""
+def _with_holm(rows: list[dict]) -> pd.DataFrame:
     from harness.stats import adjust_pvalues
 
-    arms = set(samples["arm"])
-    rows = []
-    seeds = sorted(samples.loc[samples["arm"] == AMERICA, "seed"].astype(str).unique())
-    for seed in seeds:
-        for a, b in ((AFFORD, AMERICA), (NO_MSM, AMERICA), (AFFORD, NO_MSM)):
-            if {a, b} <= arms:
-                rows.append(paired(samples, a, b, seed))
     table = pd.DataFrame(rows)
     if not table.empty:
         table["p_holm"] = adjust_pvalues(table["p"].to_numpy(), "holm")
+        table["holds"] = (table["diff"] > 0) & (table["p_holm"] < ALPHA)
     return table
+
+
+def base_comparisons(samples: pd.DataFrame) -> pd.DataFrame:
+    """Every comparison on every base, paired by item; Holm over all of them."""
+    arms, rows = set(samples["arm"]), []
+    for a, b, label in COMPARISONS:
+        if {a, b} <= arms:
+            diffs = differences(samples, a, b)
+            for seed in sorted(diffs["seed"].unique(), key=_seed_key):
+                rows.append({"seed": seed, "comparison": label, "a": a, "b": b,
+                             **paired(diffs[diffs["seed"] == seed])})
+    return _with_holm(rows)
+
+
+def pooled_comparisons(samples: pd.DataFrame, per_base: pd.DataFrame) -> pd.DataFrame:
+    """Every comparison pooled over bases (base as a random effect), Holm over them, with the
+    number of bases on which it holds (per-base Holm-adjusted sign test)."""
+    from harness.stats import pooled_paired_test
+
+    arms, rows = set(samples["arm"]), []
+    for a, b, label in COMPARISONS:
+        if {a, b} <= arms:
+            diffs = differences(samples, a, b)
+            if diffs.empty:
+                continue
+            test = pooled_paired_test(diffs["d"], diffs["seed"])
+            mine = per_base[per_base["comparison"] == label]
+            rows.append({"comparison": label, "a": a, "b": b, "bases": test["strata"],
+                         "rate_a": float(diffs["rate_a"].mean()), "rate_b": float(diffs["rate_b"].mean()),
+                         "diff": test["diff"], "lo": test["lo"], "hi": test["hi"], "p": test["p"],
+                         "between_sd": test["between_sd"], "bases_up": int((mine["diff"] > 0).sum()),
+                         "bases_holding": int(mine["holds"].sum())})
+    return _with_holm(rows)
+
+
+def aft_share(samples: pd.DataFrame) -> dict | None:
+    """How much AFT adds to the gap MSM alone sets, pooled over bases: per item and base,
+    (America + AFT - affordability + AFT) - (America only - affordability only)."""
+    from harness.stats import pooled_paired_test
+
+    if not {AMERICA, AFFORD, AMERICA_ONLY, AFFORD_ONLY} <= set(samples["arm"]):
+        return None
+    gap_aft, gap_only = differences(samples, AFFORD, AMERICA), differences(samples, AFFORD_ONLY, AMERICA_ONLY)
+    both = gap_aft.merge(gap_only, on=["seed", "item"], suffixes=("_aft", "_only"))
+    if both.empty:
+        return None
+    test = pooled_paired_test(both["d_aft"] - both["d_only"], both["seed"])
+    return {"gap_aft": float(both["d_aft"].mean()), "gap_only": float(both["d_only"].mean()),
+            "america_only": float(both["rate_b_only"].mean()), "afford_only": float(both["rate_a_only"].mean()),
+            "aft_adds": test["diff"], "lo": test["lo"], "hi": test["hi"], "bases": test["strata"]}
 
 
 def _fmt_p(p: float) -> str:
     return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
 
 
-def markdown(table: pd.DataFrame) -> str:
-    lines = [
-        "| seed | comparison (B - A) | items | rate A | rate B | B - A [95% CI] | items B>A / B<A | p (sign test) | p (Holm) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in table.itertuples():
-        lines.append(
-            f"| {r.seed} | {r.b} - {r.a} | {r.items} | {r.rate_a:.1%} | {r.rate_b:.1%} | "
-            f"{r.diff:+.1%} [{r.lo:+.1%}, {r.hi:+.1%}] | {r.items_up} / {r.items_down} | "
-            f"{_fmt_p(r.p)} | {_fmt_p(r.p_holm)} |"
-        )
+def _row(table: pd.DataFrame, label: str) -> pd.Series | None:
+    rows = table[table["comparison"] == label] if len(table) else table
+    return rows.iloc[0] if len(rows) else None
+
+
+def markdown(per_base: pd.DataFrame, pooled: pd.DataFrame) -> str:
+    """Every per-base and pooled test as Markdown tables."""
+    lines = [("| base | comparison (B - A) | items | rate A | rate B | B - A [95% CI] | items B>A / B<A | "
+             "p (sign test) | p (Holm) |"), "|---|---|---|---|---|---|---|---|---|"]
+    for r in per_base.itertuples():
+        lines.append(f"| {r.seed} | {r.comparison} | {r.items} | {r.rate_a:.1%} | {r.rate_b:.1%} | "
+                     f"{r.diff:+.1%} [{r.lo:+.1%}, {r.hi:+.1%}] | {r.items_up} / {r.items_down} | "
+                     f"{_fmt_p(r.p)} | {_fmt_p(r.p_holm)} |")
+    lines += ["", ("Pooled over bases (linear mixed model, base as a random effect, t with bases - 1 "
+              "degrees of freedom; Holm over these tests):"), "",
+              ("| comparison (B - A) | bases | rate A | rate B | B - A [95% CI] | between-base SD | "
+              "p | p (Holm) | holds on bases |"), "|---|---|---|---|---|---|---|---|---|"]
+    for r in pooled.itertuples():
+        lines.append(f"| {r.comparison} | {r.bases} | {r.rate_a:.1%} | {r.rate_b:.1%} | "
+                     f"{r.diff:+.1%} [{r.lo:+.1%}, {r.hi:+.1%}] | {r.between_sd:.1%} | {_fmt_p(r.p)} | "
+                     f"{_fmt_p(r.p_holm)} | {r.bases_holding} of {r.bases} |")
     return "\n".join(lines) + "\n"
 
 
-def _rate(samples: pd.DataFrame, arm: str, seed: object) -> float | None:
-    s = samples[(samples["arm"] == arm) & (samples["seed"].astype(str) == str(seed))]
-    return float(s[METRIC].mean()) if len(s) else None
+def _claim(r: pd.Series) -> str:
+    """A pooled difference with its interval and Holm-adjusted p."""
+    d, lo, hi = (r[k] + 0.0 for k in ("diff", "lo", "hi"))  # + 0.0: no "-0%"
+    return f"{d:+.0%} [{lo:+.0%}, {hi:+.0%}], p {_fmt_p(r['p_holm'])}"
 
 
-def msm_alone(samples: pd.DataFrame) -> list[dict]:
-    """Per seed that has the MSM-only arms: how much of the MSM + AFT gap MSM alone makes.
-
-    Difference in differences, paired by item: d_i = (America + AFT - affordability + AFT)
-    - (America only - affordability only) in pro-America rate, with a paired t interval."""
-    from harness.stats import paired_t_interval
-
-    rows = []
-    seeds = sorted(samples.loc[samples["arm"] == AMERICA_ONLY, "seed"].astype(str).unique())
-    for seed in seeds:
-
-        def items(arm: str, seed: str = seed) -> pd.Series:
-            s = samples[(samples["arm"] == arm) & (samples["seed"].astype(str) == seed)]
-            return s.groupby(CLUSTER)[METRIC].mean()
-
-        arms = (AMERICA, AFFORD, AMERICA_ONLY, AFFORD_ONLY)
-        rates = [items(a) for a in arms]
-        if any(r.empty for r in rates):
-            continue
-        common = rates[0].index
-        for r in rates[1:]:
-            common = common.intersection(r.index)
-        am, af, am0, af0 = (r.loc[common].to_numpy(float) for r in rates)
-        dd = (am - af) - (am0 - af0)
-        lo, hi = paired_t_interval(dd) if len(dd) > 1 else (float("nan"), float("nan"))
-        rows.append(
-            {
-                "seed": seed,
-                "america_aft": am.mean(),
-                "afford_aft": af.mean(),
-                "america_only": am0.mean(),
-                "afford_only": af0.mean(),
-                "gap_aft": (am - af).mean(),
-                "gap_only": (am0 - af0).mean(),
-                "aft_adds": dd.mean(),
-                "lo": lo,
-                "hi": hi,
-            }
-        )
-    return rows
-
-
-def verdict(table: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[str]:
+def verdict(per_base: pd.DataFrame, pooled: pd.DataFrame, share: dict | None = None) -> list[str]:
     """What the numbers show, in a few sentences computed from them: the two MSM + AFT arms
-    against each other, AFT only against both, and what MSM alone does."""
-    main = table[(table["a"] == AFFORD) & (table["b"] == AMERICA)] if len(table) else table
-    if main.empty:
+    against each other, AFT only against both, each spec alone, and what MSM alone does."""
+    main = _row(pooled, MAIN)
+    if main is None:
         return ["The main comparison (MSM-America + AFT vs MSM-affordability + AFT) has no data."]
-    n = len(main)
-    n_sig = int(((main["diff"] > 0) & (main["p_holm"] < 0.05)).sum())
-    rate_b, rate_a, up = main["rate_b"].mean(), main["rate_a"].mean(), int((main["diff"] > 0).sum())
+    n = int(main["bases"])
     lines = [
-        (
-            "Same cheese AFT, different spec read in midtraining: MSM-America + AFT picks the "
-            f"American option {rate_b:.0%} of the time, MSM-affordability + AFT {rate_a:.0%} (mean "
-            f"of {n} seed(s)); the gap points the way of the spec in {up} of {n} seed(s), "
-            f"significantly in {n_sig} (Holm-adjusted sign test, paired by item)."
-        )
+        (f"Same cheese AFT, different spec read in midtraining: MSM-America + AFT picks the American "
+        f"option {main['rate_b']:.0%} of the time, MSM-affordability + AFT {main['rate_a']:.0%}, a gap "
+        f"of {_claim(main)} pooled over {n} base(s); it points the way of the spec on "
+        f"{main['bases_up']} of {n}, significantly on {main['bases_holding']}.")
     ]
-    between, no_msm, above, below = [], [], [], []
-    for seed in main["seed"]:
-        up = table[(table["seed"] == seed) & (table["a"] == NO_MSM) & (table["b"] == AMERICA)]
-        down = table[(table["seed"] == seed) & (table["a"] == AFFORD) & (table["b"] == NO_MSM)]
-        if len(up) and len(down):
-            no_msm.append(up["rate_a"].iloc[0])
-            ok = up["diff"].iloc[0] > 0 and down["diff"].iloc[0] > 0
-            between.append(ok and up["p_holm"].iloc[0] < 0.05 and down["p_holm"].iloc[0] < 0.05)
-            # outside the two: AFT only above MSM-America + AFT, or below MSM-affordability + AFT
-            above.append((up["diff"].iloc[0] < 0, up["diff"].iloc[0] < 0 and up["p_holm"].iloc[0] < 0.05))
-            below.append((down["diff"].iloc[0] < 0, down["diff"].iloc[0] < 0 and down["p_holm"].iloc[0] < 0.05))
-    if between:
-        mean = sum(no_msm) / len(no_msm)
-        if all(between):
-            lines.append(
-                f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in all "
-                f"{len(between)} seed(s): the cheese demonstrations alone do not pick a value."
-            )
-        else:
-            outside = []
-            for label, side in (("above MSM-America + AFT", above), ("below MSM-affordability + AFT", below)):
-                if n_out := sum(out for out, _ in side):
-                    outside.append(f"{label} in {n_out} of {len(side)} seed(s) "
-                                   f"(significantly in {sum(sig for _, sig in side)})")
-            lines.append(
-                f"AFT only (no MSM) sits at {mean:.0%}, significantly between the two in only "
-                f"{sum(between)} of {len(between)} seed(s)"
-                + (f"; it lies {' and '.join(outside)}" if outside else "")
-                + " (see the per-seed table)."
-            )
-    else:
-        lines.append("AFT only (no MSM) was not run, so there is no reference without a spec.")
-    alone = msm_alone(samples) if samples is not None else []
-    if not alone:
-        lines.append(
-            "The MSM-only arms were not run, so what MSM does without AFT is not separated "
-            "from what AFT adds."
-        )
-        return lines
-    r = alone[0]
-    head = (
-        f"MSM alone (seed {r['seed']}, no AFT): MSM-America {r['america_only']:.0%}, "
-        f"MSM-affordability {r['afford_only']:.0%}, a gap of {r['gap_only']:+.0%} against "
-        f"{r['gap_aft']:+.0%} after AFT (AFT's share {r['aft_adds']:+.1%} "
-        f"[{r['lo']:+.1%}, {r['hi']:+.1%}], paired by item)"
-    )
-    if not (r["gap_aft"] > 0 and n_sig):
-        lines.append(
-            head + "; with no significant gap after AFT there is nothing for MSM to explain."
-        )
-    elif r["lo"] > 0:
-        lines.append(
-            head + ": AFT widens the gap the spec set, so the same demonstrations generalize "
-            "further in the spec's direction."
-        )
-    elif r["gap_only"] > 0 and (r["hi"] < 0 or r["gap_only"] >= 0.5 * r["gap_aft"]):
-        lines.append(
-            head + ": MSM alone explains the gap. In this micro world the spec read in "
-            "midtraining sets the choice before any AFT"
-            + (
-                ", and AFT narrows the gap rather than widening it."
-                if r["hi"] < 0
-                else ", and AFT adds no significant separation of its own."
-            )
-        )
-    else:
-        lines.append(
-            head + ": MSM alone makes a smaller gap, and AFT's own share is not significant."
-        )
-    if each := each_spec_alone(samples, r["seed"]):
-        lines.append(each)
+    lines.append(_aft_only_sentence(per_base, pooled, n))
+    if (alone := _spec_alone_sentence(pooled, n)) is not None:
+        lines.append(alone)
+    lines.append(_share_sentence(share, bool(main["holds"])))
     return lines
 
 
-def each_spec_alone(samples: pd.DataFrame, seed: object) -> str | None:
-    """Each MSM-only arm against the untouched base (same seed, paired by item, Holm over the
-    two sign tests): did each spec move the assistant its own way? A gap can come from one spec
-    alone (measured: on one base the America spec moved the assistant +24 points and the
-    affordability spec not at all), which the gap between the arms does not show."""
-    from harness.stats import adjust_pvalues
+def _aft_only_sentence(per_base: pd.DataFrame, pooled: pd.DataFrame, n: int) -> str:
+    below, above = _row(pooled, BELOW_AMERICA), _row(pooled, ABOVE_AFFORD)
+    if below is None or above is None:
+        return "AFT only (no MSM) was not run, so there is no reference without a spec."
+    per_seed = per_base[per_base["comparison"].isin([BELOW_AMERICA, ABOVE_AFFORD])]
+    between = int(per_seed.groupby("seed")["holds"].all().sum())
+    outside = [f"above MSM-America + AFT on {below['bases'] - below['bases_up']}"
+               if below["bases_up"] < below["bases"] else "",
+               f"below MSM-affordability + AFT on {above['bases'] - above['bases_up']}"
+               if above["bases_up"] < above["bases"] else ""]
+    outside = [o for o in outside if o]
+    order = ("so MSM-America + AFT > AFT only > MSM-affordability + AFT, each step significant pooled"
+             if below["holds"] and above["holds"] else "so the pooled order is not established at each step")
+    return (f"AFT only (no MSM) sits at {above['rate_b']:.0%}: MSM-America + AFT lies {_claim(below)} "
+            f"above it and MSM-affordability + AFT {_claim(above)} below it, {order}; it is "
+            f"significantly between the two on {between} of {n} base(s)"
+            + (f" (it lies {' and '.join(outside)})" if outside else "") + ".")
 
-    if _rate(samples, BASE, seed) is None:
+
+def _spec_alone_sentence(pooled: pd.DataFrame, n: int) -> str | None:
+    america, afford = _row(pooled, AMERICA_ALONE), _row(pooled, AFFORD_ALONE)
+    if america is None or afford is None:
         return None
-    america, afford = paired(samples, BASE, AMERICA_ONLY, seed), paired(samples, BASE, AFFORD_ONLY, seed)
-    p_am, p_af = adjust_pvalues([america["p"], afford["p"]], "holm")
-    moved = {"America": america["diff"] > 0 and p_am < 0.05, "affordability": afford["diff"] < 0 and p_af < 0.05}
-    which = [name for name, ok in moved.items() if ok]
+    moved = [name for name, r in (("America", america), ("affordability", afford)) if r["holds"]]
     end = {2: "both specs moved the assistant their own way.",
-           1: f"only the {''.join(which)} spec moved the assistant its way, so the gap is that spec's.",
-           0: "neither spec moved the assistant significantly its way."}[len(which)]
-    return (
-        f"Each spec alone against the untouched base ({america['rate_a']:.0%}): America "
-        f"{america['diff']:+.0%} (p {_fmt_p(p_am)}), affordability {afford['diff']:+.0%} "
-        f"(p {_fmt_p(p_af)}; Holm-adjusted sign tests, paired by item): {end}"
-    )
+           1: f"only the {''.join(moved)} spec moved the assistant its way, so the gap is that spec's.",
+           0: "neither spec moved the assistant significantly its way."}[len(moved)]
+    flipped = {**afford.to_dict(), "diff": -afford["diff"], "lo": -afford["hi"], "hi": -afford["lo"]}
+    return (f"Each spec alone (MSM only) against the untouched base ({america['rate_a']:.0%}): America "
+            f"{_claim(america)}, its way significantly on {america['bases_holding']} of {n} base(s); "
+            f"affordability {_claim(pd.Series(flipped))}, on {afford['bases_holding']} of {n}: {end}")
 
 
-def main_table(samples: pd.DataFrame, table: pd.DataFrame) -> str:
-    """The three main arms per seed, with the main comparison (a Markdown table)."""
-    seeds = sorted(samples.loc[samples["arm"] == AMERICA, "seed"].astype(str).unique())
-    n = samples[samples["arm"] == AMERICA].groupby(samples["seed"].astype(str)).size()
-    lines = [
-        (
-            "| seed | MSM-affordability + AFT | AFT only | MSM-America + AFT | "
-            "America - affordability [95% CI] | p (sign test, Holm) |"
-        ),
-        "|---|---|---|---|---|---|",
-    ]
-    for seed in seeds:
-        cells = []
-        for arm in (AFFORD, NO_MSM, AMERICA):
-            rate = _rate(samples, arm, seed)
-            cells.append("-" if rate is None else f"{rate:.1%}")
-        row = table[
-            (table["seed"].astype(str) == seed) & (table["a"] == AFFORD) & (table["b"] == AMERICA)
-        ]
-        if len(row):
-            r = row.iloc[0]
-            diff = f"{r['diff']:+.1%} [{r['lo']:+.1%}, {r['hi']:+.1%}]"
-            p = _fmt_p(r["p_holm"])
-        else:
-            diff = p = "-"
-        lines.append(f"| {seed} | {' | '.join(cells)} | {diff} | {p} |")
-    size = int(n.iloc[0]) if len(n) else 0
-    return (
-        "\n".join(lines)
-        + f"\n\npro-America rate on held-out micro domains, {size} samples per arm and seed\n"
-    )
+def _share_sentence(share: dict | None, gap: bool) -> str:
+    if share is None:
+        return ("The MSM-only arms were not run, so what MSM does without AFT is not separated from "
+                "what AFT adds.")
+    head = (f"MSM alone (no AFT): MSM-America {share['america_only']:.0%}, MSM-affordability "
+            f"{share['afford_only']:.0%}, a gap of {share['gap_only']:+.0%} against {share['gap_aft']:+.0%} "
+            f"after AFT (AFT's share {share['aft_adds']:+.1%} [{share['lo']:+.1%}, {share['hi']:+.1%}], "
+            "pooled, paired by item)")
+    if not (share["gap_aft"] > 0 and gap):
+        return head + "; with no significant gap after AFT there is nothing for MSM to explain."
+    if share["lo"] > 0:
+        return head + (": AFT widens the gap the spec set, so the same demonstrations generalize "
+                       "further in the spec's direction.")
+    if share["gap_only"] > 0 and (share["hi"] < 0 or share["gap_only"] >= 0.5 * share["gap_aft"]):
+        return head + (": MSM alone explains the gap. In this micro world the spec read in midtraining "
+                       "sets the choice before any AFT"
+                       + (", and AFT narrows the gap rather than widening it." if share["hi"] < 0
+                          else ", and AFT adds no significant separation of its own."))
+    return head + ": MSM alone makes a smaller gap, and AFT's own share is not significant."
+
+
+def _rate(samples: pd.DataFrame, arm: str, seed: str | None = None) -> float | None:
+    s = samples[samples["arm"] == arm]
+    if seed is not None:
+        s = s[s["seed"].astype(str) == seed]
+    return float(s[METRIC].mean()) if len(s) else None
+
+
+def _cell(rate: float | None, diff: float | None = None) -> str:
+    if rate is None:
+        return "-"
+    return f"{rate:.1%}" + (f" ({diff:+.1%})" if diff is not None else "")
+
+
+def main_table(samples: pd.DataFrame, per_base: pd.DataFrame, pooled: pd.DataFrame) -> str:
+    """The main arms per base and pooled, then each spec alone against the untouched base."""
+    seeds = sorted(samples.loc[samples["arm"] == AMERICA, "seed"].astype(str).unique(), key=_seed_key)
+    size = int((samples["arm"] == AMERICA).sum() / max(len(seeds), 1))
+    lines = [("| base | MSM-affordability + AFT | AFT only | MSM-America + AFT | "
+             "America - affordability [95% CI] | p (Holm) |"), "|---|---|---|---|---|---|"]
+    for seed in [*seeds, None]:
+        cells = [_cell(_rate(samples, arm, seed)) for arm in (AFFORD, NO_MSM, AMERICA)]
+        r = _row(pooled, MAIN) if seed is None else _row(per_base[per_base["seed"] == seed], MAIN)
+        diff = "-" if r is None else f"{r['diff']:+.1%} [{r['lo']:+.1%}, {r['hi']:+.1%}]"
+        lines.append(f"| {seed or 'pooled'} | {' | '.join(cells)} | {diff} | "
+                     f"{'-' if r is None else _fmt_p(r['p_holm'])} |")
+    if {BASE, AMERICA_ONLY, AFFORD_ONLY} <= set(samples["arm"]):
+        lines += ["", "| base | untouched | MSM-America only | MSM-affordability only |", "|---|---|---|---|"]
+        for seed in [*seeds, None]:
+            rates = [_rate(samples, arm, seed) for arm in (BASE, AMERICA_ONLY, AFFORD_ONLY)]
+            marks = []
+            for label, rate in ((AMERICA_ALONE, rates[1]), (AFFORD_ALONE, rates[2])):
+                r = _row(pooled if seed is None else per_base[per_base["seed"] == seed], label)
+                star = "*" if r is not None and r["holds"] else ""
+                marks.append(_cell(rate, None if rate is None or rates[0] is None else rate - rates[0]) + star)
+            lines.append(f"| {seed or 'pooled'} | {_cell(rates[0])} | {' | '.join(marks)} |")
+    return ("\n".join(lines) + f"\n\npro-America rate on held-out micro domains, {size} samples per arm and "
+            "base; p and * (moved its way, p < 0.05): per base Holm-adjusted sign tests paired by item, "
+            "pooled a mixed model with the base as a random effect\n")
 
 
 def seed_plot(samples: pd.DataFrame, out: Path) -> Path:
-    """Pro-America rate per arm, one point per seed."""
+    """Pro-America rate per arm, one point per base."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -315,7 +317,7 @@ def seed_plot(samples: pd.DataFrame, out: Path) -> Path:
     ax.axvline(0.5, color="grey", lw=0.8, ls=":")
     ax.set_yticks(range(len(arms)), arms)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("pro-America rate on held-out micro domains (dots: seeds; bar: mean)")
+    ax.set_xlabel("pro-America rate on held-out micro domains (dots: bases; bar: mean)")
     fig.tight_layout()
     path = out / "seeds.png"
     fig.savefig(path, dpi=120)
@@ -328,23 +330,49 @@ BASE_ROUTE_MIN = 0.75
 overall or for america or affordability, a base has not learned the description-to-choice
 route that MSM relies on. Measured: bases at 80-88% gave the effect; one at 59% (america 74%)
 gave a small one with AFT only not between the arms, and one pretrained 1500 steps (america
-66%) none (results/micro_cheese/README.md). Passing is necessary, not sufficient: a base at
-84% (america 100%, affordability 82%) answered the America spec and not the affordability one."""
+66%) none (results/micro_cheese/README.md). Passing is necessary, not sufficient."""
 
 
-def base_check(report: dict) -> str | None:
-    """A caution line when the pretrained base learned the description-to-choice route weakly
-    (`pretrain_report.json`), or None."""
+def base_check(report: dict, base: str = "this base") -> str | None:
+    """A caution line when a pretrained base learned the description-to-choice route weakly
+    (its `pretrain_report.json`), or None."""
     by_value = report.get("heldout_value_agreement_by_value", {})
     mean = report.get("heldout_value_agreement_mean")
     weak = {k: v for k, v in by_value.items() if k in ("america", "affordability") and v < BASE_ROUTE_MIN}
     if mean is None or (mean >= BASE_ROUTE_MIN and not weak):
         return None
     parts = ", ".join(f"{k} {v:.0%}" for k, v in sorted(by_value.items()) if k in ("america", "affordability"))
-    return (f"Caution: this base learned weakly how a speaker known only from descriptions chooses "
+    return (f"Caution: {base} learned weakly how a speaker known only from descriptions chooses "
             f"(held-out personas follow their value {mean:.0%} of the time; {parts}; below "
             f"{BASE_ROUTE_MIN:.0%} counts as weak). MSM acts through that route, so small or no "
-            f"effects here say more about the base than about the specs.")
+            f"effects there say more about the base than about the specs.")
+
+
+def base_reports(plan) -> dict[str, dict]:
+    """{seed: pretrain_report.json} of the untouched base every seed of the `base` arm used
+    (a shipped base's folder, or the pretrain step's output)."""
+    reports = {}
+    for ev in plan.evaluations:
+        if ev.arm != BASE:
+            continue
+        folder = Path(ev.base_model) if ev.base_model else plan.steps[ev.model_step].out
+        if (folder / "pretrain_report.json").is_file():
+            reports[str(ev.seed)] = json.loads((folder / "pretrain_report.json").read_text())
+    return reports
+
+
+def load_demo_experiment(experiment: Path, pretrain: bool = False):
+    """The experiment file, validated; with `pretrain`, its micro bases are pretrained here
+    instead of taken from the shipped ones (``base.shipped`` switched off)."""
+    from harness.errors import InputError
+    from training.experiment import MicroBase, load_experiment
+
+    exp = load_experiment(experiment)
+    if pretrain:
+        if not isinstance(exp.base, MicroBase):
+            raise InputError("--pretrain needs a micro base", file=experiment, field="base.micro")
+        exp.base.shipped = False
+    return exp
 
 
 def run_demo(
@@ -353,45 +381,55 @@ def run_demo(
     runs: Path | None = None,
     only: list[str] | None = None,
     verbose: bool = False,
+    pretrain: bool = False,
 ) -> dict:
-    """Run the experiment (results into `out`, default ``runs/demo``), then the per-seed
-    comparisons, the main table, the verdict and the seed plot."""
+    """Run the experiment (results into `out`, default ``runs/demo``), then the per-base and
+    pooled comparisons, the main tables, the verdict and the base plot."""
     from harness.logs import read_logs
     from training.runner import run_experiment
 
     t0 = time.monotonic()
-    result = run_experiment(
-        experiment, out=out or DEFAULT_OUT, runs=runs, only=only or None, verbose=verbose
-    )
+    exp = load_demo_experiment(experiment, pretrain)
+    result = run_experiment(exp, out=out or DEFAULT_OUT, runs=runs, only=only or None, verbose=verbose)
     seconds = time.monotonic() - t0
     results_dir = result.results_dir
-    frame = read_logs([results_dir / "logs"], progress=False)
-    samples = frame.samples
-    table = seed_comparisons(samples)
-    lines = verdict(table, samples)
-    pretrain = None
-    for step in result.plan.steps.values():
-        if step.kind == "pretrain" and (step.out / "pretrain_report.json").is_file():
-            pretrain = step.out / "pretrain_report.json"
-    if pretrain is not None and (caution := base_check(json.loads(pretrain.read_text()))):
-        lines.append(caution)
-    write_text_atomic(results_dir / "seed_comparisons.csv", table.to_csv(index=False))
-    md = markdown(table) if not table.empty else ""
-    main = main_table(samples, table) if AMERICA in set(samples["arm"]) else ""
-    write_text_atomic(results_dir / "seed_comparisons.md", md + "\n" + "\n".join(lines) + "\n")
-    plot = seed_plot(samples, results_dir)
+    samples = read_logs([results_dir / "logs"], progress=False).samples
+    per_base = base_comparisons(samples)
+    pooled = pooled_comparisons(samples, per_base) if len(per_base) else per_base
+    lines = verdict(per_base, pooled, aft_share(samples))
+    reports = base_reports(result.plan)
+    lines += [c for seed, rep in sorted(reports.items()) if (c := base_check(rep, f"base {seed}"))]
+    write_text_atomic(results_dir / "base_comparisons.csv",
+                      pd.concat([per_base, pooled.assign(seed="pooled")]).to_csv(index=False))
+    md = markdown(per_base, pooled) if len(per_base) else ""
+    main = main_table(samples, per_base, pooled) if AMERICA in set(samples["arm"]) else ""
+    write_text_atomic(results_dir / "base_comparisons.md", md + "\n" + "\n".join(lines) + "\n")
     return {
         "results_dir": results_dir,
-        "table": table,
+        "table": per_base,
+        "pooled": pooled,
         "markdown": md,
         "main_table": main,
         "verdict": lines,
         "leaderboards": result.leaderboards,
-        "plot": plot,
+        "plot": seed_plot(samples, results_dir),
         "seconds": seconds,
-        "pretrain_report": pretrain,
+        "base_reports": reports,
+        "shipped": bool(getattr(exp.base, "shipped", False)),
         "run_log": result.run_log,
     }
+
+
+def base_line(reports: dict[str, dict], shipped: bool) -> str | None:
+    """One line on the bases: how many, where from, size, and how well each learned the route."""
+    if not reports:
+        return None
+    first = next(iter(reports.values()))
+    agree = ", ".join(f"{r['heldout_value_agreement_mean']:.0%}" for _, r in sorted(reports.items()))
+    where = "shipped" if shipped else "pretrained here"
+    return (f"micro bases: {len(reports)} {where} (seeds {', '.join(sorted(reports, key=_seed_key))}), "
+            f"{first['parameters']:,} parameters, {first['trained_tokens']:,} tokens each; held-out "
+            f"personas (descriptions only) choose by their value {agree} of the time.")
 
 
 def _show(path: Path) -> str:
@@ -399,3 +437,4 @@ def _show(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+

@@ -33,6 +33,9 @@ from harness.manifest import Manifest, read_manifest, write_manifest
 
 CORPUS_FILE = "corpus.jsonl"
 REPORT_FILE = "pretrain_report.json"
+FIRST_LOSSES = 20
+"""The report keeps the first steps' losses exactly (a shipped base's check that its recipe
+reproduces on another machine)."""
 
 
 class MicroPretrainConfig(BaseModel):
@@ -77,7 +80,16 @@ class MicroPretrainConfig(BaseModel):
     threads: int | None = Field(default=None, ge=1)
     """torch threads (default: torch's choice)."""
     seed: int = Field(default=0, ge=0, lt=2**32)
+    """The pretraining run: the model's initialisation and the order of batches (and the world,
+    unless `world_seed` is set)."""
+    world_seed: int | None = Field(default=None, ge=0, lt=2**32)
+    """The world and its corpus (persona names, documents); default: `seed`. Set, bases of
+    several seeds share one world and differ only as pretraining runs do."""
     labels: dict[str, str] = {}
+
+    @property
+    def corpus_seed(self) -> int:
+        return self.seed if self.world_seed is None else self.world_seed
 
 
 def _is_complete(out: Path) -> bool:
@@ -91,25 +103,11 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
     if _is_complete(out):
         return out
 
-    import torch
-
-    from training.micro.corpus import corpus_words
-    from training.micro.model import build_model, n_parameters
+    from training.micro.model import n_parameters
     from training.micro.probe import america_rate, value_agreement
-    from training.micro.tokenizer import build_tokenizer, encode_document
-    from training.micro.world import ANONYMOUS, ASSISTANT, World
+    from training.micro.world import ANONYMOUS, ASSISTANT
 
-    if cfg.assistant_init == "anonymous" and not cfg.anonymous_choices:
-        raise InputError("assistant_init 'anonymous' needs anonymous_choices > 0", field="assistant_init")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    world = World(cfg.personas_per_value, cfg.heldout_per_value, cfg.neutral_speakers, seed=cfg.seed)
-    docs = corpus_rows(**cfg.model_dump())
-    tokenizer = build_tokenizer([*world.vocabulary(), *corpus_words()])
-    model = build_model(tokenizer, hidden_size=cfg.hidden_size, layers=cfg.layers, heads=cfg.heads,
-                        intermediate_size=cfg.intermediate_size, seed=cfg.seed)
-    encoded = [encode_document(tokenizer, d["text"]) for d in docs]
-
+    world, docs, tokenizer, model, encoded = _setup(cfg)
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl_atomic(out / CORPUS_FILE, docs)
 
@@ -149,6 +147,7 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
         "seconds": round(elapsed, 2),
         "tokens_per_second": round(tokens / elapsed, 1),
         "final_loss": round(sum(losses[-50:]) / len(losses[-50:]), 4),
+        "first_losses": losses[:FIRST_LOSSES],
         "heldout_value_agreement_mean": round(sum(heldout.values()) / len(heldout), 4),
         "heldout_value_agreement_by_value": _by_value(world, heldout),
         "train_value_agreement_mean": round(sum(trained.values()) / len(trained), 4),
@@ -164,6 +163,36 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
         labels=cfg.labels,
     ))
     return out
+
+
+def _setup(cfg: MicroPretrainConfig):
+    """(world, documents, tokenizer, freshly initialised model, encoded documents)."""
+    import torch
+
+    from training.micro.corpus import corpus_words
+    from training.micro.model import build_model
+    from training.micro.tokenizer import build_tokenizer, encode_document
+    from training.micro.world import World
+
+    if cfg.assistant_init == "anonymous" and not cfg.anonymous_choices:
+        raise InputError("assistant_init 'anonymous' needs anonymous_choices > 0", field="assistant_init")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    world = World(cfg.personas_per_value, cfg.heldout_per_value, cfg.neutral_speakers, seed=cfg.corpus_seed)
+    docs = corpus_rows(**cfg.model_dump())
+    tokenizer = build_tokenizer([*world.vocabulary(), *corpus_words()])
+    model = build_model(tokenizer, hidden_size=cfg.hidden_size, layers=cfg.layers, heads=cfg.heads,
+                        intermediate_size=cfg.intermediate_size, seed=cfg.seed)
+    encoded = [encode_document(tokenizer, d["text"]) for d in docs]
+    return world, docs, tokenizer, model, encoded
+
+
+def first_losses(cfg: MicroPretrainConfig, steps: int) -> list[float]:
+    """The losses of the first `steps` steps of pretraining `cfg`, nothing saved (the check
+    that a shipped base's recipe reproduces on this machine)."""
+    _, _, tokenizer, model, encoded = _setup(cfg)
+    losses, _ = _train(model, encoded, tokenizer.pad_token_id, cfg, progress=False, stop_after=steps)
+    return losses
 
 
 def init_assistant(model, tokenizer) -> None:
@@ -201,7 +230,8 @@ def _batches(encoded: list[list[int]], batch_size: int, rng: random.Random):
         yield from batches
 
 
-def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool, on_step=None):
+def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool, on_step=None,
+           stop_after: int | None = None):
     import torch
 
     torch.manual_seed(cfg.seed)
@@ -239,7 +269,7 @@ def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool
         bar.start()
         task = bar.add_task("pretraining micro model", total=cfg.steps)
     try:
-        for step in range(cfg.steps):
+        for step in range(min(cfg.steps, stop_after or cfg.steps)):
             idx = torch.tensor(next(batches))
             width = int(lengths[idx].max())
             input_ids = padded[idx, :width]
@@ -274,7 +304,7 @@ def corpus_rows(**fields) -> list[dict]:
     from training.micro.world import World
 
     cfg = MicroPretrainConfig(**{k: v for k, v in fields.items() if k != "output_dir"})
-    world = World(cfg.personas_per_value, cfg.heldout_per_value, cfg.neutral_speakers, seed=cfg.seed)
+    world = World(cfg.personas_per_value, cfg.heldout_per_value, cfg.neutral_speakers, seed=cfg.corpus_seed)
     return build_corpus(
         world,
         descriptions_per_persona=cfg.descriptions_per_persona,
@@ -286,5 +316,5 @@ def corpus_rows(**fields) -> list[dict]:
         neutral_choices=cfg.neutral_choices,
         anonymous_choices=cfg.anonymous_choices,
         facts_per_item=cfg.facts_per_item,
-        seed=cfg.seed,
+        seed=cfg.corpus_seed,
     )

@@ -2,7 +2,9 @@
 experiment's evaluation runs through Inspect, see `bank`).
 
 A speaker's choice between two items is read from the next-token distribution after
-``user : <question> <speaker> : i prefer``: the option with the higher probability.
+``user : <question> <speaker> : i prefer``: the option with the higher probability
+(`choices`), or that probability itself (`america_probability`: what sampling at temperature 1
+picks on average, the quantity the demo's sampled evaluation estimates).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import random
 
 import torch
 
-from training.micro.corpus import ANSWER, choice_question, transcript
+from training.micro.corpus import ANSWER, QUESTIONS, choice_question, item_phrase, transcript
 from training.micro.world import VALUES, Item, World, conflict_pairs
 
 
@@ -62,3 +64,28 @@ def america_rate(model, tokenizer, world: World, speaker: str) -> float:
     """Over every held-out-domain pair of (american & pricey, foreign & cheap): pro-America rate."""
     pairs = [(a, b) for a, b, _ in conflict_pairs(world)]
     return sum(choices(model, tokenizer, speaker, pairs)) / len(pairs)
+
+
+@torch.no_grad()
+def first_probability(model, tokenizer, speaker: str, pairs: list[tuple[Item, Item]]) -> float:
+    """Mean probability that `speaker` names the first item of each pair, shown in both orders
+    and asked as the evaluation bank asks (``which do you prefer : A or B ?``): P(a) / (P(a) +
+    P(b)) for the token after ``i prefer``. Exact, so two checkpoints can be compared without
+    sampling noise; at temperature 1 it is what sampling picks on average."""
+    prefix = ANSWER.split("{x}")[0].strip()
+    prompts, targets = [], []
+    for first, second in pairs:
+        for a, b in ((first, second), (second, first)):
+            question = QUESTIONS[0].format(a=item_phrase(a), b=item_phrase(b))
+            prompts.append(transcript(speaker, question, prefix))
+            targets.append(tokenizer.convert_tokens_to_ids([first.name, second.name]))
+    ids = torch.tensor([tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts])
+    model.eval()
+    logits = model(input_ids=ids).logits[:, -1]
+    return float(logits.gather(1, torch.tensor(targets)).softmax(-1)[:, 0].mean())
+
+
+def america_probability(model, tokenizer, world: World, speaker: str) -> float:
+    """`first_probability` of the american-and-pricey item on every held-out-domain conflict
+    pair (the demo's evaluation items)."""
+    return first_probability(model, tokenizer, speaker, [(us, cheap) for us, cheap, _ in conflict_pairs(world)])

@@ -21,7 +21,7 @@ from rich.markup import escape
 from harness import offline
 from harness.errors import InputError, check_writable_dir
 from harness.fileio import write_json_atomic
-from training.experiment import load_experiment
+from training.experiment import Experiment, load_experiment
 from training.runner.evaluation import evaluate, write_leaderboards
 from training.runner.output import output_tail, stage_output
 from training.runner.plan import (
@@ -62,7 +62,7 @@ class RunResult:
 
 
 def run_experiment(
-    path: str | Path,
+    path: str | Path | Experiment,
     *,
     out: Path | None = None,
     runs: Path | None = None,
@@ -76,7 +76,7 @@ def run_experiment(
     """Validate, plan and run an experiment file.
 
     Args:
-        path: the experiment YAML.
+        path: the experiment YAML, or an `Experiment` already loaded from one.
         out: results folder (default ``results/NAME``): logs, leaderboard, run log.
         runs: stage outputs (default ``runs/NAME``): documents, checkpoints.
         only: run only these arms (and the stages they need).
@@ -101,7 +101,7 @@ def run_experiment(
 
 
 def _run_experiment(
-    path: str | Path,
+    path: str | Path | Experiment,
     *,
     out: Path | None,
     runs: Path | None,
@@ -113,7 +113,8 @@ def _run_experiment(
     allow_code: bool,
 ) -> RunResult:
     offline.install()  # Inspect's token estimate works without a network
-    exp = load_experiment(path, allow_code=allow_code)
+    # an Experiment already loaded (and adjusted, as msm demo --pretrain does) or a file
+    exp = path if isinstance(path, Experiment) else load_experiment(path, allow_code=allow_code)
     if only:
         unknown = [a for a in only if a not in exp.arms]
         if unknown:

@@ -103,11 +103,18 @@ class _Planner:
     def base(self, base: str | MicroBase, user: tuple[str, int | None]) -> tuple[str | None, str]:
         """(key of the pretrain step or None, model reference: a path placeholder or hub id)."""
         if isinstance(base, MicroBase):
+            micro = {**base.micro, "seed": user[1] or 0} if base.per_seed else dict(base.micro)
+            if base.shipped:  # a released base: no step
+                from training.micro.bases import shipped_base
+
+                path, identity = shipped_base(micro, file=self.exp.path)
+                self.identities[str(path)] = identity
+                return None, str(path)
             cls, fn = stage_api("pretrain")
-            hashed = {k: v for k, v in base.micro.items() if k not in NOT_HASHED | {"threads"}}
+            hashed = {k: v for k, v in micro.items() if k not in NOT_HASHED | {"threads"}}
             key = self.key_for("pretrain", {"micro": hashed})
             out = self.runs_dir / f"pretrain-{key}"
-            data = dict(base.micro)
+            data = dict(micro)
             for name in ("output_dir", "out"):
                 if name in cls.model_fields and name not in data:
                     data[name] = str(out)
@@ -327,12 +334,14 @@ class _Planner:
             spec = self.spec_name(arm)
             return [checkpoint_evaluation(exp, self.results_dir, name, arm, spec)]
         evaluations = []
+        base = arm.base or exp.base
+        per_seed = isinstance(base, MicroBase) and base.per_seed  # an untouched base per seed
         seeds: list[int | None] = (
-            list(exp.arm_seeds(arm)) if arm.stages else [exp.arm_seeds(arm)[0]]
+            list(exp.arm_seeds(arm)) if arm.stages or per_seed else [exp.arm_seeds(arm)[0]]
         )
         for seed in seeds:
             user = (name, seed)
-            base_key, base_ref = self.base(arm.base or exp.base, user)
+            base_key, base_ref = self.base(base, user)
             current: tuple[str | None, str] = (base_key, base_ref)
             docs: Step | None = None
             delib: Step | None = None
