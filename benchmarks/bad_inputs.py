@@ -9,9 +9,9 @@ Every case runs a real command in a fresh folder (``msm ...`` as ``python -m har
    error (``read 2 log(s)``) are allowed,
 3. that line names what is wrong: the case's file field or option (``arms.msm.stages``,
    ``--top``),
-4. nothing was written: every file and folder under the case's folder is as it was before
-   (the experiment files sit four folders deep, so a name like ``../../../../x`` or a builder
-   that runs ``touch ../../../../PWNED`` is caught too).
+4. nothing was left behind: the same files, unchanged, and the same folders under the case's
+   folder as before (the experiment files sit four folders deep, so a name like
+   ``../../../../x`` or a builder that runs ``touch ../../../../PWNED`` is caught too).
 
 The cases cover experiment files (schema, values, paths that leave their folders, code an
 experiment file could run, repeated keys, metrics and clusters the tasks do not produce,
@@ -478,11 +478,14 @@ def controls() -> list[Case]:
 # ------------------------------------------------------------------------------- running
 
 
-def snapshot(root: Path) -> dict[str, float]:
-    """Every file and folder under `root` with its modification time."""
-    out = {}
+def snapshot(root: Path) -> dict[str, float | None]:
+    """Every file under `root` with its modification time, and every folder (a folder made and
+    removed again by a refused command leaves nothing behind; only its parent's time moves)."""
+    out: dict[str, float | None] = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        for name in [*dirnames, *filenames]:
+        for name in dirnames:
+            out[str((Path(dirpath) / name).relative_to(root))] = None
+        for name in filenames:
             p = Path(dirpath) / name
             out[str(p.relative_to(root))] = p.lstat().st_mtime
     return out
@@ -582,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     bad_controls = [r["case"] for r in results if r["control"] and not r["ok"]]
     passed = sum(r["ok"] for r in counted)
     print(f"\n{passed} of {len(counted)} bad inputs give one clear line, a non-zero exit and "
-          f"write nothing" + (f"; CONTROLS FAILED: {', '.join(bad_controls)}" if bad_controls else ""))
+          f"leave nothing behind" + (f"; CONTROLS FAILED: {', '.join(bad_controls)}" if bad_controls else ""))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0 if not bad_controls else 1
