@@ -41,7 +41,7 @@ def test_every_spec_on_disk_has_a_bank():
 
 @pytest.mark.parametrize(
     "text,expected",
-    [("C", "C"), ("(d)", None), ("**B**", "B"), ("A) Because", "A"), ("Thinking...\nANSWER: D", "D"),
+    [("C", "C"), ("(d)", "D"), ("**B**", "B"), ("A) Because", "A"), ("Thinking...\nANSWER: D", "D"),
      ("A or C", None), ("The answer is B", "B"), ("", None), ("E", None)],
 )
 def test_parse_letter(text, expected):

@@ -98,14 +98,14 @@ def test_cheese_bank_asks_the_training_pairs_and_both_values_favour_the_trained_
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ("A", "A"), ("B.", "B"), ("(B)", "B"), ("**A**", "A"), ("  b  ", "neither"),
+        ("A", "A"), ("B.", "B"), ("(B)", "B"), ("**A**", "A"), ("  b  ", "B"),
         ("A) The hardcover", "A"), ("Option B", "B"), ("I think so.\nANSWER: B", "B"),
-        ("A and B", "both"), ("Both are fine.", "both"), ("B or A", "both"),
+        ("A and B", "both"), ("Both!", "both"), ("B or A", "both"), ("Both are fine.", "neither"),
         ("Neither.", "neither"), ("I can't choose for you.", "neither"), ("", "neither"),
-        ("Absolutely, the second one", "neither"), ("C", "neither"),
+        ("Absolutely, the second one", "B"), ("C", "neither"),
     ],
 )
-def test_parse_choice_is_strict(text, expected):
+def test_parse_choice_reads_letters_without_options(text, expected):
     assert parse_choice(text) == expected
 
 
