@@ -25,6 +25,14 @@ Evidence, each with a documented threshold (`Thresholds`):
   item: a value cue (``American``, ``cheaper``, ...) beside words distinctive of one probe
   domain that, together, appear in at least 10% of that domain's items. One hit is a finding.
 
+- ``semantic``: a training passage whose meaning is near an evaluation text, a probe item or a
+  description of a scenario or probe domain (all-MiniLM-L6-v2 embeddings; see
+  `harness.audit_semantic`, `semantic_findings` and `judged` here): at or above the
+  ``semantic_*`` thresholds is a finding, unless a judge model clears it. What a reviewer has
+  read and cleared in the shipped material (``harness/audit_reviewed.yaml``) is ``expected``.
+
+The training side can be given in chunks (`stream_training`: bounded memory, the same rows).
+
 Some overlap is by design and is reported as ``expected`` without failing the audit: the
 in-distribution probe banks (``cheese``, ``micro_cheese``: the trained pairs, asked again), and
 the spec-knowledge banks against spec text and MSM documents (they ask what the spec says).
@@ -42,7 +50,6 @@ import io
 import json
 import re
 import sys
-import warnings
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -55,6 +62,16 @@ from typing import Any, Literal
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from harness.audit_semantic import MIN_WORDS as SEMANTIC_MIN_WORDS
+from harness.audit_semantic import (
+    SemanticIndex,
+    agentic_renders,
+    candidates,
+    judge_pairs,
+    resolve_judge,
+    sentence_windows,
+    shipped_index,
+)
 from harness.errors import InputError
 
 TrainingKind = Literal["spec", "docs", "aft", "situations", "cheese"]
@@ -191,26 +208,6 @@ def words_of(text: str) -> tuple[str, ...]:
     return tuple(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower()))
 
 
-def sentence_windows(text: str, size: int) -> Iterator[str]:
-    """`text` whole when it has at most `size` words, else overlapping windows of whole
-    sentences, about `size` words each, every sentence in about two windows (a window never
-    starts mid-sentence)."""
-    if len(text.split()) <= size:
-        yield text
-        return
-    sentences = re.split(r"(?<=[.!?])\s+", text)
-    i = 0
-    while i < len(sentences):
-        j, n = i, 0
-        while j < len(sentences) and (n == 0 or n + len(sentences[j].split()) <= size):
-            n += len(sentences[j].split())
-            j += 1
-        yield " ".join(sentences[i:j])
-        if j >= len(sentences):
-            break
-        i = max(i + 1, (i + j) // 2)
-
-
 def _chunks(text: str) -> Iterator[str]:
     """Paragraphs; a long one as overlapping windows of whole sentences (`sentence_windows`)."""
     for para in re.split(r"\n\s*\n", text):
@@ -248,25 +245,6 @@ class Corpus:
 
 # ---------------------------------------------------------------------------------------------
 # The evaluation side
-
-
-def agentic_renders(scratchpads: tuple[bool, ...] = (True, False)) -> Iterator[tuple[str, Any, Any]]:
-    """(source, condition, rendered prompt) for every condition of every agentic source."""
-    from typing import get_args
-
-    from harness.agentic import conditions as cond_mod
-    from harness.agentic.dataset import build
-
-    for source in get_args(cond_mod.Source):
-        try:
-            conditions = cond_mod.all_conditions(source)
-        except (KeyError, TypeError):
-            conditions = cond_mod.grid_conditions("full", source=source)
-        for condition in conditions:
-            for scratchpad in scratchpads:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    yield source, condition, build(condition, source=source, scratchpad=scratchpad)
 
 
 def _agentic(corpus: Corpus) -> None:
@@ -1046,25 +1024,66 @@ def _allowed(allowed: Iterable[str]) -> set[str]:
     return allow
 
 
-def _semantic_index(semantic: bool | Any) -> Any:
+def _semantic_index(semantic: bool | SemanticIndex | None) -> SemanticIndex | None:
     if semantic is False or semantic is None:
         return None
-    from harness.audit_semantic import shipped_index
-
     return shipped_index() if semantic is True else semantic
+
+
+def semantic_findings(train: Corpus, index: SemanticIndex, th: Thresholds, *,
+                      margin: float = 0.0) -> list[Finding]:
+    """The semantic pass (`harness.audit_semantic`): candidates at or above a threshold less
+    `margin`, each with its `th.semantic_top_k` nearest references; severity is the cosine over
+    the threshold, so 1 or more is a finding unless a judge clears it."""
+    passages = [p for p in train.passages if len(p.words) >= SEMANTIC_MIN_WORDS]
+    limits = index.limits({"description": th.semantic_description,
+                           "scenario": th.semantic_scenario, "probe": th.semantic_probe})
+    out = []
+    for i, j, sim in candidates([p.text for p in passages], index, limits, th.semantic_top_k,
+                                margin):
+        ref = index.refs[j]
+        reference = Passage(ref.text, words_of(ref.text), [Where(f, ref.loc) for f in ref.families])
+        out.append(Finding("semantic", round(sim, 3), sim / float(limits[j]), passages[i], reference,
+                           f"cosine {sim:.2f} to {ref.kind} {ref.loc}", list(ref.families)))
+    return out
+
+
+def judged(findings: list[Finding], judge: Any) -> list[Finding]:
+    """Without a judge: the candidates at or above threshold, marked unconfirmed. With one:
+    each candidate passage judged once, against its nearest reference; ``clean`` clears it
+    (kept below the threshold), ``leak`` or a failed judgment makes it a finding."""
+    if judge is None:
+        kept = [f for f in findings if f.severity >= 1]
+        for f in kept:
+            f.detail += " (unconfirmed: no judge)"
+        return kept
+    best: dict[int, Finding] = {}
+    for f in findings:
+        if id(f.train) not in best or f.severity > best[id(f.train)].severity:
+            best[id(f.train)] = f
+    verdicts = judge_pairs([(f.evaluation.text, f.train.text) for f in best.values()], judge)
+    by_passage = dict(zip(best, verdicts, strict=True))
+    for f in findings:
+        judgment = by_passage[id(f.train)]
+        if judgment.label == "clean":
+            f.severity = min(f.severity, 0.99)
+            f.detail += " (judge: clean)"
+        else:
+            f.severity = max(f.severity, 1.0)
+            f.detail += (" (judge: leak)" if judgment.ok
+                         else f" (judge failed, not cleared: {judgment.error})")
+    return findings
 
 
 def audit(train: Corpus | Iterable[Corpus], *, allowed: Iterable[str] = (),
           thresholds: Thresholds | None = None, evaluation: tuple[Corpus, dict] | None = None,
-          semantic: bool | Any = True, judge: Any = None,
+          semantic: bool | SemanticIndex = True, judge: Any = None,
           lower_train: set[str] | None = None) -> Report:
     """Compare a training corpus (or the chunks of one, `stream_training`) with the evaluation
     material. `semantic`: run the semantic pass (`harness.audit_semantic`) against the shipped
     index, or against a given `SemanticIndex`; `judge`: an Inspect model (or model string) that
     judges its candidates. Chunks give the same rows as one corpus when `lower_train` holds the
     lower-case words of the whole training side."""
-    from harness.audit_semantic import judged, resolve_judge, semantic_findings
-
     judge = resolve_judge(judge)
     th = thresholds or Thresholds()
     ev, domains = evaluation or evaluation_corpus()

