@@ -8,7 +8,7 @@ documents and passages per second, the peak resident memory of the process, and 
 planted documents the audit named. ``--compare`` also audits the same documents as one corpus
 and checks that the chunks gave the same rows.
 
-    python benchmarks/audit_speed.py [--docs 50000] [--plant-every 500] [--chunk-docs 2000]
+    python benchmarks/audit_speed.py [--docs 50000] [--plant-every 500] [--chunk-docs 1000]
                                      [--no-semantic] [--compare] [--seed 0]
 """
 
@@ -75,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=50000)
     parser.add_argument("--plant-every", type=int, default=500)
-    parser.add_argument("--chunk-docs", type=int, default=2000)
+    parser.add_argument("--chunk-docs", type=int, default=1000)
     parser.add_argument("--no-semantic", dest="semantic", action="store_false")
     parser.add_argument("--compare", action="store_true",
                         help="also audit the documents as one corpus and compare the rows")

@@ -1119,7 +1119,7 @@ def audit(train: Corpus | Iterable[Corpus], *, allowed: Iterable[str] = (),
 
 
 def stream_training(first: Corpus, jsonl: Iterable[tuple[Path, TrainingKind]],
-                    chunk_docs: int = 2000) -> tuple[Iterator[Corpus], set[str]]:
+                    chunk_docs: int = 1000) -> tuple[Iterator[Corpus], set[str]]:
     """The training side in chunks of `chunk_docs` JSONL records (bounded memory), `first`
     (specs, situations, ...) as the first chunk, and the lower-case words of all of it. Every
     file is read once before the chunks are made, so bad input is reported before any work."""

@@ -324,7 +324,7 @@ def audit_command() -> None:
 @click.option("--judge", default=None, metavar="MODEL",
               help="An Inspect model that judges the semantic candidates (e.g. "
                    "openai/gpt-4.1-mini); without one, candidates above threshold are findings.")
-@click.option("--chunk-docs", default=2000, show_default=True, type=click.IntRange(min=1),
+@click.option("--chunk-docs", default=1000, show_default=True, type=click.IntRange(min=1),
               help="JSONL records audited at a time (bounded memory, the same findings).")
 def contamination_command(specs, docs, aft, situations, shipped, out, top, max_span,
                           max_jaccard, semantic, judge, chunk_docs) -> None:
