@@ -1,10 +1,12 @@
-"""Bad places and bad numbers give one line and a non-zero exit, never a traceback (issue 11)."""
+"""Bad places and bad numbers give one line and a non-zero exit, never a traceback (issue 11);
+experiment files stay in their box and what failed after training fails before it (issue 27)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from test_runner import edit  # one helper for both files' experiment edits
 
 from harness.cli import main
 
@@ -144,23 +146,6 @@ CANARY = "../../../../PWNED"
 """A file that code run by a bad experiment would write (inside tmp_path: the test sees it)."""
 
 
-def changed(data: dict, dotted: str, value) -> dict:
-    import copy
-
-    data = copy.deepcopy(data)
-    *parents, last = dotted.split(".")
-    node = data
-    for p in parents:
-        node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
-    if isinstance(node, list):
-        node[int(last)] = value
-    elif value is None:
-        node.pop(last, None)
-    else:
-        node[last] = value
-    return data
-
-
 def experiment_in(tmp_path, monkeypatch, body) -> str:
     """exp.yaml four folders down tmp_path (the working folder): what climbs out stays inside."""
     import yaml
@@ -241,7 +226,7 @@ def test_experiment_file_refused_in_one_line_with_nothing_written(
         tmp_path, monkeypatch, capsys, changes, field, words, dry_run):
     data = EXP
     for dotted, value in changes:
-        data = changed(data, dotted, value)
+        data = edit(data, dotted, value)
     work = tmp_path / "a" / "b" / "c" / "d"
     work.mkdir(parents=True)
     (work / "evil.py").write_text(f"open('{CANARY}', 'w').write('ran')\n")
@@ -281,7 +266,7 @@ def test_code_outside_the_project_needs_allow_code_and_is_not_imported_before(tm
         "import pathlib\npathlib.Path(__file__).with_name('IMPORTED').write_text('x')\n"
         "def rows(n=2):\n    return [{'text': str(i)} for i in range(n)]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    data = changed(EXP, BUILD, [{"build": "probe_rows:rows", "args": {"n": 3}}])
+    data = edit(EXP, BUILD, [{"build": "probe_rows:rows", "args": {"n": 3}}])
     path = experiment_in(tmp_path, monkeypatch, data)
     with pytest.raises(InputError, match="--allow-code"):
         load_experiment(path)
@@ -297,7 +282,7 @@ def test_a_registered_builder_by_name_is_its_module_path(tmp_path, monkeypatch):
     from training.runner import build_plan
 
     def data_key(build: str) -> str:
-        body = changed(EXP, f"{BUILD}.0.build", build)
+        body = edit(EXP, f"{BUILD}.0.build", build)
         path = experiment_in(tmp_path / build.replace(":", "_"), monkeypatch, body)
         plan = build_plan(load_experiment(path), runs_dir=tmp_path / "runs",
                           results_dir=tmp_path / "res", count_samples=False)
@@ -310,7 +295,7 @@ def test_an_uncached_hub_checkpoint_is_refused_before_anything_runs(tmp_path, mo
     """Offline, an evaluation of a hub id that is not cached would fail after the training
     before it, in a 90-line OSError: refused first, in one line; --dry-run lists it."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    data = changed(EXP, "arms.released", {"checkpoint": "some-org/not-cached-adapter-27"})
+    data = edit(EXP, "arms.released", {"checkpoint": "some-org/not-cached-adapter-27"})
     line = refused_run(capsys, tmp_path, monkeypatch, data, "--only", "released")
     assert (": arms.released.checkpoint: hub model 'some-org/not-cached-adapter-27' is not in the "
             "local cache" in line and "huggingface-cli download" in line)

@@ -133,12 +133,15 @@ def write_experiment(folder: Path, data: dict, base: Path | None = None) -> Path
 
 
 def edit(data: dict, dotted: str, value) -> dict:
+    """A copy of `data` with `dotted` (``tasks.0.metric``) set to `value`; None removes it."""
     data = json.loads(json.dumps(data))
     *parents, last = dotted.split(".")
     node = data
     for p in parents:
-        node = node.setdefault(p, {})
-    if value is None:
+        node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif value is None:
         node.pop(last, None)
     else:
         node[last] = value
