@@ -513,7 +513,8 @@ def _check_code(exp: Experiment) -> None:
             if key in settings:
                 raise InputError("the runner chooses this path (a folder under --runs keyed by the "
                                  "stage's inputs): remove it", file=f, field=f"{where}.{key}")
-        for key in [*settings, *(settings.get("trl") or {})]:
+        trl = settings.get("trl")
+        for key in map(str, [*settings, *(trl if isinstance(trl, dict) else {})]):
             if key == "push_to_hub" or key.startswith("hub_"):
                 raise InputError("an upload leaves the runs folder: push a finished checkpoint "
                                  "yourself", file=f, field=f"{where}.{key}")
