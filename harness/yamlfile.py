@@ -25,7 +25,7 @@ def read_yaml(path: str | Path, *, what: str = "file") -> Any:
     `what` names the file in messages ("experiment file")."""
     path = Path(path)
     if path.is_dir():
-        raise InputError(f"is a folder, not a {what}", file=path)
+        raise InputError(f"is a folder; {what} expected", file=path)
     if not path.is_file():
         raise InputError(f"{what} not found", file=path)
     try:
@@ -33,7 +33,7 @@ def read_yaml(path: str | Path, *, what: str = "file") -> Any:
     except OSError as ex:
         raise InputError(f"cannot read the {what} ({ex.strerror})", file=path) from None
     except UnicodeDecodeError as ex:
-        raise InputError(f"not a UTF-8 text file (byte {ex.start}), so not a {what}",
+        raise InputError(f"not a UTF-8 text file (byte {ex.start}); {what} expected",
                          file=path) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -342,7 +342,7 @@ BINARY = bytes(range(256))
         (["model", "smollm2", "--out", "{file}/model"], "--out: cannot use"),
         (["model", "smollm2", "--out", "/proc/msm-model"], "--out: cannot write to '/proc/msm-model'"),
         (["leaderboard", "{logs}", "--metric", "harmful", "--out", "{tmp}/board", "--reference",
-          "{bin}"], "{bin}: not a UTF-8 text file (byte 128), so not a reference file"),
+          "{bin}"], "{bin}: not a UTF-8 text file (byte 128); reference file (YAML or JSON) expected"),
         (["train", "midtrain", "{bin}"], "{bin}: not a UTF-8 text file"),
     ],
 )
