@@ -21,3 +21,6 @@ class Tables:
     baseline: tuple[str, str] | None
     adjust: str
     notes: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    """The groups (arms) in the design order, as an experiment declares them; plots and the
+    page list them so (the baseline first), not alphabetically."""
