@@ -15,6 +15,12 @@ them to ``out/``:
 * plots (PNG and SVG): ``forest``, ``rates``, and ``heatmap_<task>`` for tasks with a
   scenario x goal value grid.
 
+Several metrics (``--metric aligned,lp_pref``), and the log-probability scores of
+``scoring=logprob`` whenever the logs hold them (`COMPANIONS`), are shown beside the first in
+one more table (``side_by_side``; each its own ``leaderboard_<metric>.csv``), each with its own
+interval, difference and p adjusted within its task: the paper's generation rate and the
+position-free preference read in one view.
+
 The baseline is a value of the ``arm`` column (``--baseline aft_only``) or ``column=value``.
 Each group is compared with the baseline group that shares its other ``by`` values; when the
 baseline exists only once in a task (a base model without a spec, say) every group is
@@ -25,7 +31,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +47,13 @@ from harness.tables import Tables
 
 CONDITION_FACTORS = ("scenario", "goal_value", "domain")
 MISSING = "none"
+COMPANIONS = ("lp_pref", "lp_logodds")
+SIDE_NOTE = ("Each with its own 95% interval, difference from the baseline and p adjusted within "
+             "its task (tables in leaderboard_<metric>.csv). lp_pref: the probability of the scored "
+             "option with the position prior removed (0.5: no preference beyond position); "
+             "lp_logodds: its log-odds, averaged over both option orders.")
+"""Score fields shown beside the leaderboard's metric whenever the logs hold them
+(`harness.probes.logprob`: the position-free preference beside the generation rate)."""
 
 
 @dataclass
@@ -50,6 +63,9 @@ class LeaderboardResult:
     markdown: str
     files: dict[str, Path]
     skipped: list[SkippedLog]
+    beside: dict[str, Tables] = field(default_factory=dict)
+    """The tables of the metrics shown beside the first (`COMPANIONS`, or ``--metric a,b``)."""
+    side_by_side: pd.DataFrame | None = None
 
     @property
     def main(self) -> pd.DataFrame:
@@ -343,18 +359,40 @@ def markdown_table(t: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(tables: Tables, skipped: Sequence[SkippedLog] = ()) -> str:
+def side_by_side(tables: Tables, beside: dict[str, Tables]) -> pd.DataFrame:
+    """One row per group: each metric's value [95% CI], difference from the baseline [95% CI]
+    and adjusted p, the first metric first."""
+    keys = ["task", *tables.by]
+    out = tables.main[keys].astype(str)
+    for t in (tables, *beside.values()):
+        m, main = t.metric, t.main
+        part = main[keys].astype(str)
+        part[m] = [_fmt_rate(*r) for r in zip(main["rate"], main["lo"], main["hi"])]
+        if "diff" in main:
+            part[f"{m} diff"] = [_fmt_diff(*r) for r in zip(main["diff"], main["diff_lo"], main["diff_hi"])]
+            part[f"{m} p adj"] = main["p_adj"].map(_fmt_p)
+        out = out.merge(part, on=keys, how="left")
+    return out
+
+
+def render_markdown(tables: Tables, skipped: Sequence[SkippedLog] = (),
+                    side: pd.DataFrame | None = None) -> str:
     parts = [f"## Leaderboard: {tables.metric}", ""]
     parts += [f"- {n}" for n in tables.notes]
     parts += [f"- left out {s.path} ({s.status}): {s.reason}" for s in skipped]
     parts += ["", markdown_table(display_table(tables.main, ["task", *tables.by]))]
+    if side is not None:
+        names = [c for c in side.columns if c not in ("task", *tables.by) and " " not in c]
+        parts += ["", f"### Side by side: {', '.join(names)}", "",
+                  SIDE_NOTE, "", markdown_table(side)]
     if not tables.conditions.empty:
         parts += ["", "### By condition", "",
                   markdown_table(display_table(tables.conditions, ["task", "factor", "level", *tables.by]))]
     return "\n".join(parts) + "\n"
 
 
-def render_html(tables: Tables, skipped: Sequence[SkippedLog], svgs: dict[str, Path]) -> str:
+def render_html(tables: Tables, skipped: Sequence[SkippedLog], svgs: dict[str, Path],
+                side: pd.DataFrame | None = None) -> str:
     def table_html(t: pd.DataFrame) -> str:
         return t.to_html(index=False, na_rep="", border=0, classes="lb", escape=True)
 
@@ -363,6 +401,8 @@ def render_html(tables: Tables, skipped: Sequence[SkippedLog], svgs: dict[str, P
                      f"{html.escape(s.reason)}</li>" for s in skipped)
     body = [f"<h1>Leaderboard: {html.escape(tables.metric)}</h1>", f"<ul>{notes}</ul>",
             table_html(display_table(tables.main, ["task", *tables.by]))]
+    if side is not None:
+        body += ["<h2>Side by side</h2>", table_html(side)]
     for name, path in svgs.items():
         svg = path.read_text()
         svg = svg[svg.index("<svg"):]
@@ -379,11 +419,14 @@ def render_html(tables: Tables, skipped: Sequence[SkippedLog], svgs: dict[str, P
 
 
 def write_tables(tables: Tables, out: Path, skipped: Sequence[SkippedLog] = (),
-                 plots: bool = True) -> tuple[str, dict[str, Path]]:
-    """Write Markdown, CSV, plots and HTML for `tables` into `out`; returns (markdown, files)."""
+                 plots: bool = True, beside: dict[str, Tables] | None = None
+                 ) -> tuple[str, dict[str, Path]]:
+    """Write Markdown, CSV, plots and HTML for `tables` (and the metrics shown `beside` them)
+    into `out`; returns (markdown, files)."""
     out = writable_dir(out, field="--out")
     files: dict[str, Path] = {}
-    md = render_markdown(tables, skipped)
+    side = side_by_side(tables, beside) if beside else None
+    md = render_markdown(tables, skipped, side)
     files["markdown"] = out / "leaderboard.md"
     files["markdown"].write_text(md)
     files["csv"] = out / "leaderboard.csv"
@@ -391,6 +434,9 @@ def write_tables(tables: Tables, out: Path, skipped: Sequence[SkippedLog] = (),
     if not tables.conditions.empty:
         files["conditions_csv"] = out / "conditions.csv"
         tables.conditions.to_csv(files["conditions_csv"], index=False)
+    for name, t in (beside or {}).items():
+        files[f"csv_{name}"] = out / f"leaderboard_{name}.csv"
+        t.main.to_csv(files[f"csv_{name}"], index=False)
     svgs: dict[str, Path] = {}
     if plots:
         from harness import plots as plotting
@@ -399,7 +445,7 @@ def write_tables(tables: Tables, out: Path, skipped: Sequence[SkippedLog] = (),
             files[f"{name}_png"], files[f"{name}_svg"] = paths
             svgs[name] = paths[1]
     files["html"] = out / "leaderboard.html"
-    files["html"].write_text(render_html(tables, skipped, svgs))
+    files["html"].write_text(render_html(tables, skipped, svgs, side))
     return md, files
 
 
@@ -420,17 +466,35 @@ def write_leaderboard(
     plots: bool = True,
     reference: Sequence[ReferenceRow] = (),
     per_epoch: bool = False,
+    order: Sequence[str] = (),
 ) -> LeaderboardResult:
-    """Read logs, build the leaderboard and write it (tables, plots, HTML) under `out`."""
+    """Read logs, build the leaderboard and write it (tables, plots, HTML) under `out`.
+
+    `metric` may name several fields (``aligned,lp_pref``): the first is the leaderboard's, the
+    others are shown beside it, as are `COMPANIONS` the logs hold. `order` lists the arms in
+    the design order (the experiment's), for the plots and the page."""
     check_writable_dir(out, field="--out")  # before the work: a bad place is one line
     frame = logs if isinstance(logs, LogFrame) else read_logs(logs)
     if frame.samples.empty:
         raise InputError("no samples in the logs that finished successfully"
                          + (f" ({len(frame.skipped)} left out)" if frame.skipped else ""), field="logs")
-    tables = build_tables(frame.samples, metric=metric, baseline=baseline, by=by, task=task,
-                          cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
-                          conditions=conditions, interval=interval, reference=reference,
-                          per_epoch=per_epoch)
-    md, files = write_tables(tables, Path(out), frame.skipped, plots=plots)
+    first, *others = [m.strip() for m in metric.split(",") if m.strip()] or [metric]
+    common = {"baseline": baseline, "by": by, "task": task, "cluster": cluster, "adjust": adjust,
+              "pairing": pairing, "exact": exact, "interval": interval, "per_epoch": per_epoch}
+    tables = build_tables(frame.samples, metric=first, conditions=conditions, reference=reference,
+                          **common)
+    tables.order = list(order)
+    beside = {m: build_tables(frame.samples, metric=m, conditions=[], **common)
+              for m in _beside(frame.samples, first, others, task)}
+    md, files = write_tables(tables, Path(out), frame.skipped, plots=plots, beside=beside)
     return LeaderboardResult(out=Path(out), tables=tables, markdown=md, files=files,
-                             skipped=frame.skipped)
+                             skipped=frame.skipped, beside=beside,
+                             side_by_side=side_by_side(tables, beside) if beside else None)
+
+
+def _beside(samples: pd.DataFrame, first: str, others: list[str], task: str | None) -> list[str]:
+    """The metrics to show beside `first`: those asked for, then the `COMPANIONS` scored in the
+    logs (of `task`)."""
+    rows = samples if task is None or "task" not in samples else samples[samples["task"] == task]
+    found = [m for m in COMPANIONS if m in rows and rows[m].notna().any()]
+    return list(dict.fromkeys(m for m in [*others, *found] if m != first))

@@ -18,6 +18,11 @@ Differences from ``hf/``:
 - ``input_tokens`` is the request's own prompt length, not the padded batch width.
 - ``max_connections`` defaults to 1024, so an evaluation's samples all reach one batch;
   ``-M batch_size=N`` caps the rows of one ``generate`` call (memory on a large model).
+- Exact next-token log-probabilities of named texts: a request with ``logprobs`` and
+  ``extra_body={TOKEN_LOGPROBS: ["A", "B"]}`` gets, in the output's metadata under the same
+  key, the log-probability that the first generated token is each text (with or without a
+  leading space), from the whole distribution rather than the top few
+  (`harness.probes.logprob`, ``scoring=logprob``).
 
     inspect eval msm/values_generalization --model msm-hf/path/to/checkpoint -M device=cpu
     get_model("msm-hf/path/to/checkpoint", device="cpu")
@@ -46,6 +51,9 @@ requests but took longer than asked (a busy event loop or machine) sets the next
 it took (at most `GATHER_MAX_SECONDS`): samples then reach the model more slowly, and the wait
 stretches with them."""
 GATHER_MAX_SECONDS = 0.1
+TOKEN_LOGPROBS = "msm_token_logprobs"
+"""``extra_body`` key of a request for exact first-token log-probabilities, and the output
+metadata key that answers it: ``{text: logprob or None}``."""
 
 
 @dataclass
@@ -118,6 +126,8 @@ def _api_class() -> type:
                 config.adaptive_connections = False
             if self.hidden_states:
                 raise ValueError(f"{PROVIDER}/ does not return hidden states; use hf/ for them")
+            self.exact_token_logprobs = True
+            """Answers `TOKEN_LOGPROBS` requests (what `harness.probes.logprob` looks for)."""
             self.pending: list[_Request] = []
             self.busy = False
             self.batches = 0
@@ -138,11 +148,14 @@ def _api_class() -> type:
             key = tuple(sorted(kwargs.items()))
             request = _Request(self.hf_chat(input, tools), key, kwargs)
             response: GenerateOutput = await self._submit(request)
-            logprobs = None
+            logprobs, metadata = None, None
             if config.logprobs:
                 logprobs = Logprobs(
                     content=extract_logprobs(response, config.top_logprobs, self.tokenizer)
                 )
+                wanted = (config.extra_body or {}).get(TOKEN_LOGPROBS)
+                if wanted:
+                    metadata = {TOKEN_LOGPROBS: self._token_logprobs(response.logprobs[0], wanted)}
             message = chat_completion_assistant_message(response, tools, handler, self.model_name)
             return ModelOutput(
                 model=self.model_name,
@@ -153,7 +166,19 @@ def _api_class() -> type:
                     total_tokens=response.total_tokens,
                 ),
                 time=response.time,
+                metadata=metadata,
             )
+
+        def _token_logprobs(self, first: torch.Tensor, texts: list[str]) -> dict[str, float | None]:
+            """log p(the first token is the text, with or without a leading space), from the
+            whole next-token distribution; None for a text that is no single token."""
+            out: dict[str, float | None] = {}
+            for text in texts:
+                ids = {tuple(self.tokenizer.encode(form, add_special_tokens=False))
+                       for form in (text, " " + text)}
+                single = sorted({i[0] for i in ids if len(i) == 1})
+                out[text] = float(torch.logsumexp(first[single], dim=0)) if single else None
+            return out
 
         async def _submit(self, request: _Request) -> Any:
             """Queue a request; the first one that finds the model idle leads: it generates

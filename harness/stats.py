@@ -130,11 +130,13 @@ def clustered_wilson_interval(rate, n, n_clusters, se_clustered, alpha: float = 
     return wilson_interval(np.asarray(rate, dtype=float) * n_i, n_i, alpha)
 
 
-def normal_interval(rate, se, alpha: float = ALPHA):
-    """rate +- z * se, clipped to [0, 1] (for non-binary scores such as 0.5 partial credit)."""
+def normal_interval(rate, se, alpha: float = ALPHA, bounded=True):
+    """rate +- z * se, clipped to [0, 1] where `bounded` (for non-binary scores such as 0.5
+    partial credit; unbounded scores such as log-odds are not clipped)."""
     z = sps.norm.ppf(1 - alpha / 2)
     rate, se = np.asarray(rate, dtype=float), np.asarray(se, dtype=float)
-    return np.clip(rate - z * se, 0, 1), np.clip(rate + z * se, 0, 1)
+    lo, hi = rate - z * se, rate + z * se
+    return np.where(bounded, np.clip(lo, 0, 1), lo), np.where(bounded, np.clip(hi, 0, 1), hi)
 
 
 def rate_table(
@@ -166,6 +168,7 @@ def rate_table(
     rows = np.bincount(g, minlength=G)
     nonbinary = np.bincount(g, weights=scored & (x0 != 0) & (x0 != 1), minlength=G)
     binary = nonbinary == 0
+    bounded = np.bincount(g, weights=scored & ((x0 < 0) | (x0 > 1)), minlength=G) == 0
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(n > 0, k / n, np.nan)
         var = np.where(n > 1, (sq - n * rate**2) / (n - 1), np.nan)
@@ -199,7 +202,7 @@ def rate_table(
     n_i = interval_n(rate, n, c, se_c, alpha)
     one_rate = clopper_pearson_interval if method == "clopper-pearson" else wilson_interval
     clo, chi = one_rate(rate * n_i, n_i, alpha)
-    nlo, nhi = normal_interval(rate, np.where(use_cluster, se_c, se_iid), alpha)
+    nlo, nhi = normal_interval(rate, np.where(use_cluster, se_c, se_iid), alpha, bounded)
     label = np.where(use_cluster, "clustered-" + method, method)
     interval = np.where(binary, label, np.where(use_cluster, "clustered-normal", "normal"))
     out = pd.DataFrame(
@@ -367,14 +370,16 @@ def paired_permutation_p(a: Sequence[float], b: Sequence[float], n_resamples: in
     return float((hits + 1) / (n_resamples + 1))
 
 
-def paired_t_interval(d: Sequence[float], alpha: float = ALPHA) -> tuple[float, float]:
-    """mean(d) +- t * sd(d)/sqrt(m): Miller's interval for a paired difference over items."""
+def paired_t_interval(d: Sequence[float], alpha: float = ALPHA, bounded: bool = True) -> tuple[float, float]:
+    """mean(d) +- t * sd(d)/sqrt(m): Miller's interval for a paired difference over items
+    (clipped to [-1, 1], the range of a difference of rates, where `bounded`)."""
     d = np.asarray(d, dtype=float)
     m = d.size
     if m < 2:
         return float("nan"), float("nan")
     half = sps.t.ppf(1 - alpha / 2, m - 1) * d.std(ddof=1) / np.sqrt(m)
-    return float(max(-1.0, d.mean() - half)), float(min(1.0, d.mean() + half))
+    lo, hi = float(d.mean() - half), float(d.mean() + half)
+    return (max(-1.0, lo), min(1.0, hi)) if bounded else (lo, hi)
 
 
 def pooled_paired_test(d: Sequence[float], strata: Sequence[object], alpha: float = ALPHA) -> dict:
@@ -531,7 +536,8 @@ def compare(
             lo, hi = cluster_bootstrap_interval(d, alpha, n_resamples=n_resamples, seed=seed)
             interval = "cluster bootstrap (percentile)"
         else:
-            lo, hi = paired_t_interval(d, alpha)
+            rates = bool(((xa >= 0) & (xa <= 1)).all() and ((xb >= 0) & (xb <= 1)).all())
+            lo, hi = paired_t_interval(d, alpha, bounded=rates)
             interval = "paired t on item differences"
         return Comparison(na, ra, nb, rb, float(d.mean()), lo, hi, p, test, interval, True, why)
 

@@ -11,6 +11,8 @@ paper's released set from the hub instead of the bank written here.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from inspect_ai import Task, task
 
 from harness.task_args import checked_args
@@ -29,6 +31,7 @@ def affordability_comparisons(
     developer: str | None = None,
     temperature: float | None = None,
     max_tokens: int | None = None,
+    scoring: Literal["generate", "logprob", "both"] = "generate",
 ) -> Task:
     """The ``affordability_comparisons`` bank; parameters as in ``values_generalization``.
 
@@ -39,9 +42,11 @@ def affordability_comparisons(
         domain: domains to keep, a list or comma-separated.
         spec, deliberate, model_name, developer: inference-time spec baseline.
         temperature, max_tokens: default 0 and 16.
+        scoring: ``generate`` (the paper's), ``logprob`` (the answer letters'
+            log-probabilities in both orders) or ``both``.
     """
     return values_generalization(
         bank="affordability_comparisons", source=source, fields=fields, domain=domain, spec=spec,
         deliberate=deliberate, model_name=model_name, developer=developer,
-        temperature=temperature, max_tokens=max_tokens,
+        temperature=temperature, max_tokens=max_tokens, scoring=scoring,
     )

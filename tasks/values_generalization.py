@@ -15,6 +15,10 @@ sets instead of ours.
     inspect eval tasks/values_generalization.py -T bank=affordability_comparisons -T source=paper --model <model>
     inspect eval tasks/values_generalization.py -T format=open --model-role grader=<model> --model <model>
     inspect eval tasks/values_generalization.py -T in_distribution=true --model <model>
+    inspect eval tasks/values_generalization.py -T scoring=both --model msm-hf/<checkpoint>
+
+``scoring=logprob`` (or ``both``, beside the paper's generation) reads the answer letters'
+log-probabilities in both option orders instead of a reply (`harness.probes.logprob`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from inspect_ai.solver import generate
 from harness.errors import InputError
 from harness.metrics import mean_scored
 from harness.probes.forced import GENERATE_DEFAULTS, resolve_bank
+from harness.probes.logprob import check_logprob_bank, letter_logprob_solver, logprob_scorer
 from harness.probes.values_task import (
     forced_choice_scorer,
     probe_dataset,
@@ -54,6 +59,7 @@ def values_generalization(
     developer: str | None = None,
     temperature: float | None = None,
     max_tokens: int | None = None,
+    scoring: Literal["generate", "logprob", "both"] = "generate",
 ) -> Task:
     """Values-generalization probes.
 
@@ -74,6 +80,9 @@ def values_generalization(
         model_name, developer: override the spec's template variables.
         temperature, max_tokens: generation settings (paper-form default 0 and 16, or no token
             limit with ``deliberate``); command-line generation options override them.
+        scoring: ``generate`` (the paper's: a reply, read), ``logprob`` (the answer letters'
+            log-probabilities in both orders: ``lp_logodds``, ``lp_pref``, ``lp_position``,
+            ``lp_mass``; one epoch) or ``both`` (the two, side by side in one log).
     """
     bank_name = "cheese" if in_distribution else bank
     probe_bank = resolve_bank(bank_name, source, fields)
@@ -88,22 +97,36 @@ def values_generalization(
         if max_tokens is None and not deliberate:
             max_tokens = GENERATE_DEFAULTS["max_tokens"]
     items = select_items(probe_bank, domain)
+    reads = scoring != "logprob"
+    solvers, scorers = [], []
+    if scoring != "generate":
+        if format != "choice" or deliberate:
+            raise InputError("scoring=logprob reads the first answer token of a lettered choice: "
+                             "it needs format=choice and no deliberation", field="scoring")
+        check_logprob_bank(probe_bank, items)
+        solvers.append(letter_logprob_solver(bank_name, source, fields))
+        scorers.append(logprob_scorer(bank_name, source, fields))
+    if reads:
+        solvers.append(generate())
+        scorers.insert(0, forced_choice_scorer(bank_name, source, fields) if forced
+                       else probe_scorer(bank_name, format))
     return Task(
         dataset=probe_dataset(probe_bank, items, format),
         solver=[
             probe_prompt(bank_name, format, source, fields),
             *spec_solvers(spec, deliberate, model_name=model_name, developer=developer),
-            generate(),
+            *solvers,
         ],
-        scorer=(forced_choice_scorer(bank_name, source, fields) if forced
-                else probe_scorer(bank_name, format)),
+        scorer=scorers,
         # head-to-head: 2 epochs, each pair once in each option order (the order alternates
-        # across epochs); paper form: 1 at temperature 0. `--epochs N` changes the count.
-        epochs=Epochs(1 if forced else 2, mean_scored()),
+        # across epochs); paper form and logprob scoring (both orders in one sample): 1.
+        # `--epochs N` changes the count.
+        epochs=Epochs(1 if forced or not reads else 2, mean_scored()),
         version=1,
         config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
         metadata={"bank": bank_name, "format": format, "prompt_spec": spec, "deliberate": deliberate,
                   "source": probe_bank.extra.get("source", "harness"),
-                  "fields": probe_bank.extra.get("fields"), "aligned_value": probe_bank.aligned},
+                  "fields": probe_bank.extra.get("fields"), "aligned_value": probe_bank.aligned,
+                  "scoring": scoring},
     )
 
