@@ -334,12 +334,12 @@ def test_the_judge_confirms_clears_or_fails_never_clean(evaluation):
     assert all("judge failed, not cleared" in r.detail for r in failed.failing)
 
 
-def test_a_bad_judge_model_is_one_line_and_exit_2(tmp_path):
-    docs = tmp_path / "docs.jsonl"
-    docs.write_text(json.dumps({"text": "A plain document about honesty."}) + "\n")
-    result = _cli("--docs", str(docs), "--judge", "nosuchprovider/model")
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "judge" in result.stderr
+def test_a_bad_judge_model_is_one_line_before_any_work(evaluation):
+    with pytest.raises(InputError) as bad:
+        audit(_docs_corpus("A plain document about honesty."), evaluation=evaluation,
+              judge="nosuchprovider/model")
+    assert bad.value.field == "judge" and "nosuchprovider/model" in str(bad.value)
+    assert "\n" not in str(bad.value)
 
 
 def test_chunked_audit_gives_the_same_rows_as_one_corpus(tmp_path, evaluation):
