@@ -72,6 +72,8 @@ _STRUCTURED = re.compile(
     r"<(answer|choice)>\s*([A-Da-d])\s*</\1>|[\"'](?:answer|choice)[\"']\s*:\s*[\"']?([A-Da-d])\b",
     re.IGNORECASE)
 _EMPHASIS = re.compile(r"\*\*|__|`|(?<!\w)\*(?=\w)|(?<=\w)\*(?!\w)")
+_BOLD_LABEL = re.compile(
+    r"(?m)^\s*\*\*((?:(?i:option|statement|perspective)\s+)?\(?[A-D]\)?[.:\s–—-]*\s+\w.*)$")
 _ECHOED_INSTRUCTION = re.compile(r"(?im)^.*\breply with the letter\b.*$")
 _ORDINALS = {"first": 0, "former": 0, "second": 1, "latter": 1, "third": 2, "fourth": 3,
              "1": 0, "2": 1, "3": 2, "4": 3}
@@ -91,6 +93,8 @@ def _prepare(text: str, letters: Sequence[str]) -> str:
     text = re.sub(rf"(?<=[{_CJK}])(?=[A-Za-z])|(?<=[A-Za-z])(?=[{_CJK}])", " ", text)
     text = _THINK.sub("", text)
     text = _STRUCTURED.sub(lambda m: f"Answer: {(m.group(2) or m.group(3)).upper()}", text)
+    if len([line for line in text.split("\n") if line.strip()]) > 1:  # "**Option A – ...**" titles
+        text = _BOLD_LABEL.sub(r"# \1", text)  # a section; alone it is the answer
     text = _EMPHASIS.sub("", text).replace("’", "'").replace("‘", "'")
     text = text.replace("“", '"').replace("”", '"')
     text = _ECHOED_INSTRUCTION.sub("", text)
@@ -102,9 +106,17 @@ def _upper_lone_letters(text: str, letters: Sequence[str]) -> str:
     """``b``, ``a)``, ``(b)``, ``option b``, ``answer: a``: a lower-case letter where nothing
     else could be meant."""
     low = "".join(letter.lower() for letter in letters)
+    up = "".join(letters)
     whole = re.fullmatch(rf"\W*\(?([{low}])\)?[.)!]?\W*", text)
     if whole:
         return whole.group(1).upper()
+    fused = re.fullmatch(rf"\W*([{up}])([{up}])\W*", text)  # "AB"
+    if fused:
+        return f"{fused.group(1)}, {fused.group(2)}"
+    # at the start before a reason (``b. silk breathes``), at the end after a verb (``i'd pick a``)
+    text = re.sub(rf"^\s*\(?([{low}])[.):]\s", lambda m: f"{m.group(1).upper()}. ", text)
+    text = re.sub(rf"(?i:\b(?:pick|choose|take|go\s+with|say|prefer))\s+([{low}])\W*$",
+                  lambda m: m.group(0)[: m.start(1) - m.start()] + m.group(1).upper(), text)
     text = re.sub(rf"(?i:\b(option|answer|letter|choice)(\s+is)?\s*[:=-]?\s*)\(?([{low}])\b(?![\w'-])",
                   lambda m: f"{m.group(1)}{m.group(2) or ''} {m.group(3).upper()}", text)
     return re.sub(rf"(?m)^(\s*)\(?([{low}])\)(?=\s|$)", lambda m: f"{m.group(1)}{m.group(2).upper()})",
@@ -161,8 +173,13 @@ _REJECT_CUT = re.compile(r"(?i)\s*(?:,\s*)?\b(?:over|rather\s+than|instead\s+of|
 _SPACE = re.compile(r"\s+")
 
 
+def _fold(text: str) -> str:
+    """Without accents: ``Comté`` is ``Comte``."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def _norm(text: str) -> str:
-    return _SPACE.sub(" ", re.sub(r"[*_\"`]", "", text.lower())).strip()
+    return _SPACE.sub(" ", re.sub(r"[*_\"`]", "", _fold(text).lower())).strip()
 
 
 def _core(option: str) -> str:
@@ -176,7 +193,7 @@ def _stem(word: str) -> str:
 
 
 def _words(text: str) -> set[str]:
-    text = _PRICE.sub(" ", text.lower().replace("'s", ""))
+    text = _PRICE.sub(" ", _fold(text).lower().replace("'s", ""))
     return {_stem(w) for w in re.findall(r"[a-z][a-z']+", text) if w not in _STOP and len(w) > 2}
 
 
@@ -188,7 +205,8 @@ def _same_word(a: str, b: str) -> bool:
             break
         prefix += 1
     short, long_ = sorted((a, b), key=len)
-    return a == b or (prefix >= 5 and len(short) - prefix <= 1 and len(long_) - prefix <= 3)
+    return a == b or (prefix >= 5 and len(short) - prefix <= (2 if prefix >= 7 else 1)
+                      and len(long_) - prefix <= 3)
 
 
 def _price(option: str) -> float | None:
@@ -261,8 +279,12 @@ class _Options:
         return hits
 
     def compared(self, phrase: str) -> set[int]:
-        """The cheaper or pricier option, for a phrase that says which."""
+        """The option whose price the phrase names (``the $80 one``), or the cheaper or pricier
+        option, for a phrase that says which."""
         prices = self.prices
+        named = {i for m in _PRICE.finditer(phrase) for i, p in enumerate(prices) if p == _price(m.group(0))}
+        if len(named) == 1:
+            return named
         if len(prices) != 2 or None in prices or prices[0] == prices[1]:
             return set()
         cheap = int(prices[1] < prices[0])  # type: ignore[operator]
@@ -296,7 +318,8 @@ class _Options:
 # --------------------------------------------------------------------------- claims
 
 _I = r"\b(?:i|we)"
-_AUX = r"(?:'d|'ll|'m\s+going\s+to|\s+(?:would|will|shall|should|can|could|might|must|am\s+going\s+to|have\s+to|'d))?"
+_AUX = (r"(?:'d|'ll|'m\s+going\s+to|\s+(?:would|will|shall|should|can|could|might|must|"
+        r"am\s+going\s+to|have\s+to|had\s+to|'d))?")
 _ADV = (r"(?:\s+(?:still|probably|definitely|certainly|personally|just|rather|honestly|actually|"
         r"also|happily|instead|really|then|now|gladly|likely|always|not|never|don't|do\s+not|didn't|"
         r"wouldn't|won't|can't|cannot|couldn't|shouldn't|lean\s+toward|lean\s+towards))*")
@@ -305,15 +328,17 @@ _VERB = (r"(?:choose|chose|pick|picked|take|took|go\s+with|go\s+for|opt\s+for|se
          r"stick\s+with|settle\s+on|lean\s+towards?|vote\s+for|back|support|agree\s+with|say|want|"
          r"like|change\s+(?:that|it|my\s+answer)\s+to|put\s+my\s+name\s+to|elect|read|watch|"
          r"listen\s+to|visit|try|order|eat|drink|wear|use|play|hire|attend|fund|keep|gift|give|"
-         r"stay\s+(?:at|in)|fly\s+with|invest\s+in|spend\s+(?:it\s+)?on|pay\s+for)")
-_FOREIGN_VERB = (r"(?:elijo|escojo|prefiero|me\s+quedo\s+con|je\s+choisis|je\s+prends|je\s+préfère|"
-                 r"ich\s+wähle|ich\s+nehme|escolho|prefiro|scelgo|preferisco)")
+         r"stay\s+(?:at|in)|fly\s+with|invest\s+in|spend\s+(?:it\s+)?on|pay\s+for|meant)")
+_FOREIGN_VERB = (r"(?:elijo|escojo|prefiero|elegiría|escogería|preferiría|me\s+quedo\s+con|"
+                 r"je\s+(?:choisis|choisirais|prends|prendrais|préfère|préférerais)|ich\s+(?:wähle|nehme|"
+                 r"würde)|escolho|prefiro|escolheria|scelgo|sceglierei|preferisco)")
 _PICK = re.compile(
     rf"(?i:{_I}{_AUX}{_ADV}\s+{_VERB}\b|\bi(?:'m|\s+am){_ADV}\s+(?:with|on|for|team|going\s+with|"
     rf"siding\s+with|leaning\s+(?:towards?|to)|in\s+favou?r\s+of)\b|\band\s+(?:get|buy|take|pick|"
     rf"choose|go\s+with|go\s+for|book|grab)\b|\b{_FOREIGN_VERB})")
 _IMPERATIVE = re.compile(
-    r"(?i)^\W*(?:(?:so|then|just|definitely|honestly|personally|overall)\W+)*(?P<verb>go\s+with|go\s+for|"
+    r"(?i)^\W*(?:[^,;]{0,80},\s*)?(?:(?:so|then|just|definitely|honestly|personally|overall)\W+)*"
+    r"(?P<verb>go\s+with|go\s+for|"
     r"get|take|pick|choose|buy|book|opt\s+for|grab|select|stick\s+with|try|skip|avoid|pass\s+on)\b")
 _DECLARE = re.compile(
     r"(?i)(?:\b(?:my|our|the)\s+(?:final\s+|own\s+|top\s+|honest\s+|personal\s+)?(?:answer|choice|"
@@ -324,6 +349,11 @@ _DECLARE = re.compile(
     r"|\b(?:answer|recommendation|verdict|choice|pick|decision|position|final\s+answer|"
     r"bottom\s+line|conclusion))(?:\s+(?:indeed|clearly|probably|definitely|here))?"
     r"\s*(?:would\s+(?:have\s+to\s+)?be|will\s+be|is|'s|:|=|-|–)\s*")
+_SUBORDINATE = re.compile(r"(?i)\W*(?:for|if|given|since|because|unless|when|with|in|on|as|"
+                          r"considering|although|though|while|between)\b")
+_BEST_IS = re.compile(r"(?i)\bthe\s+(?:better|best|right|smarter|wiser|stronger|sensible)\s+[\w-]+"
+                      r"(?:\s+(?:for|to)\s+[^,.;]{1,40}?)?\s+(?:is|would\s+be)\s+")
+"""``the better tablet for reading is the pro tablet``: a verdict named by the kind of item."""
 _IT_IS = re.compile(r"(?i)\bit(?:'s|\s+is|(?:'d|\s+would|\s+will|\s+has\s+to|\s+must|\s+should)"
                     r"(?:\s+have\s+to)?\s+be)\s+(?=\(?[A-D]\b)")
 _FIND = re.compile(r"(?i)\bi\s+find\s+(?P<obj>.+?)\s+(?:more|most|the\s+most)\s+(?:convincing|"
@@ -338,12 +368,20 @@ _ENDORSE = re.compile(
     r"answer|call|purchase|investment|value|deal)\b|the\s+way\s+to\s+go|(?:more|most)\s+"
     r"(?:convincing|persuasive|compelling|reasonable|sensible)|worth\s+it|worth\s+the\s+(?:money|"
     r"extra|price)|the\s+winner|what\s+i(?:'d|\s+would|'ll|\s+will)\s+(?:choose|pick|take|go\s+with))")
+_SUITS = re.compile(
+    r"(?i)\s+(?:will\s+do|does\s+the\s+(?:job|trick)|makes\s+(?:more|the\s+most)\s+sense|"
+    r"wins(?:\s+out)?(?:\s+for\s+me)?|(?:is|'s|should\s+be|would\s+be|will\s+be)\s+(?:enough|"
+    r"plenty|all\s+you\s+need|better(?=\s*[.!]|\s*$)|preferable|the\s+one(?:\s+for\s+me)?|"
+    r"the\s+one\s+i(?:'d|\s+would)\s+\w+))\b")
+"""Endorsements that name no choice word: ``The basic dryer will do``, ``B makes more sense``,
+``Pecorino Romano wins for me``."""
 _CLAUSE_START = re.compile(r"(?i)(?:[,;:(]|\bbut\b|\bso\b|\band\b|\bthough\b|\bwhile\b|\bwhereas\b)"
                            r"(?!.*(?:[,;:(]|\bbut\b|\bso\b|\band\b|\bthough\b|\bwhile\b|\bwhereas\b))")
 _CLAUSE_END = re.compile(r"(?i)[.;!?\n]|,\s*(?=(?:because|since|as|but|which|though|although|so|"
                          r"and|if|unless|while|whereas|it|i|you)\b)|\s+(?:because|since|as\s+it|"
                          r"but|if|unless|so\s+that|which)\b|:\s")
-_NOT = re.compile(r"(?i)\b(?:not|never)\s+(?:option\s+)?(?=\(?[A-D]\b)")
+_NOT = re.compile(r"(?i:\b(?:not|never|anything\s+but|everything\s+but|except)\s+(?:option\s+)?)"
+                  r"(?=\(?[A-D]\b|(?i:the)\s|[A-Z][a-z])")
 _NEGATED = re.compile(r"(?i)\bnot\b|n't\b|\bnever\b|\bcannot\b")
 _MENTION = re.compile(r"(?i:\b(?:option|statement|choice|perspective|view|friend)\s+)([A-D])\b(?![\w-])"
                       r"|\(([A-D])\)")
@@ -358,7 +396,7 @@ _FILLERS = _wordset(
     "answer final option letter choice my is the friend statement view perspective alright right "
     "yes go with pick choose i'd i'll id would just actually no wait oops personally though "
     "anyway")
-_FILLER_PHRASES = re.compile(r"(?i)\b(?:for\s+(?:that|this|these|those)\s+reasons?|tough\s+call|"
+_FILLER_PHRASES = re.compile(r"(?i)\b(?:for\s+(?:that|this|these|those)\s+reasons?|(?:tough|hard|close)\s+call|"
                              r"hands\s+down|if\s+i\s+had\s+to\s+(?:choose|pick|say))\b")
 _LETTER_LIST = re.compile(r"(?i)\W*(?:both\W+)?(?:option\s+)?[A-D]\W*(?:(?:,|and|&|/|\+|or)\s*"
                           r"(?:option\s+)?[A-D]\W*)+")
@@ -390,11 +428,14 @@ class _Claims:
     label_said: list[str] = field(default_factory=list)
     """Claims in the text after labels: ``A: I would choose B.``"""
     neither: bool = False
+    listed: bool = False
+    """A sentence that only names both options (``Velveeta or Camembert?``)."""
     conditional: list[list[str]] = field(default_factory=list)
 
 
 def _object(text: str) -> str:
     """The phrase after a choice verb, up to where its clause ends."""
+    text = text.lstrip(" :-–—")
     m = _CLAUSE_END.search(text)
     return text[: m.start()] if m else text
 
@@ -454,32 +495,52 @@ def _sentence_claims(sentence: str, opts: _Options, claims: list[str], soft: lis
     if bare is not None:
         claims += bare
         return
-    for m in _PICK.finditer(sentence):
-        _picked(_object(sentence[m.end():]), opts, bool(_NEGATED.search(m.group(0))), claims)
+    for m in _PICK.finditer(sentence):  # not "choose between A and B"
+        phrase = _object(sentence[m.end():])
+        if not re.match(r"(?i)\W*between\b", phrase):
+            _picked(phrase, opts, bool(_NEGATED.search(m.group(0))), claims)
     imp = _IMPERATIVE.match(sentence)
     if imp:
         _picked(_object(sentence[imp.end():]), opts,
                 imp.group("verb").lower() in ("skip", "avoid", "pass on"), claims)
-    for m in _DECLARE.finditer(sentence):
+    for m in _BEST_IS.finditer(sentence):
         _picked(_object(sentence[m.end():]), opts, False, claims)
+    for m in _DECLARE.finditer(sentence):  # not "Verdict: For a quiet trip, I'd pick B"
+        phrase = _object(sentence[m.end():])
+        if not _SUBORDINATE.match(phrase):
+            _picked(phrase, opts, False, claims)
     for m in _IT_IS.finditer(sentence):
         _picked(_object(sentence[m.end():]), opts, False, claims, strict=True)
     for m in _FIND.finditer(sentence):
         _picked(m.group("obj"), opts, False, claims)
-    for m in _ENDORSE.finditer(sentence):
-        _picked(_subject(sentence[: m.start()]), opts, bool(m.group("neg")), claims)
-    for m in _NOT.finditer(sentence):
-        claims += _others(opts.resolve(_object(sentence[m.end():]), strict=True), opts)
-    if phrase and not claims and len(sentence.split()) <= 8 and not _VERBISH.search(sentence) \
+    for m in [*_ENDORSE.finditer(sentence), *_SUITS.finditer(sentence)]:
+        _picked(_subject(sentence[: m.start()]), opts, bool(m.groupdict().get("neg")), claims)
+    for m in _NOT.finditer(sentence):  # "not B", "Not the $250 one", "Anything but Velveeta"
+        claims += _others(opts.resolve(_object(sentence[m.end():])), opts)
+    head = re.split(r",\s*(?=(?:if|because|since|as|for|when|unless|but)\b)", sentence)[0]
+    if phrase and not claims and len(head.split()) <= 8 and not _VERBISH.search(head) \
             and not sentence.rstrip().endswith("?"):
-        got = opts.resolve(sentence)  # a phrase that is one option
+        got = opts.resolve(head)  # a phrase that is one option: "The luxury one, if ..."
         claims += sorted(got) if len(got) == 1 and got <= set(opts.letters) else []
     soft += [m.group(1) or m.group(2) for m in _MENTION.finditer(sentence)]
 
 
+def _names_both(sentence: str, opts: _Options) -> bool:
+    """Whether a sentence is the two options and nothing else (``A or B?``, ``Velveeta or
+    Camembert?``, ``the Japanese novel or the Montana one?``)."""
+    text = re.sub(r"(?i)\bboth\b|[?!.]", " ", sentence)
+    parts = [p for p in re.split(r"(?i)\s*(?:(?<![\w-])(?:or|and)(?![\w-])|,|/)\s*", text) if p.strip()]
+    if len(opts.letters) != 2 or len(parts) != 2 or any(
+            len(p.split()) > 8 or _VERBISH.search(p) or _PICK.search(p) or _REJECT_CUT.search(p)
+            for p in parts):
+        return False
+    got = [opts.resolve(p) for p in parts]
+    return all(len(g) == 1 for g in got) and got[0] | got[1] == set(opts.letters)
+
+
 def _sentences(line: str) -> list[str]:
-    """A line's sentences."""
-    return [s for s in re.split(r"(?<=[.!?])\s+(?=\S)", line) if s.strip()]
+    """A line's sentences (and the parts of a sentence joined by a semicolon)."""
+    return [s for s in re.split(r"(?<=[.!?;])\s+(?=\S)", line) if s.strip()]
 
 
 def _label(line: str, opts: _Options, previous: _Label | None) -> _Label | None:
@@ -539,6 +600,7 @@ def _collect(region: str, opts: _Options, echoed: bool) -> _Claims:
             said: list[str] = []
             phrase = label is None and (sentence.rstrip()[-1:] in ".!)]" or sentence.strip() == whole)
             _sentence_claims(sentence, opts, said, c.soft, phrase)
+            c.listed |= not said and label is None and _names_both(sentence, opts)
             (c.conditional.append(said) if _CONDITIONAL.match(sentence) else said_here.extend(said))
     if len(c.conditional) == 1:  # one "if you ..." sentence is advice; two or more split it
         c.strong += c.conditional[0]
@@ -553,10 +615,11 @@ def _agreed(claims: list[str]) -> str | None:
     return picked.pop() if len(picked) == 1 and CONFLICT not in picked else CONFLICT
 
 
-def _label_claims(c: _Claims, opts: _Options) -> tuple[list[str], list[str], bool]:
-    """Strong and weak claims of line labels, and whether they list the options back."""
+def _label_claims(c: _Claims, opts: _Options, region: str) -> tuple[list[str], list[str], bool]:
+    """Strong and weak claims of line labels, and whether they list the options back (label
+    lines only, each giving an option back rather than a note on it)."""
     letters = {lab.letter for lab in c.labels}
-    if len(letters) >= 2:  # the options listed back, or notes on each
+    if len(letters) >= 2:
         return [], [], all(_lists(lab.rest, opts) for lab in c.labels)
     strong: list[str] = list(c.label_said)
     weak: list[str] = []
@@ -577,29 +640,41 @@ def _lists(rest: str, opts: _Options) -> bool:
             or bool(opts.named(rest) or opts.paraphrased(rest, sure=True)))
 
 
-def _decide(region: str, opts: _Options, echoed: bool = False) -> str | None:
-    """A letter, ``both``, ``neither`` (said), ``conflict``, or None (no claim)."""
+def _decide(region: str, opts: _Options, echoed: bool = False, whole: bool = True) -> str | None:
+    """A letter, ``both``, ``neither`` (said), ``conflict``, or None (no claim). A part of the
+    reply (not `whole`: a conclusion) decides by stated claims only."""
     c = _collect(region, opts, echoed)
-    label_strong, label_weak, listed = _label_claims(c, opts)
+    label_strong, label_weak, listed = _label_claims(c, opts, region)
     strong = c.strong + label_strong
     if strong:
         return _agreed(strong)
+    if not whole:
+        return None
     if c.neither:
         return NEITHER
-    if listed:
+    if listed or c.listed:
         return BOTH
     if c.soft:
         return _agreed(c.soft)
-    plain = "\n".join(line for line in region.split("\n") if not _LABEL.match(line))
-    named = opts.named(plain) or opts.paraphrased(plain, sure=True)
+    plain = "\n".join(line for line in region.split("\n")
+                      if not _LABEL.match(line) and not line.lstrip().startswith("#"))
+    named = opts.named(plain)
+    if not named and len(plain.split()) <= SHORT_REPLY:  # a short reply in an option's words
+        named = opts.paraphrased(plain, sure=True)
     if len(named) == 1:
         return opts.letters[named.pop()]
     return _agreed(label_weak)
 
 
+SHORT_REPLY = 12
+"""Words up to which a reply that only uses one option's own words (``A hand-bound sketchbook
+from Vermont would be lovely.``) is read as that option; in longer prose such words are talk
+about the option, not a choice."""
+
+
 _RETRACT = re.compile(r"(?i)\b(?:actually,?\s+no\b|no,?\s+wait\b|wait(?=\s*[,.!:;-])|"
                       r"on\s+second\s+thought|scratch\s+that|correction\s*:|let\s+me\s+change|"
-                      r"i'll\s+change|i\s+change\s+my\s+answer)")
+                      r"i'll\s+change|i\s+change\s+my\s+answer|(?:sorry,?\s+)?i\s+meant)")
 _MARKERS = (r"recommendation|my\s+recommendation|conclusion|in\s+conclusion|to\s+conclude|"
             r"bottom\s+line|the\s+bottom\s+line|verdict|my\s+verdict|final\s+answer|final\s+choice|"
             r"my\s+view|my\s+take|my\s+pick|overall|on\s+balance|all\s+things\s+considered|"
@@ -607,11 +682,12 @@ _MARKERS = (r"recommendation|my\s+recommendation|conclusion|in\s+conclusion|to\s
             r"weighing\s+(?:both|everything|it\s+all|them|these|the\s+two|it\s+up)|"
             r"if\s+i\s+(?:were|was)\s+(?:choosing|picking|deciding|buying|you|in\s+your\s+shoes|"
             r"building|going)|if\s+i\s+had\s+to|if\s+forced|if\s+pressed|if\s+i\s+must|"
-            r"that\s+said|having\s+said\s+that|still|so|therefore|thus|hence|"
-            r"for\s+(?:that|this|these)\s+reasons?|considering|given|which\s+is\s+why|personally")
+            r"short\s+answer|all\s+told")
+"""Openings of a conclusion that decides over what came before. A plain "So ..." or "That said"
+does not: ``The answer is A. So the better one is B.`` claims both (neither)."""
 _CONCLUSION = re.compile(
-    r"(?im)(?:^|(?<=[.!?]\s)|(?<=[.!?]))[\s#>*-]*(?:(?:but|and|yet|though|although)\s*,?\s*)?"
-    r"(?:" + _MARKERS + r")\b")
+    r"(?im)(?:^|(?<=[.!?]\s)|(?<=[.!?])|(?<=,\s))[\s#>*-]*(?:(?:but|and|yet|though|although|still)"
+    r"\s*,?\s*)?(?:" + _MARKERS + r")\b")
 
 
 def _regions(text: str) -> list[str]:
@@ -639,7 +715,7 @@ def read_choice(text: str, options: Sequence[str] = (), letters: Sequence[str] =
     first = text.split("\n", 1)[0].strip()
     echoed = "\n" in text and first.endswith("?") and not opts.letter_refs(first)
     for region in _regions(text):
-        got = _decide(region, opts)
+        got = _decide(region, opts, whole=False)
         if got in letters or got == BOTH:
             return got
     got = _decide(text, opts, echoed)
