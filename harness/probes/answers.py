@@ -1,49 +1,57 @@
 """One reader for lettered multiple-choice answers (two-option probes and A-D knowledge items).
 
-Measured on replies written independently of it (`tests/choice_replies.py`, held-out figure in
-the README) and first written against what a real small instruct model replies
-(SmolLM2-135M-Instruct, greedy, 16 new tokens; `benchmarks/real_model_check.py`).
+Measured on replies written independently of it (`tests/data/choice_replies.yaml`, ``python
+tests/choice_replies.py``; figures in the README) and first written against what a real small
+instruct model replies (SmolLM2-135M-Instruct, greedy, 16 new tokens;
+`benchmarks/real_model_check.py`).
 
 A reply is read the way a careful person reads it: find what it *claims* for an option and keep
 the reply only when its claims agree.
 
-**What names an option** (`_Options.resolve`): a letter (``B``, ``(A)``, ``option b``; a
-capital "A" followed by an ordinary word is the article: ``A hand-bound sketchbook``); an
-ordinal (``Option 2``, ``the first statement``, ``the latter``, ``the second friend's side``);
-the option's own text or its beginning (``A plain plastic electric kettle``); words only one
-option has (``the fish from Alaska`` for "Alaskan salmon"; a US state counts as ``American``,
-the other side then as ``imported``/``foreign``); a price comparative when prices are shown
-(``the cheaper one``, ``the less expensive sofa``).
+**What names an option** (`_Options.resolve`): a letter (``B``, ``(A)``, ``option b``, ``i'd
+pick a``; a capital "A" followed by an ordinary word is the article: ``A hand-bound
+sketchbook``); an ordinal (``Option 2``, ``the first statement``, ``the latter``, ``the second
+friend's side``); the option's own text or its beginning (``A plain plastic electric kettle``);
+words only one option has (``the fish from Alaska`` for "Alaskan salmon"; a US state counts as
+``American``, the other side then as ``imported``/``foreign``; accents folded: ``Comté``); its
+price (``the $80 one``) or a price comparative (``the cheaper one``, ``the less expensive
+sofa``).
 
 **Claims**, strongest first:
 
 1. stated choices: a choice verb (``I'd choose B``, ``I'd side with B``, ``I'm with A``, ``Go
-   with B``, ``get the fish from Alaska``, ``I'd start with the jazz album, B``), a verdict
-   (``The answer is A``, ``My position: B``, ``Recommendation: B (mesh system)``, ``The best
-   choice for you is B``), an endorsement (``B is closer to my view``, ``the $70 drill (A) is
-   the sensible buy``, ``I find B more convincing``), a letter with at most hedges and fillers
-   around it (``Sure! A``, ``Probably B?``, ``For that reason, A.``, ``A A A A``), a leading
-   letter (``A - the ...``, ``B, because ...``, ``A) text``), a short phrase that is one option
-   (``The cheaper one.``, ``Velveeta, definitely.``); an option turned down (``not B``, ``I
-   wouldn't start with A``, ``B isn't worth it``, after ``over``/``rather than``/``instead
-   of``) claims the other of two;
+   with B``, ``For a cupboard staple, go with the tea bags``, ``I'd start with the jazz album,
+   B``), a verdict (``The answer is A``, ``My position: B``, ``Recommendation: B (mesh
+   system)``, ``The best choice for you is B``, ``the better tablet is the pro one``), an
+   endorsement (``B is closer to my view``, ``the $70 drill (A) is the sensible buy``, ``I find
+   B more convincing``, ``The basic dryer will do``, ``Pecorino wins for me``), a letter with at
+   most hedges and fillers around it (``Sure! A``, ``Probably B?``, ``For that reason, A.``,
+   ``A A A A``), a leading letter (``A - the ...``, ``B, because ...``, ``A) text``), a short
+   phrase that is one option (``The cheaper one.``, ``The luxury one, if ...``); an option
+   turned down (``not B``, ``Anything but Velveeta``, ``I wouldn't start with A``, ``B isn't
+   worth it``, after ``over``/``rather than``/``instead of``) claims the other of two;
 2. a mention such as ``Option A gives you ...`` or ``burrata (A)``;
-3. the text of exactly one option anywhere, or a Q/A answer label ``A:`` (``A: I would choose
-   B.`` is B: the label counts only when nothing else claims).
+3. the text of exactly one option anywhere, or, in a reply of at most `SHORT_REPLY` words, the
+   words of one option (``A hand-bound sketchbook from Vermont would be lovely.``); a Q/A answer
+   label ``A:`` (``A: I would choose B.`` is B: the label counts only when nothing else claims).
 
 **Which part decides.** After a retraction (``A. Actually, no: B.``, ``wait, I'll change that
-to B``) the part after it; else a conclusion that decides (``Recommendation``, ``Conclusion``,
-``Bottom line``, ``On balance``, ``If I were choosing``, ``if I had to choose``, ``That said``,
-``So``, ...; the last one that decides wins); else the whole reply, where two claims that
-disagree make ``neither`` (``I prefer A. B is my final choice.``). Advice split by the reader's
-circumstances (two sentences beginning ``If you ...``) claims nothing.
+to B``, ``Sorry, I meant A``) the part after it; else a conclusion that decides by a stated
+claim (``Recommendation``, ``Verdict``, ``Conclusion``, ``Bottom line``, ``On balance``, ``If I
+were choosing``, ``if I had to choose``, ``Short answer``, ...; the last one that decides
+wins); else the whole reply, where claims that disagree make ``neither`` (``I prefer A. B is my
+final choice.``, ``The answer is A. So the better one is B.``). Advice split by the reader's
+circumstances (two sentences beginning ``If you ...`` or ``For ...,``; ``Choose A if ...;
+choose B if ...``) claims nothing.
 
 **both and neither.** ``both`` is a reply that chooses both (``Both!``, ``A and B``, ``A/B``,
-``I'd do both``, ``I agree with both statements``) or lists the options back (``A: Brie\\nB:
-Cream cheese``); praising both without a choice (``Both are great choices!``), a refusal, a
-hedge, an explicit ``Neither``, a clarifying question or prose about something else is
-``neither``. Labels for both options that introduce notes, not the options' texts, claim
-nothing (``A: costly...\\nB: keeps...\\n\\nSo B is closer to my view.`` is B).
+``AB``, ``I'd do both``, ``I agree with both statements``, ``Brie and Emmental, both!``) or
+gives the options back (``A: Brie\\nB: Cream cheese``, ``Velveeta or Camembert?``); praising
+both without a choice (``Both are great choices!``), a refusal, a hedge, an explicit
+``Neither``, a clarifying question, the prompt continued, or prose about something else is
+``neither``. Labels for both options that introduce notes rather than the options' texts claim
+nothing (``A: costly...\\nB: keeps...\\n\\nSo B is closer to my view.`` is B), nor do bold
+label lines that title sections of a longer reply (``**Option A - ...**``).
 
 The text is made regular first: full-width forms and CJK punctuation (``我选B。``, ``A（...）``),
 ``<think>`` blocks dropped, structured answers (``{"answer": "B"}``, ``<answer>A</answer>``),
