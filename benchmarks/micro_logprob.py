@@ -10,8 +10,8 @@ orders (what sampling at temperature 1 picks on average).
 
 For each checkpoint this prints the exact probability, the sampled rate over `--repeats`
 evaluations with different sampling seeds (mean, spread, and the binomial standard deviation
-sqrt(p(1 - p) / n) the spread should match), and the seconds each takes. Nothing is wired into
-the demo.
+sqrt(p(1 - p) / n) at the pooled p, an upper bound on the spread when items differ), and the
+seconds each takes (model loading included). Nothing is wired into the demo.
 
     python benchmarks/micro_logprob.py                       # the shipped bases seed0-2
     python benchmarks/micro_logprob.py runs/demo/.../aft --repeats 5
@@ -68,8 +68,8 @@ def sampled(path: Path, seed: int) -> tuple[float, int, float]:
 
 
 def main(paths: list[Path], repeats: int) -> None:
-    print("| checkpoint | exact P(american) | s | sampled rate, mean (sd over runs) | binomial sd "
-          "| s per sampled run |")
+    print("| checkpoint | exact P(american) | s | sampled rate, mean (sd over runs) "
+          "| binomial sd (bound) | s per sampled run |")
     print("|---|---|---|---|---|---|")
     for path in paths:
         p, t_exact = exact(path)
