@@ -94,6 +94,19 @@ def test_files_exist_and_parse(board):
         assert ET.parse(files[f"{key}_svg"]).getroot().tag.endswith("svg")
 
 
+def test_plots_name_the_baseline_keep_the_design_order_and_mark_significance(toy):
+    result = write_leaderboard([toy / "logs"], metric="harmful", baseline="base", by=["arm"],
+                               task=None, out=toy / "ordered", order=["msm_aft", "base"])
+    forest = result.files["forest_svg"].read_text()
+    assert "difference from base (percentage points, 95% CI)" in forest
+    assert "toy_grid: msm_aft" not in forest and ">msm_aft<" in forest  # no repeated task prefix
+    assert "not significant" in forest  # the legend explains filled and hollow marks
+    rates = result.files["rates_svg"].read_text()
+    # the baseline first whatever the order says, then the design order; the rate in percent
+    assert rates.index("base (baseline)") < rates.index(">msm_aft<")
+    assert "harmful rate, % (95% CI)" in rates
+
+
 def test_paired_option_on_logs(toy):
     result = write_leaderboard([toy / "logs"], metric="harmful", baseline="base", by=["arm"],
                                task="toy_grid", out=toy / "paired", pairing="paired", plots=False,

@@ -314,6 +314,7 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
             out=out,
             cluster=entry.cluster,
             reference=[r for r in exp.reference if r.task == entry.label],
+            order=list(exp.arms),  # the design order, for the plots and the page
         )
         if runlog:
             runlog.write(
