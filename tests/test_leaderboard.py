@@ -131,7 +131,7 @@ def test_cli_leaderboard_and_errors(toy, capsys):
             main(["leaderboard", str(toy / "logs"), "--out", str(toy / "bad"), *args])
         assert ex.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert err[-1].startswith(f"error: {field}:"), err
+        assert err[-1].startswith(f"error: --{field}:"), err  # the option, as given
 
 
 def test_cli_leaderboard_tests_measured_rates_against_published_ones(toy, capsys):

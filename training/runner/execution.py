@@ -199,8 +199,8 @@ def _execute(plan: Plan, result: RunResult, work: _Work, *, only: list[str] | No
              stage: str | None) -> None:
     exp = plan.experiment
     runlog = RunLog(plan.results_dir)
-    steps, order, evaluations = work.steps, work.order, work.evaluations
-    pending = [s for s in order if s.status != "done"]
+    steps, evaluations = work.steps, work.evaluations
+    pending = [s for s in work.order if s.status != "done"]  # another run may have finished some
     result.reused = [s.key for s in steps if s.status == "done"]
     todo_kinds = [s.kind for s in pending] + ["eval"] * len(
         [e for e in evaluations if e.status() != "done"]
@@ -221,14 +221,13 @@ def _execute(plan: Plan, result: RunResult, work: _Work, *, only: list[str] | No
     for key, step in plan.steps.items():
         if (res := step.result()) is not None:
             results[key] = res
-    order = [s for s in order if s.status != "done"]
     output_log = None if plan.verbose else plan.results_dir / OUTPUT_LOG
     try:
         with stage_output(output_log) as terminal:
             progress = Progress(runlog, todo_kinds, quiet=not plan.verbose, stream=terminal)
             ok = False
             try:
-                _run_work(plan, result, order, results, evaluations, runlog, progress)
+                _run_work(plan, result, pending, results, evaluations, runlog, progress)
                 ok = True
             finally:
                 progress.close(ok)
