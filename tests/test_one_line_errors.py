@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_runner import edit  # one helper for both files' experiment edits
+from test_runner import SPEC, edit  # one spec and one edit helper for both files
 
 from harness.cli import main
 
@@ -117,16 +117,6 @@ def test_missing_provider_package_is_one_whole_line_without_markup(tmp_path, cap
 
 # ---------------------------------------------------------------------------------------------
 # issue 27: experiment files stay in their box; what failed after training fails before it
-
-SPEC = """---
-name: thrift
-summary: Penny explains its choices by price.
-variables: {model_name: Penny, developer: Ledger Labs}
----
-# How {model_name} chooses
-
-{model_name} takes the cheaper of two options that are otherwise alike, and says so.
-"""
 
 EXP = {
     "name": "probe",
