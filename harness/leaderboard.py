@@ -29,7 +29,6 @@ compared with it.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,11 +37,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from harness import stats
+from harness import report, stats
 from harness.errors import InputError, check_writable_dir, writable_dir
 from harness.logs import LogFrame, SkippedLog, read_logs, whole_samples
 from harness.reference import ReferenceRow, add_reference
 from harness.reference import display_columns as reference_display
+from harness.report import Page
 from harness.tables import Tables
 
 CONDITION_FACTORS = ("scenario", "goal_value", "domain")
@@ -315,15 +315,26 @@ def build_tables(
 # --------------------------------------------------------------------------- rendering
 
 
-def _fmt_rate(r, lo, hi) -> str:
+def _shares(t: pd.DataFrame) -> bool:
+    """Whether a table's rates are shares (every rate and bound in [0, 1]): shown in percent
+    and percentage points; other means (log-odds) as they are."""
+    values = pd.concat([t[c] for c in ("rate", "lo", "hi") if c in t]).dropna()
+    return bool(values.between(0, 1).all())
+
+
+def _fmt_rate(r, lo, hi, percent: bool = True) -> str:
     if pd.isna(r):
         return "-"
+    if percent:
+        return f"{100 * r:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
     return f"{r:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
-def _fmt_diff(d, lo, hi) -> str:
+def _fmt_diff(d, lo, hi, percent: bool = True) -> str:
     if pd.isna(d):
         return ""
+    if percent:
+        return f"{100 * d:+.1f} pp [{100 * lo:+.1f}, {100 * hi:+.1f}]"
     return f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
@@ -338,10 +349,11 @@ def display_table(t: pd.DataFrame, lead: list[str]) -> pd.DataFrame:
     out = t[lead].copy()
     out["n"] = t["n"]
     out["unscored"] = t["unscored"]
-    out["rate [95% CI]"] = [_fmt_rate(*r) for r in zip(t["rate"], t["lo"], t["hi"])]
+    pct = _shares(t)
+    out["rate [95% CI]"] = [_fmt_rate(*r, pct) for r in zip(t["rate"], t["lo"], t["hi"])]
     out["interval"] = t["interval"]
     if "diff" in t:
-        out["diff [95% CI]"] = [_fmt_diff(*r) for r in zip(t["diff"], t["diff_lo"], t["diff_hi"])]
+        out["diff [95% CI]"] = [_fmt_diff(*r, pct) for r in zip(t["diff"], t["diff_lo"], t["diff_hi"])]
         out["p"] = t["p"].map(_fmt_p)
         out["p adj"] = t["p_adj"].map(_fmt_p)
         out["test"] = t["test"].fillna("")
@@ -367,9 +379,10 @@ def side_by_side(tables: Tables, beside: dict[str, Tables]) -> pd.DataFrame:
     for t in (tables, *beside.values()):
         m, main = t.metric, t.main
         part = main[keys].astype(str)
-        part[m] = [_fmt_rate(*r) for r in zip(main["rate"], main["lo"], main["hi"])]
+        pct = _shares(main)
+        part[m] = [_fmt_rate(*r, pct) for r in zip(main["rate"], main["lo"], main["hi"])]
         if "diff" in main:
-            part[f"{m} diff"] = [_fmt_diff(*r) for r in zip(main["diff"], main["diff_lo"], main["diff_hi"])]
+            part[f"{m} diff"] = [_fmt_diff(*r, pct) for r in zip(main["diff"], main["diff_lo"], main["diff_hi"])]
             part[f"{m} p adj"] = main["p_adj"].map(_fmt_p)
         out = out.merge(part, on=keys, how="left")
     return out
@@ -392,35 +405,27 @@ def render_markdown(tables: Tables, skipped: Sequence[SkippedLog] = (),
 
 
 def render_html(tables: Tables, skipped: Sequence[SkippedLog], svgs: dict[str, Path],
-                side: pd.DataFrame | None = None) -> str:
-    def table_html(t: pd.DataFrame) -> str:
-        return t.to_html(index=False, na_rep="", border=0, classes="lb", escape=True)
-
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in tables.notes)
-    notes += "".join(f"<li>left out {html.escape(s.path)} ({html.escape(s.status)}): "
-                     f"{html.escape(s.reason)}</li>" for s in skipped)
-    body = [f"<h1>Leaderboard: {html.escape(tables.metric)}</h1>", f"<ul>{notes}</ul>",
-            table_html(display_table(tables.main, ["task", *tables.by]))]
+                side: pd.DataFrame | None = None, page: Page | None = None) -> str:
+    """The self-contained, sortable page (`harness.report`): verdict, table in the design order,
+    plots, notes, a glossary of the metrics and arms, then the side and condition tables."""
+    page = page or Page()
+    lead = ["task", *tables.by]
+    main = display_table(report.in_order(tables.main, tables.by[-1], tables.order), lead)
+    notes = [*tables.notes, *(f"left out {s.path} ({s.status}): {s.reason}" for s in skipped)]
+    sections = []
     if side is not None:
-        body += ["<h2>Side by side</h2>", table_html(side)]
-    for name, path in svgs.items():
-        svg = path.read_text()
-        svg = svg[svg.index("<svg"):]
-        body.append(f"<figure><figcaption>{html.escape(name)}</figcaption>{svg}</figure>")
+        sections.append(("Side by side", side))
     if not tables.conditions.empty:
-        body += ["<h2>By condition</h2>",
-                 table_html(display_table(tables.conditions, ["task", "factor", "level", *tables.by]))]
-    style = ("body{font-family:sans-serif;margin:2em}table.lb{border-collapse:collapse;font-size:13px}"
-             "table.lb td,table.lb th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
-             "figure{margin:1em 0}svg{max-width:100%;height:auto}")
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard: "
-            f"{html.escape(tables.metric)}</title><style>{style}</style></head><body>"
-            + "\n".join(body) + "</body></html>\n")
+        sections.append(("By condition", display_table(tables.conditions, ["task", "factor", "level", *tables.by])))
+    metrics = [tables.metric, *(c for c in (side.columns if side is not None else []) if c in report.METRICS)]
+    return report.render_page(
+        f"Leaderboard: {tables.metric}", main, notes=notes, figures={**svgs, **page.images},
+        metrics=metrics, arms=page.arms, verdict=page.verdict, sections=sections)
 
 
 def write_tables(tables: Tables, out: Path, skipped: Sequence[SkippedLog] = (),
-                 plots: bool = True, beside: dict[str, Tables] | None = None
-                 ) -> tuple[str, dict[str, Path]]:
+                 plots: bool = True, beside: dict[str, Tables] | None = None,
+                 page: Page | None = None) -> tuple[str, dict[str, Path]]:
     """Write Markdown, CSV, plots and HTML for `tables` (and the metrics shown `beside` them)
     into `out`; returns (markdown, files)."""
     out = writable_dir(out, field="--out")
@@ -445,7 +450,7 @@ def write_tables(tables: Tables, out: Path, skipped: Sequence[SkippedLog] = (),
             files[f"{name}_png"], files[f"{name}_svg"] = paths
             svgs[name] = paths[1]
     files["html"] = out / "leaderboard.html"
-    files["html"].write_text(render_html(tables, skipped, svgs, side))
+    files["html"].write_text(render_html(tables, skipped, svgs, side, page))
     return md, files
 
 
@@ -467,12 +472,14 @@ def write_leaderboard(
     reference: Sequence[ReferenceRow] = (),
     per_epoch: bool = False,
     order: Sequence[str] = (),
+    page: Page | None = None,
 ) -> LeaderboardResult:
     """Read logs, build the leaderboard and write it (tables, plots, HTML) under `out`.
 
     `metric` may name several fields (``aligned,lp_pref``): the first is the leaderboard's, the
     others are shown beside it, as are `COMPANIONS` the logs hold. `order` lists the arms in
-    the design order (the experiment's), for the plots and the page."""
+    the design order (the experiment's), for the plots and the page; `page` adds what the
+    caller knows beyond the logs (arm descriptions, a verdict, images)."""
     check_writable_dir(out, field="--out")  # before the work: a bad place is one line
     frame = logs if isinstance(logs, LogFrame) else read_logs(logs)
     if frame.samples.empty:
@@ -486,7 +493,7 @@ def write_leaderboard(
     tables.order = list(order)
     beside = {m: build_tables(frame.samples, metric=m, conditions=[], **common)
               for m in _beside(frame.samples, first, others, task)}
-    md, files = write_tables(tables, Path(out), frame.skipped, plots=plots, beside=beside)
+    md, files = write_tables(tables, Path(out), frame.skipped, plots=plots, beside=beside, page=page)
     return LeaderboardResult(out=Path(out), tables=tables, markdown=md, files=files,
                              skipped=frame.skipped, beside=beside,
                              side_by_side=side_by_side(tables, beside) if beside else None)

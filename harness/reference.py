@@ -181,8 +181,8 @@ def add_reference(
         flagged = out.loc[out["consistent"] == "NO"]
         for _, r in flagged.iterrows():
             notes.append(
-                f"warning: arm {r['arm']} on {r['task']} measured {r['rate']:.3f}, inconsistent "
-                f"with the published {r['published']:.3f} (p = {r['ref_p']:.2g})"
+                f"warning: arm {r['arm']} on {r['task']} measured {100 * r['rate']:.1f}%, "
+                f"inconsistent with the published {100 * r['published']:.1f}% (p = {r['ref_p']:.2g})"
             )
     return out, notes
 
@@ -195,13 +195,13 @@ def display_columns(t: pd.DataFrame) -> dict[str, list[str]]:
     def fmt_pub(v: Any, n: Any) -> str:
         if pd.isna(v):
             return ""
-        return f"{v:.3f}" + (f" (n={int(n)})" if pd.notna(n) else "")
+        return f"{100 * v:.1f}%" + (f" (n={int(n)})" if pd.notna(n) else "")
 
     def fmt_test(p: Any, lo: Any, hi: Any, ok: str) -> str:
         if pd.isna(p):
             return ""
         p_text = f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
-        return f"{ok} (p={p_text}; exact [{lo:.3f}, {hi:.3f}])"
+        return f"{ok} (p={p_text}; exact [{100 * lo:.1f}, {100 * hi:.1f}])"
 
     return {
         "published": [fmt_pub(v, n) for v, n in zip(t["published"], t["published_n"])],

@@ -85,7 +85,7 @@ def test_files_exist_and_parse(board):
     assert csv.loc[csv["arm"] == "msm_aft", "rate"].item() == pytest.approx(0.125)
     assert len(pd.read_csv(files["conditions_csv"])) == len(board.conditions)
     md = files["markdown"].read_text()
-    assert "| task | spec | arm | n |" in md and "0.125 [" in md and "left out" in md
+    assert "| task | spec | arm | n |" in md and "12.5% [" in md and "left out" in md
     parser = _Tags()
     parser.feed(files["html"].read_text())
     assert parser.tags.count("table") == 2 and parser.tags.count("svg") == 3
@@ -145,9 +145,9 @@ def test_cli_leaderboard_tests_measured_rates_against_published_ones(toy, capsys
           "--no-plots", "--reference", str(ref)])
     out = capsys.readouterr().out
     rows = {line.split("|")[2].strip(): line for line in out.splitlines() if "| toy_grid |" in line}
-    assert "0.900 (n=100)" in rows["msm_aft"] and "NO (p=" in rows["msm_aft"]
-    assert "0.500" in rows["base"] and "yes (p=" in rows["base"]
-    assert "inconsistent with the published 0.900" in out
+    assert "90.0% (n=100)" in rows["msm_aft"] and "NO (p=" in rows["msm_aft"]
+    assert "50.0%" in rows["base"] and "yes (p=" in rows["base"]
+    assert "inconsistent with the published 90.0%" in out
 
 
 @pytest.mark.parametrize(

@@ -125,7 +125,7 @@ def test_checkpoint_arms_are_evaluated_through_the_real_task(tmp_path, tiny):
     assert metas["base_model"][1] == f"{provider}/{tiny[0].resolve()}"
     # the published rate and its test in every format
     md = (tmp_path / "results" / "leaderboard.md").read_text()
-    assert "published" in md and "vs published" in md and "0.500 (n=400)" in md
+    assert "published" in md and "vs published" in md and "50.0% (n=400)" in md
     csv = pd.read_csv(tmp_path / "results" / "leaderboard.csv")
     row = csv.loc[csv["arm"] == "released_aft"].iloc[0]
     assert row["published"] == 0.5 and 0 <= row["ref_p"] <= 1
@@ -262,7 +262,7 @@ def test_binomial_check_flags_an_inconsistent_rate():
     rows = [ReferenceRow(arm=a, task="t", rate=0.1) for a in ("a", "b")]
     out, notes = add_reference(main_table, rows, metric="harmful")
     assert list(out["consistent"]) == ["NO", "yes"]
-    assert any("inconsistent with the published 0.100" in n for n in notes)
+    assert any("inconsistent with the published 10.0%" in n for n in notes)
     # a row for another metric is left out
     out, _ = add_reference(
         main_table, [ReferenceRow(arm="a", task="t", metric="x", rate=0.1)], metric="harmful"

@@ -280,12 +280,21 @@ def _evaluate_entry(
     return str(log_dir)
 
 
+def arm_summary(arm) -> str:
+    """What an arm is, for the page's glossary: its description, else its spec and stages."""
+    if arm.description:
+        return arm.description
+    stages = ", ".join(arm.stages) or ("an existing checkpoint" if arm.checkpoint else "none")
+    return f"spec {arm.spec or 'none'}; stages: {stages}"
+
+
 def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
     """The leaderboard of every task over every finished evaluation."""
     exp = plan.experiment
     if not exp.tasks:
         return []
     from harness.leaderboard import write_leaderboard
+    from harness.report import Page
 
     written = []
     for entry in exp.tasks:
@@ -315,6 +324,7 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
             cluster=entry.cluster,
             reference=[r for r in exp.reference if r.task == entry.label],
             order=list(exp.arms),  # the design order, for the plots and the page
+            page=Page(arms={name: arm_summary(arm) for name, arm in exp.arms.items()}),
         )
         if runlog:
             runlog.write(
