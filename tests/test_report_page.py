@@ -46,7 +46,10 @@ def test_the_page_renders_sorts_and_explains_itself(page_file, tmp_path):
         page = browser.new_page()
         page.goto(page_file.as_uri())
         table = page.locator("table.lb").first
-        arms = lambda: [c.strip() for c in table.locator("tbody tr td:nth-child(2)").all_inner_texts()]  # noqa: E731
+
+        def arms() -> list[str]:
+            return [c.strip() for c in table.locator("tbody tr td:nth-child(2)").all_inner_texts()]
+
         assert arms() == ["base", "msm_aft"]  # the design order, baseline first
         assert page.locator(".verdict").inner_text().startswith("MSM + AFT")
         assert "the untouched model" in page.locator("dl").inner_text()  # the glossary
