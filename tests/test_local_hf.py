@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import prompt_sensitive_tiny_model
 from inspect_ai import Task
 from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import Sample
@@ -13,7 +14,6 @@ from inspect_ai.model import get_model
 from inspect_ai.solver import generate
 
 import msm._registry  # noqa: F401  (the entry point that registers msm-hf/)
-from training.tiny import build_tiny_model
 
 WORDS = [
     "cheese",
@@ -34,18 +34,7 @@ WORDS = [
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random model whose greedy continuation depends on the prompt (large weights)."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    path = build_tiny_model(tmp_path_factory.mktemp("tiny") / "m", hidden_size=32, num_layers=1)
-    model = AutoModelForCausalLM.from_pretrained(path)
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() >= 2:
-                p.normal_(0.0, 0.5)
-    model.save_pretrained(path)
-    return path
+    return prompt_sensitive_tiny_model(tmp_path_factory.mktemp("tiny") / "m", seed=1)
 
 
 def _task(n: int) -> Task:

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import prompt_sensitive_tiny_model
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import (
     ChatCompletionChoice,
@@ -148,20 +149,7 @@ def test_logprob_scoring_refuses_what_it_cannot_read():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
     """A tiny random model whose next token depends on the prompt (large weights)."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    from training.tiny import build_tiny_model
-
-    path = build_tiny_model(tmp_path_factory.mktemp("tiny") / "m", hidden_size=32, num_layers=1)
-    model = AutoModelForCausalLM.from_pretrained(path)
-    torch.manual_seed(3)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() >= 2:
-                p.normal_(0.0, 0.5)
-    model.save_pretrained(path)
-    return path
+    return prompt_sensitive_tiny_model(tmp_path_factory.mktemp("tiny") / "m", seed=3)
 
 
 def by_hand(path: Path, prompt: str) -> dict[str, float]:
