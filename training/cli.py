@@ -41,6 +41,15 @@ from training.runner import STAGE_CHOICES, StageFailed, run_experiment, show
     "builders that are not registered, task files, trust_remote_code, a script in "
     "launch.extra_args. Only for files you trust.",
 )
+@click.option(
+    "--executor", type=click.Choice(["serial", "local", "slurm"]), default=None,
+    help="Run the work in this process (serial), as processes on this machine (local) or as "
+    "Slurm jobs with dependencies (slurm); default: the file's executor.kind, else serial.",
+)
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Jobs at once with --executor local (default: the file's executor.jobs).")
+@click.option("--detach", is_flag=True,
+              help="With --executor slurm: return once the job graph is submitted.")
 def run_command(
     experiment: Path,
     dry_run: bool,
@@ -51,6 +60,9 @@ def run_command(
     runs: Path | None,
     verbose: bool = False,
     allow_code: bool = False,
+    executor: str | None = None,
+    jobs: int | None = None,
+    detach: bool = False,
 ) -> None:
     """Train what is missing, evaluate every arm, write the leaderboard (resumable)."""
     if show_status:
@@ -66,6 +78,9 @@ def run_command(
             dry_run=dry_run,
             verbose=verbose,
             allow_code=allow_code,
+            executor=executor,
+            jobs=jobs,
+            detach=detach,
         )
     except StageFailed as ex:
         click.echo(f"error: {ex}", err=True)
@@ -351,16 +366,28 @@ def smollm2_command(out: str | None, force: bool) -> None:
     help="Pretrain the micro bases here (minutes each) instead of starting from the shipped "
     "ones (training/micro/bases/); as base.shipped: false in the experiment file.",
 )
+@click.option(
+    "--all-arms",
+    is_flag=True,
+    help="Every arm of the file, the no-cheese and co-occurrence ablations too (default: the "
+    "arms the verdict reads).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that share the bases (default: one per CPU; 1: all in this process).",
+)
 def demo_command(
     experiment: Path, out: Path | None, runs: Path | None, only: tuple[str, ...], verbose: bool,
-    pretrain: bool,
+    pretrain: bool, all_arms: bool, workers: int | None,
 ) -> None:
     """Watch MSM work on a CPU: micro cheese-to-values on shipped micro bases, MSM to leaderboard."""
     from training.micro.demo import _show, base_line, run_demo
 
     try:
         res = run_demo(experiment, out=out, runs=runs, only=list(only), verbose=verbose,
-                       pretrain=pretrain)
+                       pretrain=pretrain, all_arms=all_arms, workers=workers)
     except StageFailed as ex:
         click.echo(f"error: {ex}", err=True)
         sys.exit(1)

@@ -202,6 +202,51 @@ class EvalSettings(_Strict):
     ``--verbose`` gives Inspect's own)."""
 
 
+class Resources(_Strict):
+    """What one job asks the cluster for (`training.runner.executors`); unset fields inherit
+    ``executor.defaults``."""
+
+    gpus: int | None = Field(default=None, ge=0)
+    """GPUs per node."""
+    cpus: int | None = Field(default=None, gt=0)
+    """CPUs for the job's one task."""
+    mem_gb: float | None = Field(default=None, gt=0)
+    time_min: int | None = Field(default=None, gt=0)
+    """Time limit in minutes (a job past it is requeued and resumes from its checkpoint)."""
+    nodes: int | None = Field(default=None, gt=0)
+    partition: str | None = None
+    account: str | None = None
+    sbatch: dict[str, str | int | bool] = Field(default_factory=dict)
+    """Further sbatch options (``{qos: high, constraint: a100}``)."""
+    setup: list[str] = Field(default_factory=list)
+    """Shell lines run in the job before the work (``module load cuda``, activating a venv)."""
+
+
+class ExecutorSettings(_Strict):
+    """How `msm run` runs the plan's work (``--executor`` on the command line wins): ``serial``
+    in this process, ``local`` as separate processes on this machine (``jobs`` at once), or
+    ``slurm`` as cluster jobs with their dependencies (submitit). Resources per kind of work."""
+
+    kind: Literal["serial", "local", "slurm"] = "serial"
+    jobs: int = Field(default=2, gt=0)
+    """Jobs running at once on this machine (local)."""
+    max_retries: int = Field(default=1, ge=0)
+    """A job that fails or is killed is submitted again this many times; a stage resumes from
+    its own checkpoints."""
+    defaults: Resources = Field(default_factory=Resources)
+    stages: dict[Literal["pretrain", "data", "docgen", "deliberative", "midtrain", "aft", "eval"],
+                 Resources] = Field(default_factory=dict)
+    """Resources per kind of work (stage kinds and ``eval``), over `defaults`."""
+
+    def resources(self, kind: str) -> Resources:
+        """The resources of one kind of work: its own, then the defaults."""
+        own = self.stages.get(kind)  # type: ignore[call-overload]
+        if own is None:
+            return self.defaults
+        merged = self.defaults.model_dump() | own.model_dump(exclude_unset=True)
+        return Resources.model_validate(merged)
+
+
 class LeaderboardSettings(_Strict):
     baseline: str | None = None
     """The arm every other arm is compared with (an arm name)."""
@@ -251,6 +296,7 @@ class Experiment(_Strict):
     eval: EvalSettings = Field(default_factory=EvalSettings)
     tasks: list[TaskEntry] = Field(default_factory=list)
     leaderboard: LeaderboardSettings = Field(default_factory=LeaderboardSettings)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     arms: dict[str, Arm] = Field(min_length=1)
     reference: list[ReferenceRow] = Field(default_factory=list)
     """Published rates to read beside the measured ones (`harness.reference`)."""

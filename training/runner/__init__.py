@@ -37,7 +37,7 @@ The parts, by job (each imports only the ones above it):
 The ``msm run`` and ``msm status`` commands are in `training.cli`.
 """
 
-from training.runner.execution import RunResult, run_experiment, show
+from training.runner.execution import RunResult, job_units, run_experiment, show
 from training.runner.plan import (
     KINDS,
     LOCK,
@@ -70,6 +70,7 @@ __all__ = [
     "build_plan",
     "checkpoint_model_string",
     "file_hash",
+    "job_units",
     "log_statuses",
     "print_plan",
     "run_experiment",

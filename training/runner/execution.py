@@ -2,12 +2,15 @@
 
 Pending stages run in dependency order (`graphlib`), each under a `StageLock` (two runs that
 share ``--runs`` never train the same stage side by side) and the whole run under the results
-folder's `Lock`; then every evaluation not yet finished, then the leaderboards.
+folder's `Lock`; then every evaluation not yet finished, then the leaderboards. With
+``executor`` ``local`` or ``slurm`` the same units of work run as jobs (`executors`), each
+through `run_unit`.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import graphlib
 import os
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ from harness import offline
 from harness.errors import InputError, check_writable_dir
 from harness.fileio import write_json_atomic
 from training.experiment import Experiment, load_experiment
+from training.runner import executors
 from training.runner.evaluation import evaluate, write_leaderboards
 from training.runner.output import output_tail, stage_output
 from training.runner.plan import (
@@ -31,6 +35,7 @@ from training.runner.plan import (
     STAGE_CHOICES,
     Evaluation,
     Plan,
+    StageFailed,
     Step,
 )
 from training.runner.planning import build_plan
@@ -72,6 +77,9 @@ def run_experiment(
     roles: dict[str, Any] | None = None,
     verbose: bool = True,
     allow_code: bool = False,
+    executor: str | None = None,
+    jobs: int | None = None,
+    detach: bool = False,
 ) -> RunResult:
     """Validate, plan and run an experiment file.
 
@@ -90,6 +98,9 @@ def run_experiment(
             shows one progress bar and sends that output to ``results/NAME/output.log``.
         allow_code: let the file run code from outside the project (``--allow-code``; see
             `training.experiment.load_experiment`).
+        executor: ``serial``, ``local`` or ``slurm`` (default: the file's ``executor.kind``).
+        jobs: jobs at once for ``local`` (default: the file's ``executor.jobs``).
+        detach: ``slurm``: return once the job graph is submitted.
     """
     # In a copy of the context: Inspect keeps an evaluation's model roles (grader, ...) in a
     # ContextVar that would otherwise outlive the run in this process (a later `classify`
@@ -97,7 +108,15 @@ def run_experiment(
     return contextvars.copy_context().run(
         _run_experiment, path, out=out, runs=runs, only=only, stage=stage, dry_run=dry_run,
         roles=roles, verbose=verbose, allow_code=allow_code,
+        jobs=_JobOptions(executor, jobs, detach),
     )
+
+
+@dataclass(frozen=True)
+class _JobOptions:
+    kind: str | None = None
+    jobs: int | None = None
+    detach: bool = False
 
 
 def _run_experiment(
@@ -111,6 +130,7 @@ def _run_experiment(
     roles: dict[str, Any] | None,
     verbose: bool,
     allow_code: bool,
+    jobs: _JobOptions,
 ) -> RunResult:
     offline.install()  # Inspect's token estimate works without a network
     # an Experiment already loaded (and adjusted, as msm demo --pretrain does) or a file
@@ -129,14 +149,112 @@ def _run_experiment(
     check_writable_dir(plan.results_dir, field="--out")
     check_writable_dir(plan.runs_dir, field="--runs")
     result = RunResult(plan, results_dir=plan.results_dir, run_log=plan.results_dir / RUN_LOG)
+    kind = jobs.kind or exp.executor.kind
+    if kind not in ("serial", "local", "slurm"):
+        raise InputError(f"unknown executor '{kind}' (serial, local or slurm)", field="--executor")
+    if kind != "serial" and isinstance(path, Experiment):
+        raise InputError("jobs rebuild the plan from the experiment file: run the file itself "
+                         "(or use the serial executor)", field="--executor")
     if dry_run:
         print_plan(plan, only=only, stage=stage, mode="dry-run")
+        if kind != "serial":
+            console.print(f"job graph ({kind}):")
+            for line in executors.describe(job_units(plan, only=only, stage=stage), exp.executor, kind):
+                console.print(escape(line), soft_wrap=True)
         return result
     plan.verbose = verbose
     work = _select(plan, only=only, stage=stage)  # refuses, before anything is written
     with Lock(plan.results_dir):
-        _execute(plan, result, work, only=only, stage=stage)
+        if kind == "serial":
+            _execute(plan, result, work, only=only, stage=stage)
+        else:
+            _execute_jobs(plan, result, work, kind, jobs, stage=stage,
+                          unit=functools.partial(run_unit, str(Path(path).resolve()),
+                                                 out=plan.results_dir.resolve(),
+                                                 runs=plan.runs_dir.resolve(), roles=roles,
+                                                 allow_code=allow_code))
     return result
+
+
+def job_units(plan: Plan, *, only: list[str] | None = None, stage: str | None = None
+              ) -> list[executors.Unit]:
+    """The work `--only` and `--stage` select, as job units (nothing refused: for the job
+    graph of ``--dry-run``, and for checking submissions)."""
+    return _units(plan, _select(plan, only=only, stage=stage, refuse=False))
+
+
+def _units(plan: Plan, work: _Work) -> list[executors.Unit]:
+    """The pending stages and unfinished evaluations as job units, with what each needs."""
+    pending = {s.key for s in work.order if s.status != "done"}
+    units = [
+        executors.Unit(f"stage:{s.key}", s.kind, s.label, [f"stage:{d}" for d in s.deps if d in pending])
+        for s in work.order
+        if s.status != "done"
+    ]
+    for ev in work.evaluations:
+        if ev.status() == "done":
+            continue
+        needs = [f"stage:{ev.model_step}"] if ev.model_step in pending else []
+        units.append(executors.Unit(f"eval:{ev.arm}:{ev.seed}", "eval",
+                                    f"eval [{ev.arm} seed {ev.seed}]", needs))
+    return units
+
+
+def _execute_jobs(plan: Plan, result: RunResult, work: _Work, kind: str, options: _JobOptions,
+                  *, stage: str | None, unit: Any) -> None:
+    """Run the work as jobs; report failures (log path, state) once everything else is done."""
+    exp = plan.experiment
+    units = _units(plan, work)
+    folder = plan.results_dir / executors.JOBS_DIR
+    runlog = RunLog(plan.results_dir)
+    runlog.write(event="run", experiment=exp.label, executor=kind, pid=os.getpid(), pending=len(units))
+    console.print(f"[bold]{exp.label}[/bold]: {len(units)} job(s) on the {kind} executor; "
+                  f"job logs in {folder}")
+    echo = lambda line: console.print(escape(line), soft_wrap=True)
+    if kind == "local":
+        outcome = executors.run_local(units, unit, exp.executor, folder,
+                                      jobs=options.jobs or exp.executor.jobs, echo=echo)
+    else:
+        outcome, submitted = executors.submit_slurm(units, unit, exp.executor, folder, echo=echo)
+        if options.detach:
+            console.print(f"submitted {len(submitted)} job(s); `msm status` shows their states")
+            return
+        outcome = executors.wait_slurm(units, submitted, folder, outcome, echo=echo)
+    result.ran = [u.removeprefix("stage:") for u in outcome.done if u.startswith("stage:")]
+    if outcome.failed:
+        lines = [f"{r.label}: {r.error} (job {r.job_id}, log {r.stderr})" for r in outcome.failed]
+        skipped = f"; not run because of it: {len(outcome.skipped)}" if outcome.skipped else ""
+        raise StageFailed(f"{len(outcome.failed)} job(s) failed{skipped}: " + "; ".join(lines))
+    if stage in (None, "leaderboard"):
+        result.leaderboards = write_leaderboards(plan, runlog)
+    runlog.write(event="done", experiment=exp.label)
+
+
+def run_unit(path: str, unit_id: str, *, out: Path, runs: Path, roles: dict[str, Any] | None,
+             allow_code: bool) -> str:
+    """Run one unit of a plan in this process (what a job does): rebuild the plan from the
+    experiment file, then run the stage (under its lock; reused if another run finished it)
+    or the evaluation, exactly as the serial runner would."""
+    offline.install()
+    exp = load_experiment(path, allow_code=allow_code)
+    plan = build_plan(exp, runs_dir=runs, results_dir=out, roles=roles)
+    plan.verbose = True
+    runlog = RunLog(plan.results_dir)
+    result = RunResult(plan, results_dir=plan.results_dir, run_log=plan.results_dir / RUN_LOG)
+    kind, _, ident = unit_id.partition(":")
+    if kind == "stage":
+        step = plan.steps[ident]
+        progress = Progress(runlog, [step.kind])
+        with StageLock(step):
+            if step.result() is None:
+                results = {k: r for k, s in plan.steps.items() if (r := s.result()) is not None}
+                _run_step(step, results, result, runlog, progress)
+        return unit_id
+    arm, _, seed = ident.rpartition(":")
+    ev = next(e for e in plan.evaluations if e.arm == arm and str(e.seed) == seed)
+    if ev.status() != "done":
+        evaluate(plan, ev, runlog, Progress(runlog, ["eval"]))
+    return unit_id
 
 
 @dataclass
@@ -149,9 +267,9 @@ class _Work:
     evaluations: list[Evaluation]
 
 
-def _select(plan: Plan, *, only: list[str] | None, stage: str | None) -> _Work:
+def _select(plan: Plan, *, only: list[str] | None, stage: str | None, refuse: bool = True) -> _Work:
     """The work `--only` and `--stage` select, refused (`InputError`) when a stage needs one
-    that has not run or a hub model that is not in the local cache while offline."""
+    that has not run or (`refuse`) a hub model that is not in the local cache while offline."""
     steps, evaluations = plan.selected(only)
     if stage in KINDS:
         # data builds are cheap file writes: they run whenever a selected stage needs them
@@ -173,8 +291,9 @@ def _select(plan: Plan, *, only: list[str] | None, stage: str | None) -> _Work:
                 field="--stage",
             )
     todo = [e for e in evaluations if e.status() != "done"]
-    _refuse_uncached(plan, [m for s in order for m in s.hub_models]
-                     + [m for e in todo for m in e.hub_models])
+    if refuse:
+        _refuse_uncached(plan, [m for s in order for m in s.hub_models]
+                         + [m for e in todo for m in e.hub_models])
     return _Work(steps, order, evaluations)
 
 
@@ -323,8 +442,18 @@ def show(
     only: list[str] | None = None,
     allow_code: bool = False,
 ) -> Plan:
-    """Print the status of an experiment: stages done/partial/pending, evaluations, the run."""
+    """Print the status of an experiment: stages done/partial/pending, evaluations, the run,
+    and the jobs of the last run that used an executor (their ids and states)."""
     exp = load_experiment(path, allow_code=allow_code)
     plan = build_plan(exp, runs_dir=runs, results_dir=out, count_samples=True)
     print_plan(plan, only=only, mode="status")
+    jobs = executors.read_jobs(plan.results_dir)
+    if jobs:
+        console.print(f"jobs ({jobs['executor']}; logs in {plan.results_dir / executors.JOBS_DIR}):")
+        states = executors.live_states(jobs, plan.results_dir / executors.JOBS_DIR)
+        for job in jobs["jobs"]:
+            state = states.get(job["job_id"], job["state"])
+            extra = f"  {job['error']}" if job.get("error") else ""
+            console.print(escape(f"  {job['job_id'] or '-':>10}  {state:<10} {job['label']}{extra}"),
+                          soft_wrap=True)
     return plan
