@@ -244,5 +244,5 @@ def test_leaderboard_and_compare_read_the_logprob_columns(tmp_path):
     side = result.side_by_side
     row = side[side["arm"] == "msm"].iloc[0]
     assert row["lp_logodds"].startswith("2.000") and row["lp_logodds diff"].startswith("+2.000")
-    assert row["aligned diff"].startswith("+0.000")  # the replies did not move: position
+    assert row["aligned diff"].startswith("+0.0 pp")  # the replies did not move: position
     assert (tmp_path / "out" / "leaderboard_lp_logodds.csv").exists()
