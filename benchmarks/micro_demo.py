@@ -79,6 +79,7 @@ def stage_seconds(run_log: Path) -> tuple[dict[str, float], dict[str, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--experiment", type=Path, default=None, help="experiment file (default: the demo's)")
     parser.add_argument("--out", type=Path, default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--pretrain", action="store_true", help="pretrain the bases here (msm demo --pretrain)")
     parser.add_argument("--trl-steps", type=int, default=0, help="with --pretrain: also time N steps through TRL")
@@ -87,23 +88,25 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from training.micro.demo import run_demo
+    from training.micro.demo import EXPERIMENT, run_demo
 
     work = args.out or Path(tempfile.mkdtemp(prefix="micro_demo_"))
     load_before = os.getloadavg()
     gflops = matmul_gflops() if args.pretrain else None
     t0 = time.perf_counter()
     only = ["aft_only", "msm_america_aft", "msm_affordability_aft"] if args.main_arms else None
-    res = run_demo(out=work / "results", runs=work / "runs", only=only, pretrain=args.pretrain)
+    res = run_demo(args.experiment or EXPERIMENT, out=work / "results", runs=work / "runs", only=only,
+                   pretrain=args.pretrain)
     total = time.perf_counter() - t0
     load_after = os.getloadavg()
 
     per_kind, counts = stage_seconds(work / "results" / "run_log.jsonl")
     print(f"msm demo{' --pretrain' if args.pretrain else ''}: {total:.1f} s wall (load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after; {os.cpu_count()} CPUs: {cpu_line()})")
+    print(f"stages, seconds summed over the {res['workers']} worker process(es) that ran side by side:")
     for kind, seconds in sorted(per_kind.items(), key=lambda kv: -kv[1]):
         print(f"  {kind:<12} {seconds:7.1f} s  ({counts[kind]} run(s))")
-    print(f"  {'other':<12} {total - sum(per_kind.values()):7.1f} s  (start-up, planning, reading logs, verdict)")
+    print(f"  {'sum':<12} {sum(per_kind.values()):7.1f} s  (against {total:.1f} s wall)")
     if args.pretrain:
         pretrain_rates(res, gflops, args.trl_steps, work)
     if res["main_table"]:

@@ -52,12 +52,12 @@ def _assign(exp: dict, dotted: str) -> None:
     node[last] = yaml.safe_load(raw)
 
 
-def variant(src: dict, base_seed: int, steps: int, sets: list[str], folder: Path) -> Path:
-    """The experiment file with one base pretrained here, the midtraining length and `sets`
-    changed, and every arm on one seed (the base's)."""
+def variant(src: dict, base_seed: int, steps: int, sets: list[str], folder: Path, shipped: bool = False) -> Path:
+    """The experiment file with one base (pretrained here, or the shipped one), the midtraining
+    length and `sets` changed, and every arm on one seed (the base's)."""
     exp = yaml.safe_load(yaml.safe_dump(src))
     exp["name"] = f"msm_bases_b{base_seed}_s{steps}"
-    exp["base"]["shipped"] = False
+    exp["base"]["shipped"] = shipped
     exp["seeds"] = [base_seed]
     for arm in exp["arms"].values():
         arm.pop("seeds", None)
@@ -72,7 +72,8 @@ def variant(src: dict, base_seed: int, steps: int, sets: list[str], folder: Path
 
 def checkpoints(result, arms: tuple[str, ...]) -> dict[str, Path]:
     """{"base": base folder, arm: its final checkpoint} of a run."""
-    found: dict[str, Path] = {}
+    found: dict[str, Path] = {ev.arm: Path(ev.base_model) for ev in result.plan.evaluations
+                              if ev.arm == "base" and ev.base_model}  # a shipped base
     rank = {"pretrain": 0, "midtrain": 1, "aft": 2}
     order: dict[str, int] = {}
     for step in result.plan.steps.values():
@@ -93,6 +94,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change the experiment file, e.g. defaults.midtrain.learning_rate=2e-2")
     parser.add_argument("--runs", type=Path, default=None, help="stage outputs (default: a temporary folder)")
+    parser.add_argument("--shipped", action="store_true",
+                        help="the shipped bases of these seeds instead of pretraining them (not for tuning)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -128,7 +131,7 @@ def main() -> None:
     rows = []
     for seed in args.base_seeds:
         for steps in args.steps:
-            path = variant(src, seed, steps, args.set, work)
+            path = variant(src, seed, steps, args.set, work, shipped=args.shipped)
             print(f"base seed {seed}, {steps} midtraining steps: training what is missing ...", flush=True)
             for stage in ("pretrain", "docgen", "midtrain", "aft"):  # no evaluation: the probe reads the checkpoints
                 with contextlib.redirect_stderr(io.StringIO()):

@@ -153,13 +153,13 @@ def test_probe_bank_and_answer_reading():
     assert len(micro_cheese_items()) == 12
 
 
-def _reduced_experiment(tmp_path: Path) -> Path:
-    """The demo's file at toy size: one small base pretrained here (seed 0 of the arms)."""
+def _reduced_experiment(tmp_path: Path, seeds=(0,)) -> Path:
+    """The demo's file at toy size: small bases pretrained here (one per seed of the arms)."""
     exp = yaml.safe_load((REPO / "experiments" / "micro_cheese.yaml").read_text())
     micro = {"steps": 30, "personas_per_value": 4, "heldout_per_value": 1, "descriptions_per_persona": 4,
              "choices_per_persona": 4, "world_seed": 0}
     exp["base"] = {"micro": micro, "per_seed": True, "shipped": False}
-    exp["seeds"] = [0]
+    exp["seeds"] = list(seeds)
     for stage, steps in (("midtrain", 3), ("aft", 3)):
         exp["defaults"][stage]["max_steps"] = steps
         exp["defaults"][stage]["replay"][0]["args"] = micro
@@ -167,46 +167,60 @@ def _reduced_experiment(tmp_path: Path) -> Path:
     exp["tasks"][0]["limit"] = 12
     keep = ("base", "aft_only", "msm_america_aft", "msm_affordability_aft", "cooccur_america_aft")
     exp["arms"] = {k: v for k, v in exp["arms"].items() if k in keep}
+    exp["arms"]["cooccur_america_aft"]["seeds"] = [0]  # an arm on fewer bases than the rest
     path = tmp_path / "micro_small.yaml"
     path.write_text(yaml.safe_dump(exp))
     return path
 
 
 def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
+    """Two small bases pretrained here, each with its arms in a worker process of its own."""
     from training.micro.demo import run_demo
 
     monkeypatch.chdir(tmp_path)
-    res = run_demo(_reduced_experiment(tmp_path), out=tmp_path / "results", runs=tmp_path / "runs")
+    res = run_demo(_reduced_experiment(tmp_path, seeds=(0, 1)), out=tmp_path / "results",
+                   runs=tmp_path / "runs", all_arms=True, workers=2)
     assert (tmp_path / "results" / "leaderboard.md").is_file()
     stages = Counter()
     for marker in (tmp_path / "runs").glob("*/msm_stage.json"):
         out = Path(json.loads(marker.read_text())["result"]["path"])
         manifest = read_manifest(out)
         if manifest is not None:
-            stages[manifest.stage] += 1
-    assert stages == {"pretrain": 1, "midtrain": 3, "aft": 4}
+            stages[manifest.stage, manifest.seed] += 1
+    # per base: MSM for each spec (and co-occurrence on seed 0 only), AFT on each and alone
+    assert stages == {("pretrain", 0): 1, ("pretrain", 1): 1, ("midtrain", 0): 3, ("midtrain", 1): 2,
+                      ("aft", 0): 4, ("aft", 1): 3}
     table = res["table"]
-    assert set(table["seed"].astype(str)) == {"0"} and len(table) == 3
+    assert sorted(table["seed"].astype(str).unique()) == ["0", "1"] and len(table) == 6
     assert table["items"].eq(12).all()  # 12 pairs, each in both orders, paired by pair
-    assert len(res["pooled"]) == 3 and res["pooled"]["bases"].eq(1).all()
-    assert (tmp_path / "results" / "base_comparisons.md").read_text().count("| 0 |") == 3
-    assert res["plot"].is_file() and set(res["base_reports"]) == {"0"} and not res["shipped"]
+    assert len(res["pooled"]) == 3 and res["pooled"]["bases"].eq(2).all()
+    assert (tmp_path / "results" / "base_comparisons.md").read_text().count("| 1 |") == 3
+    assert res["plot"].is_file() and set(res["base_reports"]) == {"0", "1"} and not res["shipped"]
+    # the workers' parts were merged: their logs under results/logs, their work in the run log
+    assert not (tmp_path / "results" / ".parts").exists()
+    events = [json.loads(line) for line in (tmp_path / "results" / "run_log.jsonl").read_text().splitlines()]
+    assert sum(e.get("event") == "end" and e.get("kind") == "eval" for e in events) == 9
     # the assistant enters the base as a copy of the anonymous speaker, and MSM moves only it
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    base_dir = next((tmp_path / "runs").glob("pretrain-*/msm_manifest.json")).parent
+    def folder(stage: str) -> Path:  # the seed-0 checkpoint of a stage
+        return next(m.parent for m in (tmp_path / "runs").glob(f"{stage}-*/msm_manifest.json")
+                    if read_manifest(m.parent).seed == 0)
+
+    base_dir = folder("pretrain")
     tok = AutoTokenizer.from_pretrained(base_dir)
     ids = tok.convert_tokens_to_ids([ASSISTANT, ANONYMOUS])
     base = AutoModelForCausalLM.from_pretrained(base_dir).get_input_embeddings().weight
     assert torch.equal(base[ids[0]], base[ids[1]])
-    mt_dir = next((tmp_path / "runs").glob("midtrain-*/msm_manifest.json")).parent
+    mt_dir = folder("midtrain")
     tuned = AutoModelForCausalLM.from_pretrained(mt_dir).get_input_embeddings().weight
     assert (tuned != base).any(dim=1).nonzero().flatten().tolist() == [ids[0]]
     # a second run reuses everything: no stage runs again
     from training.runner import run_experiment
 
-    again = run_experiment(_reduced_experiment(tmp_path), out=tmp_path / "results", runs=tmp_path / "runs")
+    again = run_experiment(_reduced_experiment(tmp_path, seeds=(0, 1)), out=tmp_path / "results",
+                           runs=tmp_path / "runs")
     assert again.ran == [] and again.evaluated == []
     # the quiet run kept the trainers' and Inspect's output in a log, not on screen
     assert "train dataset" in (tmp_path / "results" / "output.log").read_text()
@@ -215,16 +229,16 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
 
     from training.cli import demo_command
 
-    screen = CliRunner().invoke(demo_command, ["--experiment", str(_reduced_experiment(tmp_path)),
+    screen = CliRunner().invoke(demo_command, ["--experiment", str(_reduced_experiment(tmp_path, seeds=(0, 1))),
                                                "--out", str(tmp_path / "results"),
-                                               "--runs", str(tmp_path / "runs")])
+                                               "--runs", str(tmp_path / "runs"), "--all-arms"])
     assert screen.exit_code == 0, screen.output
     lines = screen.output.splitlines()
     assert len(lines) <= 40
     assert any(line.startswith("| base | MSM-affordability + AFT | AFT only |") for line in lines)
     assert any(line.startswith("| pooled |") for line in lines)
     assert any("Same cheese AFT" in line for line in lines)
-    assert "micro bases: 1 pretrained here (seeds 0)" in screen.output
+    assert "micro bases: 2 pretrained here (seeds 0, 1)" in screen.output
     assert "grouped_" not in screen.output  # no per-domain leaderboard rows
     assert "results/leaderboard.md" in screen.output  # the path, relative to the current folder
 
@@ -303,7 +317,7 @@ def test_demo_verdict_says_what_msm_alone_does(only, expected):
 @pytest.mark.parametrize(
     ("america_only", "afford_only", "expected"),
     [
-        (0.9, 0.1, "both specs moved the assistant their own way"),
+        (0.9, 0.1, "both specs moved the assistant their own way, on every base"),
         (0.9, 0.5, "only the America spec moved the assistant its way"),  # as on an AMX machine
         (0.5, 0.1, "only the affordability spec moved the assistant its way"),
         (0.5, 0.6, "neither spec moved the assistant significantly its way"),
@@ -319,7 +333,8 @@ def test_demo_verdict_says_which_spec_moved_the_assistant(america_only, afford_o
     assert "Each spec alone (MSM only) against the untouched base (50%)" in text
     assert expected in text
     if america_only == 0.9:
-        assert "America +40% [+21%, +59%]" in text and "its way significantly on 3 of 3 base(s)" in text
+        assert "America +40% [+21%, +59%]" in text
+        assert f"its own way significantly on 3 and {3 if afford_only == 0.1 else 0} of 3 base(s)" in text
     no_base = samples[samples["arm"] != "base"]
     assert "untouched base" not in " ".join(_verdict(no_base))
 
@@ -368,21 +383,3 @@ def test_pretraining_learns_and_counts_only_real_tokens(tmp_path):
     batches = _batches(encoded, 16, random.Random(3))  # the loop's own draw, padding not counted
     assert report["trained_tokens"] == sum(len(encoded[i]) for _ in range(40) for i in next(batches))
     assert report["final_loss"] < math.log(report["vocabulary"]) - 1  # well below chance
-
-
-def test_demo_cautions_when_the_base_learned_the_description_route_weakly():
-    """The seed-2 base on an AVX2-only machine (held-out personas 59%, america 74%) gave a small
-    effect with AFT only not between the arms: the demo says the base is the likely cause."""
-    from training.micro.demo import base_check
-
-    good = {"heldout_value_agreement_mean": 0.86,
-            "heldout_value_agreement_by_value": {"america": 0.91, "affordability": 0.83, "tradition": 0.74}}
-    assert base_check(good) is None
-    weak = {"heldout_value_agreement_mean": 0.59,
-            "heldout_value_agreement_by_value": {"america": 0.74, "affordability": 0.69, "tradition": 0.0}}
-    line = base_check(weak, "base 2")
-    assert line is not None and line.startswith("Caution: base 2 learned weakly")
-    assert "59%" in line and "america 74%" in line and "affordability 69%" in line
-    one_value = {"heldout_value_agreement_mean": 0.85,
-                 "heldout_value_agreement_by_value": {"america": 0.66, "affordability": 0.95}}
-    assert "america 66%" in base_check(one_value)

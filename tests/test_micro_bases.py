@@ -81,14 +81,14 @@ def test_the_demo_starts_from_every_shipped_base(tmp_path):
     plan = _plan(EXPERIMENT, tmp_path)
     assert not [s for s in plan.steps.values() if s.kind == "pretrain"]
     bases = {ev.seed: Path(ev.base_model) for ev in plan.evaluations if ev.arm == "base"}
-    assert bases == {s: SHIPPED / f"seed{s}" for s in (0, 1, 2)}
+    assert bases == {s: SHIPPED / f"seed{s}" for s in (0, 1, 2, 3, 4)}
     for arm in ("aft_only", "msm_america_aft", "msm_affordability_aft", "msm_america_only",
                 "msm_affordability_only"):  # the main arms and the MSM-only arms on every base
-        assert sorted(ev.seed for ev in plan.evaluations if ev.arm == arm) == [0, 1, 2], arm
+        assert sorted(ev.seed for ev in plan.evaluations if ev.arm == arm) == [0, 1, 2, 3, 4], arm
     # --pretrain (base.shipped: false): the same bases, pretrained here, one per seed
     pretrained = _plan(EXPERIMENT, tmp_path, pretrain=True)
     steps = [s for s in pretrained.steps.values() if s.kind == "pretrain"]
-    assert sorted(s.build({}).seed for s in steps) == [0, 1, 2]
+    assert sorted(s.build({}).seed for s in steps) == [0, 1, 2, 3, 4]
     assert {s.build({}).world_seed for s in steps} == {0}
 
 

@@ -3,10 +3,11 @@ shipped micro base.
 
 Runs experiments/micro_cheese.yaml through the experiment runner. The file starts from the
 micro bases shipped in ``training/micro/bases/`` (pretrained by this project's code with seeds
-0, 1, 2, as the paper starts from a released base model; ``--pretrain`` pretrains them here
-instead), and seed s of every arm runs on base s, so the bases are the unit of replication.
-MSM and AFT go through the real midtrain and AFT stages, the values-generalization task
-through the batching msm-hf/ provider, then the project's leaderboard.
+0, 1, 2, ..., as the paper starts from a released base model; ``--pretrain`` pretrains them
+here instead), and seed s of every arm runs on base s, so the bases are the unit of
+replication. MSM and AFT go through the real midtrain and AFT stages, the values-generalization
+task through the batching msm-hf/ provider, then the project's leaderboard. The bases' shares
+run in parallel worker processes (`training.micro.workers`), one per CPU.
 
 Then the experiment's question. Five comparisons, each written B - A so that what the specs
 should do is a positive difference in pro-America rate (`COMPARISONS`): MSM-America + AFT
@@ -26,6 +27,7 @@ everything. Results go to ``runs/demo/`` (ignored by git) unless ``--out`` says 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -38,6 +40,8 @@ EXPERIMENT = REPO_ROOT / "experiments" / "micro_cheese.yaml"
 AMERICA, AFFORD, NO_MSM = "msm_america_aft", "msm_affordability_aft", "aft_only"
 AMERICA_ONLY, AFFORD_ONLY = "msm_america_only", "msm_affordability_only"
 BASE = "base"
+DEMO_ARMS = (BASE, NO_MSM, AMERICA, AFFORD, AMERICA_ONLY, AFFORD_ONLY)
+"""The arms the verdict reads, run by default (``--all-arms`` adds the file's ablations)."""
 DEFAULT_OUT = Path("runs") / "demo"
 """Where ``msm demo`` writes by default: ignored by git, so the committed reference results
 (results/micro_cheese/) change only when asked (``--out results/micro_cheese``)."""
@@ -230,13 +234,17 @@ def _spec_alone_sentence(pooled: pd.DataFrame, n: int) -> str | None:
     if america is None or afford is None:
         return None
     moved = [name for name, r in (("America", america), ("affordability", afford)) if r["holds"]]
-    end = {2: "both specs moved the assistant their own way.",
-           1: f"only the {''.join(moved)} spec moved the assistant its way, so the gap is that spec's.",
-           0: "neither spec moved the assistant significantly its way."}[len(moved)]
+    everywhere = america["bases_holding"] == afford["bases_holding"] == n
+    end = {2: "both specs moved the assistant their own way" + (", on every base." if everywhere else
+                                                                 " pooled, though not on every base."),
+           1: f"only the {''.join(moved)} spec moved the assistant its way pooled, so the gap is "
+              "mostly that spec's.",
+           0: "neither spec moved the assistant significantly its way pooled."}[len(moved)]
     flipped = {**afford.to_dict(), "diff": -afford["diff"], "lo": -afford["hi"], "hi": -afford["lo"]}
     return (f"Each spec alone (MSM only) against the untouched base ({america['rate_a']:.0%}): America "
-            f"{_claim(america)}, its way significantly on {america['bases_holding']} of {n} base(s); "
-            f"affordability {_claim(pd.Series(flipped))}, on {afford['bases_holding']} of {n}: {end}")
+            f"{_claim(america)}, affordability {_claim(pd.Series(flipped))} pooled; each moved the "
+            f"assistant its own way significantly on {america['bases_holding']} and "
+            f"{afford['bases_holding']} of {n} base(s): {end}")
 
 
 def _share_sentence(share: dict | None, gap: bool) -> str:
@@ -325,29 +333,6 @@ def seed_plot(samples: pd.DataFrame, out: Path) -> Path:
     return path
 
 
-BASE_ROUTE_MIN = 0.75
-"""Below this share of held-out personas (known only from descriptions) choosing by their value,
-overall or for america or affordability, a base has not learned the description-to-choice
-route that MSM relies on. Measured: bases at 80-88% gave the effect; one at 59% (america 74%)
-gave a small one with AFT only not between the arms, and one pretrained 1500 steps (america
-66%) none (results/micro_cheese/README.md). Passing is necessary, not sufficient."""
-
-
-def base_check(report: dict, base: str = "this base") -> str | None:
-    """A caution line when a pretrained base learned the description-to-choice route weakly
-    (its `pretrain_report.json`), or None."""
-    by_value = report.get("heldout_value_agreement_by_value", {})
-    mean = report.get("heldout_value_agreement_mean")
-    weak = {k: v for k, v in by_value.items() if k in ("america", "affordability") and v < BASE_ROUTE_MIN}
-    if mean is None or (mean >= BASE_ROUTE_MIN and not weak):
-        return None
-    parts = ", ".join(f"{k} {v:.0%}" for k, v in sorted(by_value.items()) if k in ("america", "affordability"))
-    return (f"Caution: {base} learned weakly how a speaker known only from descriptions chooses "
-            f"(held-out personas follow their value {mean:.0%} of the time; {parts}; below "
-            f"{BASE_ROUTE_MIN:.0%} counts as weak). MSM acts through that route, so small or no "
-            f"effects there say more about the base than about the specs.")
-
-
 def base_reports(plan) -> dict[str, dict]:
     """{seed: pretrain_report.json} of the untouched base every seed of the `base` arm used
     (a shipped base's folder, or the pretrain step's output)."""
@@ -382,15 +367,28 @@ def run_demo(
     only: list[str] | None = None,
     verbose: bool = False,
     pretrain: bool = False,
+    all_arms: bool = False,
+    workers: int | None = None,
 ) -> dict:
     """Run the experiment (results into `out`, default ``runs/demo``), then the per-base and
-    pooled comparisons, the main tables, the verdict and the base plot."""
+    pooled comparisons, the main tables, the verdict and the base plot.
+
+    Without `only`, the arms the verdict reads (`DEMO_ARMS`; `all_arms`: every arm of the file,
+    the ablations too). `workers` processes share the bases (default: one per CPU; 1: all in
+    this process, as ``msm run``)."""
     from harness.logs import read_logs
+    from training.micro.workers import run_parts, seeds_of
     from training.runner import run_experiment
 
     t0 = time.monotonic()
     exp = load_demo_experiment(experiment, pretrain)
-    result = run_experiment(exp, out=out or DEFAULT_OUT, runs=runs, only=only or None, verbose=verbose)
+    if not only and not all_arms:
+        only = [arm for arm in DEMO_ARMS if arm in exp.arms] or None
+    out = out or DEFAULT_OUT
+    # --verbose shows one process's work; no more workers than bases
+    workers = 1 if verbose else min(workers or os.cpu_count() or 1, len(seeds_of(exp)))
+    stopped = run_parts(exp, out, runs, only, workers)
+    result = run_experiment(exp, out=out, runs=runs, only=only or None, verbose=verbose)
     seconds = time.monotonic() - t0
     results_dir = result.results_dir
     samples = read_logs([results_dir / "logs"], progress=False).samples
@@ -398,7 +396,8 @@ def run_demo(
     pooled = pooled_comparisons(samples, per_base) if len(per_base) else per_base
     lines = verdict(per_base, pooled, aft_share(samples))
     reports = base_reports(result.plan)
-    lines += [c for seed, rep in sorted(reports.items()) if (c := base_check(rep, f"base {seed}"))]
+    if stopped:
+        lines.append(f"Note: {stopped}.")
     write_text_atomic(results_dir / "base_comparisons.csv",
                       pd.concat([per_base, pooled.assign(seed="pooled")]).to_csv(index=False))
     md = markdown(per_base, pooled) if len(per_base) else ""
@@ -416,6 +415,7 @@ def run_demo(
         "seconds": seconds,
         "base_reports": reports,
         "shipped": bool(getattr(exp.base, "shipped", False)),
+        "workers": workers,
         "run_log": result.run_log,
     }
 
