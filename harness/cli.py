@@ -16,7 +16,8 @@ import sys
 import click
 
 from harness import offline
-from harness.errors import InputError
+from harness.errors import InputError, did_you_mean, install_excepthook
+from harness.versions import library_versions
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help)
@@ -60,6 +61,12 @@ class LazyGroup(click.Group):
                     command.add_command(_load(target), sub)
         return command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            raise click.UsageError(f"no command '{name}'{did_you_mean(name, COMMANDS)}", ctx)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         if rows:
@@ -67,11 +74,23 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    found = library_versions()
+    rest = ", ".join(f"{k} {v}" for k, v in found.items() if k != "msm")
+    click.echo(f"msm {found.get('msm', '?')} ({rest})")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show msm's version and those of the libraries that move rates, and exit.")
 def cli() -> None:
     """msm-harness: does this Model Spec make alignment training generalize?"""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     offline.install()
+    install_excepthook()
 
 
 def main(argv: list[str] | None = None) -> None:

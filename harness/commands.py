@@ -7,6 +7,8 @@ Registered in `harness.cli.COMMANDS` by module path, so ``msm --help`` imports n
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from pathlib import Path
 
 import click
@@ -56,7 +58,9 @@ def _as_option(ex: InputError) -> InputError:
 
 
 @click.command("leaderboard")
-@click.argument("logdirs", nargs=-1, required=True)
+@click.argument("logdirs", nargs=-1)
+@click.option("--log-dir", "log_dirs", multiple=True,
+              help="Inspect log folder or file (repeatable; positional paths work too).")
 @click.option("--metric", required=True, help="Score field, e.g. harmful, america, correct.")
 @click.option("--baseline", default=None, help="Baseline arm (or column=value).")
 @click.option("--by", default="arm", show_default=True, help="Comma-separated grouping columns.")
@@ -70,7 +74,8 @@ def _as_option(ex: InputError) -> InputError:
               show_default=True, help="Interval for one rate (clustered when items repeat).")
 @click.option("--conditions", default=None,
               help=f"Comma-separated condition fields (default: {','.join(CONDITION_FACTORS)}).")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder for the tables, plots and page (default: print the table only).")
 @click.option("--no-plots", is_flag=True, help="Tables only.")
 @click.option("--reference", type=click.Path(path_type=Path), default=None,
               help="YAML/JSON of published rates (rows: arm, task, rate, n, source; or an "
@@ -78,33 +83,44 @@ def _as_option(ex: InputError) -> InputError:
 @click.option("--per-epoch", is_flag=True,
               help="Count every scored sample-epoch (default: the tasks' rule, a sample unscored "
                    "in any epoch is left out whole).")
-def leaderboard_command(logdirs, metric, baseline, by, task, cluster, adjust, pairing, exact,
+def leaderboard_command(logdirs, log_dirs, metric, baseline, by, task, cluster, adjust, pairing, exact,
                         interval, conditions, out, no_plots, reference, per_epoch) -> None:
     """Rates, intervals and adjusted comparisons with a baseline, from Inspect logs."""
+    logdirs = [*log_dirs, *logdirs]
+    if not logdirs:
+        raise click.UsageError("give the logs: --log-dir PATH (repeatable)")
     rows = load_reference(reference) if reference is not None else []  # before reading logs
     frame = read_logs(logdirs)
     click.echo(frame.report(), err=True)
     if rows and not frame.samples.empty:
         check_rows(rows, sorted(frame.samples["arm"].dropna().astype(str).unique()),
                    sorted(frame.samples["task"].dropna().astype(str).unique()), reference)
-    try:
-        result = write_leaderboard(
-            frame, metric=metric, baseline=baseline, by=_split(by), task=task, out=out,
-            cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
-            conditions=_split(conditions) if conditions is not None else None,
-            interval=interval, plots=not no_plots, reference=rows, per_epoch=per_epoch,
-        )
-    except InputError as ex:
-        raise _as_option(ex) from None
-    click.echo(result.markdown)
-    click.echo("wrote " + ", ".join(str(p) for p in result.files.values()), err=True)
+    with contextlib.ExitStack() as stack:
+        folder = out if out is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        try:
+            result = write_leaderboard(
+                frame, metric=metric, baseline=baseline, by=_split(by), task=task, out=folder,
+                cluster=cluster, adjust=adjust, pairing=pairing, exact=exact,
+                conditions=_split(conditions) if conditions is not None else None,
+                interval=interval, plots=not no_plots and out is not None, reference=rows,
+                per_epoch=per_epoch,
+            )
+        except InputError as ex:
+            raise _as_option(ex) from None
+        click.echo(result.markdown)
+    if out is not None:
+        click.echo("wrote " + ", ".join(str(p) for p in result.files.values()), err=True)
+    else:
+        click.echo("(printed only: --out FOLDER writes the tables, plots and HTML page)", err=True)
 
 
 @click.command("compare")
 @click.argument("a")
 @click.argument("b")
 @click.option("--metric", required=True, help="Score field, e.g. harmful.")
-@click.option("--logs", "logs", multiple=True, help="Log files/dirs; A and B then select rows.")
+@click.option("--log-dir", "--logs", "logs", multiple=True,
+              help="Log files/dirs (repeatable); A and B then select rows by arm (or column=value). "
+                   "Without it, A and B are log paths.")
 @click.option("--task", default=None, help="Only this task.")
 @click.option("--cluster", default=None, help="Item/cluster column (default: sample_id).")
 @click.option("--pairing", type=click.Choice(["auto", "paired", "independent"]), default="auto",
@@ -114,6 +130,9 @@ def compare_command(a, b, metric, logs, task, cluster, pairing, exact) -> None:
     """Compare arm B with reference arm A: difference, 95% interval, p, and the test used."""
     if a == b:
         raise InputError(f"'{b}' is arm A too: compare two different arms", field="B")
+    if not logs and not Path(a).exists() and not Path(b).exists():
+        raise InputError(f"without --log-dir, A and B are log paths, and neither '{a}' nor '{b}' "
+                         "exists: give --log-dir to select arms by name", field="--log-dir")
     try:
         c = compare_logs(a, b, metric=metric, logs=logs, task=task, cluster=cluster,
                          pairing=pairing, exact=exact)
@@ -154,7 +173,8 @@ def _numbers(kind):
               help="Differences from the baseline to report power for, e.g. -0.2,-0.4.")
 @click.option("--alpha", default=ALPHA, show_default=True, type=float)
 @click.option("--power", "target", default=0.8, show_default=True, type=float)
-@click.option("--logs", multiple=True, help="Measure items, epochs, rate and ICC from these logs.")
+@click.option("--log-dir", "--logs", "logs", multiple=True,
+              help="Measure items, epochs, rate and ICC from these logs (repeatable).")
 @click.option("--arm", default=None, help="With --logs: the baseline arm to measure.")
 @click.option("--metric", default=None, help="With --logs: the score field.")
 @click.option("--task", default=None, help="With --logs: the task.")
@@ -170,7 +190,7 @@ def power_command(items, epochs, baseline_rate, icc, effect, alpha, target, logs
     """
     if logs:
         if not arm or not metric:
-            raise InputError("--logs needs --arm and --metric", field="--logs")
+            raise InputError("--log-dir needs --arm and --metric", field="--log-dir")
         measured = planning_inputs(read_logs(logs).samples, metric, arm, task=task)
         click.echo(f"measured on arm '{arm}': {measured['items']} items x {measured['epochs']} epochs, "
                    f"rate {measured['baseline_rate']:.3f}, icc {measured['icc']:.3f}")

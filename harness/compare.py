@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import stats
-from harness.errors import InputError
+from harness.errors import InputError, did_you_mean
 from harness.logs import read_logs, whole_samples
 
 
@@ -50,7 +50,10 @@ def compare_logs(
     out = []
     for name, s in (("A", sa), ("B", sb)):
         if metric not in s.columns:
-            raise InputError(f"no score field '{metric}' in arm {name}", field="metric")
+            numeric = s.select_dtypes("number").columns
+            raise InputError(f"no score field '{metric}' in arm {name}"
+                             f"{did_you_mean(metric, [c for c in numeric if c != 'epoch'] or s.columns)}",
+                             field="metric")
         if task is not None:
             s = s[s["task"] == task]
         tasks = s.loc[s[metric].notna(), "task"].unique()

@@ -145,3 +145,15 @@ def one_line(ex: BaseException) -> str:
     except MarkupError:  # brackets that are not markup: keep the text as it is
         pass
     return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
+def did_you_mean(name: str, valid) -> str:
+    """``; did you mean 'x'?`` for the closest valid name, else the list of valid names."""
+    import difflib
+
+    valid = sorted(map(str, valid))
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    shown = ", ".join(valid[:15]) + (f", ... ({len(valid)} in all)" if len(valid) > 15 else "")
+    return f" (one of: {shown})"

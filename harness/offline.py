@@ -8,8 +8,10 @@ cache or the network) and, if not, fall back to a character-based estimate (abou
 characters a token, with Inspect's 10% buffer). Only the estimate changes: it feeds usage
 reporting and compaction triggers, never a score.
 
-Nothing happens on import: `install` is called explicitly by the `msm` CLI, `run_experiment`,
-the Inspect entry point (`msm._registry`) and the tests' conftest.
+Nothing happens on import, and nothing is patched where tiktoken's file can be loaded: `install`
+is called explicitly by the `msm` CLI, `run_experiment`, the construction of one of our tasks
+(`harness.task_args.checked_args`) and the tests' conftest, and it patches Inspect only on a
+machine where the estimate would otherwise fail. ``MSM_TIKTOKEN=0`` forces the fallback.
 """
 
 from __future__ import annotations
@@ -36,18 +38,18 @@ def _tiktoken_available() -> bool:
 
 
 def install() -> None:
-    """Route Inspect's token estimate through the offline fallback (idempotent)."""
+    """Route Inspect's token estimate through the offline fallback where tiktoken's encoding
+    cannot be loaded (idempotent; nothing changes where it can)."""
+    if _tiktoken_available():
+        return
     try:
         from inspect_ai.model import _model, _tokens  # private: no public hook for the estimate
     except ImportError:  # pragma: no cover - inspect internals moved
         return
-    original = _tokens.count_text_tokens
     if getattr(_model.count_text_tokens, "_msm_offline", False):
         return
 
     def count_text_tokens(text: str) -> int:
-        if _tiktoken_available():
-            return original(text)
         return max(1, int(len(text) / 4 * 1.1))
 
     count_text_tokens._msm_offline = True  # type: ignore[attr-defined]

@@ -31,9 +31,21 @@ from typing import Any, Literal, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from harness.errors import InputError
+from harness.versions import library_versions
 
 F = TypeVar("F", bound=Callable[..., Any])
 CATCH_ALL = "undeclared"
+
+
+def _prepare_run() -> None:
+    """What a run of one of our tasks needs from its process, set when the task is built (never
+    on import): a bad argument prints one line (`install_excepthook`), and Inspect's token
+    estimate works offline (`offline.install`, a no-op where tiktoken's file loads)."""
+    from harness import offline
+    from harness.errors import install_excepthook
+
+    install_excepthook()
+    offline.install()
 
 
 def checked_args(fn: F) -> F:
@@ -45,6 +57,7 @@ def checked_args(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _prepare_run()
         unknown = [k for k in kwargs if k not in sig.parameters]
         if unknown:
             raise InputError(f"task '{fn.__name__}' has no parameter '{unknown[0]}' "
@@ -52,7 +65,10 @@ def checked_args(fn: F) -> F:
         for name, value in {**dict(zip(names, args, strict=False)), **kwargs}.items():
             if name in adapters:
                 _check(adapters[name], hints[name], name, value)
-        return fn(*args, **kwargs)
+        built = fn(*args, **kwargs)
+        if hasattr(built, "metadata"):  # a Task: its log header names what produced it
+            built.metadata = {**(built.metadata or {}), "library_versions": library_versions()}
+        return built
 
     catch_all = pyinspect.Parameter(CATCH_ALL, pyinspect.Parameter.VAR_KEYWORD)
     wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]

@@ -12,6 +12,12 @@ of its distribution. Run from the repository root (``python -c``, pytest, a note
 lost; `_export` then names the task explicitly. ``pip install -e .`` leaves that folder there
 (setuptools runs ``egg_info`` in the project folder to compute the build requirements); it is
 in .gitignore and safe to delete, after which the fallback is never taken.
+
+Importing this module (Inspect does, through the entry point, whenever it looks a name up in
+any environment where msm is installed) patches nothing: it defines tasks and registers the
+``msm-hf/`` provider through Inspect's own `modelapi` registry. The offline token estimate and
+the one-line error hook are installed when one of our tasks is built (`harness.task_args`) or
+one of our commands runs, never on import.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from typing import Any
 from inspect_ai import Task, task
 from inspect_ai.util import registry_info
 
-from harness import offline
 from harness.local_hf import register as _register_providers
 from tasks.affordability_comparisons import affordability_comparisons as _affordability_comparisons
 from tasks.agentic_misalignment import agentic_misalignment as _agentic_misalignment
@@ -34,8 +39,6 @@ from tasks.values_generalization import values_generalization as _values_general
 from training.micro import bank as _micro_bank  # noqa: F401  registers the micro probe banks
 
 PACKAGE = "msm"
-
-offline.install()  # `inspect eval msm/...` enters here: Inspect's token estimate offline
 
 
 def _export(fn: Callable[..., Task], name: str) -> Callable[..., Task]:

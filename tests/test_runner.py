@@ -7,6 +7,7 @@ import json
 import os
 import random
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -381,6 +382,9 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
             log = read_eval_log(info, header_only=True)
             assert log.status == "success"
             labels.add(tuple(log.eval.metadata[k] for k in ("arm", "spec", "seed", "experiment")))
+            # Inspect View's log list tells arms apart by tags; the header names the versions
+            assert f"arm={log.eval.metadata['arm']}" in log.eval.tags and "small" in log.eval.tags
+            assert log.eval.metadata["library_versions"]["inspect-ai"] == metadata.version("inspect-ai")
     assert labels == {("aft_only", None, 0, "small"), ("msm_aft", "thrift", 0, "small")}
 
     # 4. rerun once more: nothing trained, nothing evaluated

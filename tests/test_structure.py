@@ -7,6 +7,7 @@ functions and under ``TYPE_CHECKING`` included), so a lazy import cannot hide an
 from __future__ import annotations
 
 import ast
+import os
 import re
 from pathlib import Path
 
@@ -137,20 +138,32 @@ def _libraries(name: str) -> set[str]:
     return found
 
 
-def test_importing_harness_leaves_inspect_untouched():
-    """Offline token counting is installed by an explicit call, never as an import side effect."""
+def test_installing_msm_changes_no_other_inspect_run():
+    """In a fresh interpreter, Inspect loading our entry point (as it does for any model or task
+    lookup once msm is installed) and importing every module patch nothing: Inspect's token
+    estimate and the interpreter's excepthook stay as they were. Only the explicit setup call
+    patches, and only where tiktoken's file cannot be loaded (forced here by MSM_TIKTOKEN=0)."""
     import subprocess
     import sys
 
+    modules = sorted({".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+                      for folder in ("harness", "tasks", "msm")
+                      for p in (ROOT / folder).rglob("*.py")})
     code = (
-        "import inspect_ai.model._model as m; before = m.count_text_tokens; "
-        "import harness, harness.probes, harness.leaderboard, harness.specs; "
-        "assert m.count_text_tokens is before, 'import harness patched Inspect'; "
+        "import sys, importlib; import inspect_ai.model._model as m, inspect_ai.model._tokens as t; "
+        "before = (m.count_text_tokens, t.count_text_tokens); "
+        f"[importlib.import_module(name) for name in {modules!r}]; "
+        "assert sys.excepthook is sys.__excepthook__, 'excepthook replaced on import'; "
+        "assert (m.count_text_tokens, t.count_text_tokens) == before, 'token estimate patched on import'; "
+        "del sys.modules['msm._registry']; "
+        "from inspect_ai.model import get_model; get_model('mockllm/model'); "
+        "assert 'msm._registry' in sys.modules, 'the entry point was not loaded'; "
+        "assert (m.count_text_tokens, t.count_text_tokens) == before, 'token estimate patched'; "
         "from harness import offline; offline.install(); "
-        "assert m.count_text_tokens is not before"
+        "assert m.count_text_tokens is not before[0]"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        check=False,
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        check=False, env={**os.environ, "MSM_TIKTOKEN": "0"},
     )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -167,6 +167,15 @@ def eval_roles(roles: dict[str, Any]) -> dict[str, Any] | None:
     return {k: v for k, v in roles.items() if k != "teacher"} or None
 
 
+def eval_tags(metadata: dict[str, Any]) -> list[str]:
+    """Inspect View's tags for one checkpoint's evaluation: the experiment, ``arm=``, ``seed=``,
+    ``spec=`` and ``stage=``, so the log list tells arms apart (the model name is a path)."""
+    tags = [str(metadata["experiment"])]
+    tags += [f"{key}={metadata[key]}" for key in ("arm", "seed", "spec", "stage")
+             if metadata.get(key) is not None]
+    return tags
+
+
 def generate_args(exp: Experiment) -> dict[str, Any]:
     e = exp.eval
     out: dict[str, Any] = {}
@@ -267,6 +276,7 @@ def _evaluate_entry(
             model=loaded,
             model_roles=eval_roles(plan.roles),
             metadata=metadata,
+            tags=eval_tags(metadata),
             retry_attempts=exp.eval.retry_attempts,
             display=exp.eval.display or (None if plan.verbose else QUIET_DISPLAY),
             **generate_args(exp),
