@@ -1,4 +1,7 @@
 import os
+import subprocess
+import tempfile
+from pathlib import Path
 
 # Never wait on the network for a local checkpoint or tokenizer.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -6,6 +9,37 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("INSPECT_DISPLAY", "log")  # quiet, and no results panel rendered unseen
+# an evaluation a test runs without a log_dir writes here, not into ./logs of the checkout
+os.environ["INSPECT_LOG_DIR"] = tempfile.mkdtemp(prefix="msm-test-logs-")
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHES = ("__pycache__", ".pytest_cache", ".ruff_cache", ".egg-info", ".venv", ".ci/screenshots")
+
+
+def _checkout_state() -> set[str]:
+    """What `git status` shows in the checkout, ignored paths included (caches left out)."""
+    done = subprocess.run(["git", "status", "--porcelain", "--ignored=matching", "--untracked-files=normal"],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:  # not a git checkout (an unpacked sdist): nothing to compare
+        return set()
+    return {line for line in done.stdout.splitlines() if not any(c in line for c in CACHES)}
+
+
+def pytest_sessionstart(session):
+    session.config._msm_checkout = _checkout_state()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The suite leaves the checkout as it found it: tests write into temporary folders."""
+    before = getattr(session.config, "_msm_checkout", None)
+    if before is None or os.environ.get("MSM_ALLOW_CHECKOUT_WRITES") == "1":
+        return
+    new = sorted(_checkout_state() - before)
+    if new:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("tests wrote into the checkout: " + ", ".join(new), red=True)
+        session.exitstatus = 1
 
 from harness import offline
 

@@ -62,3 +62,18 @@ def test_compare_reads_arms_from_log_dir_and_says_so_without_it(logs, capsys):
     assert "B - A:" in capsys.readouterr().out
     line = _fails(capsys, ["compare", "base", "msm_aft", "--metric", "harmful"])
     assert line.startswith("error: --log-dir:") and "give --log-dir to select arms by name" in line
+
+
+def test_run_status_and_demo_agree_on_the_demo_folder(tmp_path, monkeypatch):
+    """`msm run` and `msm status` on the demo's file look where `msm demo` writes (runs/demo,
+    ignored by git), not into the committed reference in results/micro_cheese."""
+    from pathlib import Path
+
+    from training.experiment import load_experiment
+    from training.micro.demo import DEFAULT_OUT, EXPERIMENT
+    from training.runner import build_plan
+
+    monkeypatch.chdir(tmp_path)
+    plan = build_plan(load_experiment(EXPERIMENT), count_samples=False)
+    assert plan.results_dir == (tmp_path / DEFAULT_OUT).resolve() == (tmp_path / "runs" / "demo").resolve()
+    assert not Path(tmp_path / "results").exists()

@@ -27,7 +27,8 @@ from training.runner import STAGE_CHOICES, StageFailed, run_experiment, show
     "--status", "show_status", is_flag=True, help="Show the status of a running or finished run."
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME)."
+    "--out", type=click.Path(path_type=Path),
+    help="Results folder (default: the file's results:, else results/NAME)."
 )
 @click.option(
     "--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME)."
@@ -98,7 +99,8 @@ def run_command(
 @click.argument("experiment", type=click.Path(path_type=Path))
 @click.option("--only", multiple=True, metavar="ARM")
 @click.option(
-    "--out", type=click.Path(path_type=Path), help="Results folder (default results/NAME)."
+    "--out", type=click.Path(path_type=Path),
+    help="Results folder (default: the file's results:, else results/NAME)."
 )
 @click.option(
     "--runs", type=click.Path(path_type=Path), help="Stage outputs folder (default runs/NAME)."

@@ -287,6 +287,10 @@ class Experiment(_Strict):
     description: str = ""
     expected_cost: str = ""
     """Free text: hardware, hours, tokens, money. Printed by --dry-run."""
+    results: str | None = None
+    """The results folder `msm run` and `msm status` use without ``--out`` (relative to the
+    current folder; default ``results/NAME``). The demo's file names ``runs/demo``, where `msm
+    demo` writes, so that a committed reference under results/ changes only when asked."""
     base: str | MicroBase
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     roles: dict[str, str] = Field(default_factory=dict)

@@ -384,7 +384,7 @@ def run_demo(
     exp = load_demo_experiment(experiment, pretrain)
     if not only and not all_arms:
         only = [arm for arm in DEMO_ARMS if arm in exp.arms] or None
-    out = out or DEFAULT_OUT
+    out = out or Path(exp.results or DEFAULT_OUT)  # where msm run and msm status look too
     # --verbose shows one process's work; no more workers than bases
     workers = 1 if verbose else min(workers or os.cpu_count() or 1, len(seeds_of(exp)))
     stopped = run_parts(exp, out, runs, only, workers)

@@ -403,7 +403,7 @@ def build_plan(
     count_samples: bool = True,
 ) -> Plan:
     runs_dir = Path(runs_dir or Path("runs") / exp.label).resolve()
-    results_dir = Path(results_dir or Path("results") / exp.label).resolve()
+    results_dir = Path(results_dir or exp.results or Path("results") / exp.label).resolve()
     all_roles: dict[str, Any] = {**exp.roles, **(roles or {})}
     planner = _Planner(exp, runs_dir, results_dir, all_roles)
     evaluations = []
