@@ -77,3 +77,26 @@ def test_run_status_and_demo_agree_on_the_demo_folder(tmp_path, monkeypatch):
     plan = build_plan(load_experiment(EXPERIMENT), count_samples=False)
     assert plan.results_dir == (tmp_path / DEFAULT_OUT).resolve() == (tmp_path / "runs" / "demo").resolve()
     assert not Path(tmp_path / "results").exists()
+
+
+def test_train_help_lists_the_config_fields(capsys):
+    from training.aft import AFTConfig
+
+    main(["train", "aft", "--help"])
+    out = capsys.readouterr().out
+    assert "Config fields" in out
+    for name in AFTConfig.model_fields:  # every field, as the file's keys are spelt on the line
+        assert f"--{name.replace('_', '-')} " in out, name
+    assert "--learning-rate float" in out and "default 0.0001" in out
+    assert "trl.SFTConfig" in out
+
+
+def test_a_misspelt_config_key_gets_the_closest_field(tmp_path):
+    from harness.errors import InputError
+    from training.aft import AFTConfig
+    from training.config import load_config
+
+    config = tmp_path / "aft.yaml"
+    config.write_text("base_model: x\noutput_dir: y\nlerning_rate: 0.1\n")
+    with pytest.raises(InputError, match=r"aft.yaml: lerning_rate: unknown key; did you mean 'learning_rate'\?"):
+        load_config(AFTConfig, config)

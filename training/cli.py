@@ -175,6 +175,47 @@ def tiny_command(out: str, corpora: tuple[str, ...], arch: str, vocab_size: int,
     click.echo(f"next: msm train midtrain CONFIG.yaml --base-model {path}")
 
 
+def _config_class(stage: str):
+    if stage == "midtrain":
+        from training.midtrain import MidtrainConfig
+
+        return MidtrainConfig
+    from training.aft import AFTConfig
+
+    return AFTConfig
+
+
+def config_fields_help(config_class) -> list[tuple[str, str]]:
+    """(``--name TYPE``, ``default; first sentence of its docstring``) for every field of a
+    stage's config, for ``msm train STAGE --help`` (as TRL's parser lists its dataclasses)."""
+    import re
+    import typing
+
+    rows = []
+    for name, info in config_class.model_fields.items():
+        kind = info.annotation
+        kind = str(kind) if typing.get_origin(kind) is not None or not hasattr(kind, "__name__") else kind.__name__
+        kind = re.sub(r"\b(typing|pathlib)\.", "", kind.replace("<class '", "").replace("'>", ""))
+        default = "required" if info.is_required() else f"default {info.get_default(call_default_factory=True)!r}"
+        about = re.split(r"(?<!e\.g)(?<!i\.e)\.\s", " ".join((info.description or "").split()))[0]
+        about = about.strip().rstrip(".")
+        rows.append((f"--{name.replace('_', '-')} {kind}", f"{default}" + (f"; {about}" if about else "")))
+    return rows
+
+
+class StageCommand(click.Command):
+    """A ``msm train`` stage whose --help lists its config fields."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from training.config import sft_config_fields
+
+        with formatter.section("Config fields (CONFIG.yaml keys; --key value overrides the file)"):
+            formatter.write_dl(config_fields_help(_config_class(self.name)))
+        formatter.write_paragraph()
+        formatter.write_text(f"Any other option of trl.SFTConfig ({len(sft_config_fields())} of them, "
+                             "e.g. --warmup-steps 10) is handed to TRL unchanged.")
+
+
 def _train_stage(stage: str, args: tuple[str, ...]) -> Path | None:
     """Train one stage from CONFIG.yaml [--key value ...]; its checkpoint (None off the main
     process of a distributed run, which prints nothing)."""
@@ -182,16 +223,14 @@ def _train_stage(stage: str, args: tuple[str, ...]) -> Path | None:
     from training.config import load_config, split_config_args
 
     if stage == "midtrain":
-        from training.midtrain import MidtrainConfig as config_class
         from training.midtrain import midtrain as run
     else:
-        from training.aft import AFTConfig as config_class
         from training.aft import aft as run
-    out = run(load_config(config_class, *split_config_args(args)))
+    out = run(load_config(_config_class(stage), *split_config_args(args)))
     return out if _sft.is_main_process() else None
 
 
-@train.command("midtrain", context_settings={"ignore_unknown_options": True})
+@train.command("midtrain", cls=StageCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def midtrain_command(args: tuple[str, ...]) -> None:
     """Midtrain on spec documents: CONFIG.yaml [--key value ...] (a --key overrides the file)."""
@@ -202,7 +241,7 @@ def midtrain_command(args: tuple[str, ...]) -> None:
         click.echo(f"next: msm train aft CONFIG.yaml --base-model {out}")
 
 
-@train.command("aft", context_settings={"ignore_unknown_options": True})
+@train.command("aft", cls=StageCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def aft_command(args: tuple[str, ...]) -> None:
     """AFT on chat demonstrations: CONFIG.yaml [--key value ...] (a --key overrides the file)."""

@@ -15,6 +15,7 @@ own, read from the installed version, so a TRL release that adds an option needs
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -51,10 +52,12 @@ def load_config(
         more = f" (and {len(ex.errors()) - 1} more)" if len(ex.errors()) > 1 else ""
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
+            key = str(err["loc"][-1])
+            close = difflib.get_close_matches(key, list(model_cls.model_fields), n=1, cutoff=0.6)
             known = ", ".join(sorted(model_cls.model_fields))
             if issubclass(model_cls, TrainingConfig):
                 known += ", or any trl.SFTConfig option"
-            message = f"unknown key (known keys: {known})"
+            message = f"unknown key; did you mean '{close[0]}'?" if close else f"unknown key (known keys: {known})"
         raise InputError(message + more, file=source, field=field) from ex
 
 
@@ -101,7 +104,7 @@ def sft_config_fields() -> dict[str, dataclasses.Field]:
 class TrainingConfig(BaseModel):
     """Fields shared by `MidtrainConfig` and `AFTConfig`, and TRL's options passed through."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     base_model: str
     """Path of a local checkpoint (full weights or a PEFT adapter) or a hub name."""
