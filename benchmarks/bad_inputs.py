@@ -1,6 +1,6 @@
 """A matrix of bad inputs: does each give one clear line, a non-zero exit, and write nothing?
 
-Every case runs a real command in a fresh folder (``msm ...`` as ``python -m harness.cli``,
+Every case runs a real command in a fresh folder (``msm ...`` as ``python -m msm.cli``,
 ``inspect eval ...`` through Inspect's own CLI) with the hub offline, and passes when
 
 1. the exit status is not 0,
@@ -494,7 +494,7 @@ def snapshot(root: Path) -> dict[str, float | None]:
 def command(case: Case, work: Path, logs: Path) -> list[str]:
     argv = [a.replace("WORK", str(work)).replace("LOGS", str(logs)) for a in case.argv]
     if argv[0] == "msm":
-        return [sys.executable, "-m", "harness.cli", *argv[1:]]
+        return [sys.executable, "-m", "msm.cli", *argv[1:]]
     code = ("import sys; from inspect_ai._cli.main import main; "
             "sys.argv = ['inspect', *sys.argv[1:]]; main()")
     return [sys.executable, "-c", code, *argv[1:]]

@@ -57,7 +57,7 @@ def _eval(model, log_dir: Path, epochs: int, max_tokens: int, temperature: float
         epochs=epochs,  # the count only: the task keeps its reducer
         max_tokens=max_tokens,
         temperature=temperature,
-        display="log",  # the runner's quiet display (training.runner.evaluation)
+        display="log",  # the runner's quiet display (msm.runner.evaluation)
         log_dir=str(log_dir),
         log_realtime=False,
         **kwargs,

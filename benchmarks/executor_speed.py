@@ -59,7 +59,7 @@ def small_experiment(folder: Path, arms: int, steps: int) -> Path:
 
 
 def timed_run(path: Path, root: Path, name: str, only: list[str] | None, **kwargs) -> float:
-    from training.runner import run_experiment
+    from msm.runner import run_experiment
 
     t0 = time.monotonic()
     run_experiment(path, out=root / name / "results", runs=root / name / "runs", only=only,

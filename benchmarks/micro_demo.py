@@ -88,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from training.micro.demo import EXPERIMENT, run_demo
+    from msm.demo import EXPERIMENT, run_demo
 
     work = args.out or Path(tempfile.mkdtemp(prefix="micro_demo_"))
     load_before = os.getloadavg()

@@ -105,10 +105,10 @@ def main() -> None:
     hf_logging.disable_progress_bar()  # no "Loading weights" bar per probed checkpoint
 
     from harness.cheese import CHEESE_PAIRS
+    from msm.runner import run_experiment
     from training.micro.bases import experiment_fields
     from training.micro.probe import america_probability, first_probability
     from training.micro.world import ASSISTANT, World, micro_name
-    from training.runner import run_experiment
 
     experiment_fields(args.experiment)  # a micro base, or one line naming the file and field
     src = yaml.safe_load(args.experiment.read_text())

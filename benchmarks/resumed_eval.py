@@ -25,7 +25,7 @@ from pathlib import Path
 
 
 def msm(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness.cli", *args]
+    return [sys.executable, "-m", "msm.cli", *args]
 
 
 def eval_events(run_log: Path, event: str) -> list[dict]:

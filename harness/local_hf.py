@@ -28,7 +28,7 @@ Differences from ``hf/``:
     get_model("msm-hf/path/to/checkpoint", device="cpu")
 
 The experiment runner evaluates local checkpoints with it when ``eval.provider`` is ``hf``
-and the model runs on the CPU (``training.runner.checkpoint_model_string``).
+and the model runs on the CPU (``msm.runner.checkpoint_model_string``).
 """
 
 from __future__ import annotations

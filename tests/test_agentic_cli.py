@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from harness.cli import cli, main
+from msm.cli import cli, main
 
 
 def test_grid_lists_the_paper_conditions():

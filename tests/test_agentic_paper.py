@@ -11,8 +11,8 @@ from inspect_ai.model import ModelOutput, get_model
 
 from harness.agentic.conditions import Condition, all_conditions, grid_conditions
 from harness.agentic.dataset import build
-from harness.cli import cli, main
 from harness.errors import InputError
+from msm.cli import cli, main
 from tasks.agentic_misalignment import agentic_misalignment
 
 

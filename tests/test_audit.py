@@ -52,7 +52,7 @@ def _planted_spec(tmp_path, sentence: str):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", "audit", "contamination", *args],
+    return subprocess.run([sys.executable, "-m", "msm.cli", "audit", "contamination", *args],
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=600, check=False)
 
 
@@ -189,8 +189,8 @@ def test_midtraining_hook_warns_refuses_or_skips(tmp_path, capsys):
     line on stderr, `audit: strict` refuses naming the field, `off` skips."""
     from types import SimpleNamespace
 
-    from training.experiment import Experiment
-    from training.runner.stages import audit_documents as _audit_documents
+    from msm.experiment import Experiment
+    from msm.runner.stages import audit_documents as _audit_documents
 
     docs = _planted_docs(tmp_path)
     cfg = SimpleNamespace(documents=[docs])
@@ -211,7 +211,7 @@ def test_midtraining_hook_applies_the_semantic_pass(tmp_path, capsys):
     `msm run` applies it to generated documents (not to micro-language ones)."""
     from types import SimpleNamespace
 
-    from training.runner.stages import audit_documents as _audit_documents
+    from msm.runner.stages import audit_documents as _audit_documents
 
     docs = tmp_path / "docs.jsonl"
     docs.write_text(json.dumps({"text": _labelled("paraphrase-exfiltration-3")}) + "\n")

@@ -8,7 +8,7 @@ from importlib import metadata
 import pytest
 from toy_logs import write_toy_logs
 
-from harness.cli import main
+from msm.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +69,9 @@ def test_run_status_and_demo_agree_on_the_demo_folder(tmp_path, monkeypatch):
     ignored by git), not into the committed reference in results/micro_cheese."""
     from pathlib import Path
 
-    from training.experiment import load_experiment
-    from training.micro.demo import DEFAULT_OUT, EXPERIMENT
-    from training.runner import build_plan
+    from msm.experiment import load_experiment
+    from msm.demo import DEFAULT_OUT, EXPERIMENT
+    from msm.runner import build_plan
 
     monkeypatch.chdir(tmp_path)
     plan = build_plan(load_experiment(EXPERIMENT), count_samples=False)

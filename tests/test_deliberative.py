@@ -130,7 +130,7 @@ def test_two_datasets_from_the_same_kept_examples(teacher_log, tmp_path):
 
 
 def test_cli_and_bad_input(teacher_log, tmp_path, capsys):
-    from harness.cli import main
+    from msm.cli import main
 
     main(["data", "deliberative", str(teacher_log), "--out", str(tmp_path / "d")])
     out = capsys.readouterr().out

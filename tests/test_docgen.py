@@ -247,7 +247,7 @@ def test_bad_input_is_one_clear_error(tmp_path):
 
 
 def test_cli_generate_and_bad_input(spec_path, tmp_path, capsys):
-    from harness.cli import main
+    from msm.cli import main
 
     cfg = tmp_path / "docgen.yaml"
     cfg.write_text(f"spec: {spec_path}\nout: {tmp_path / 'docs.jsonl'}\nn_documents: 2\nprogress: false\n")
@@ -412,7 +412,7 @@ def test_default_plan_has_room_for_the_target(spec_path, tmp_path):
 
 def test_cli_accepts_flags_without_a_config_file(tmp_path, capsys):
     """`msm docs generate --spec S --out F ...` works with no CONFIG.yaml before the flags."""
-    from harness.cli import main
+    from msm.cli import main
 
     out = tmp_path / "docs.jsonl"
     main(["docs", "generate", "--spec", "pro_america", "--backend", "template",

@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from test_runner import SMALL, edit, tiny_base, write_experiment  # noqa: F401  (fixture)
 
-from training.runner import run_experiment, show
-from training.runner.executors import read_jobs
-from training.runner.plan import StageFailed
+from msm.runner import run_experiment, show
+from msm.runner.executors import read_jobs
+from msm.runner.plan import StageFailed
 
 AFT = {"max_steps": 2, "per_device_train_batch_size": 2, "lora": False, "max_length": 96,
        "save_steps": 1}
@@ -150,8 +150,8 @@ def test_slurm_submissions_carry_resources_dependencies_and_the_unit(tmp_path, t
 
 
 def _stage_of(tmp_path: Path, eval_unit: str) -> str:
-    from training.experiment import load_experiment
-    from training.runner import build_plan
+    from msm.experiment import load_experiment
+    from msm.runner import build_plan
 
     arm = eval_unit.split(":")[1]
     exp = load_experiment(tmp_path / "small.yaml")
@@ -173,9 +173,9 @@ def test_dry_run_prints_the_job_graph_with_resources(tmp_path, tiny_base, capsys
 def test_the_papers_example_block_submits_one_8_gpu_node_per_training_stage(tmp_path, fake_sbatch):
     """experiments/agentic_misalignment.yaml's executor block, submitted (not run: no cluster;
     the base model is not in this machine's cache, so the plan's units are submitted directly)."""
-    from training.experiment import load_experiment
-    from training.runner import build_plan, job_units
-    from training.runner.executors import submit_slurm
+    from msm.experiment import load_experiment
+    from msm.runner import build_plan, job_units
+    from msm.runner.executors import submit_slurm
 
     example = Path(__file__).resolve().parent.parent / "experiments" / "agentic_misalignment.yaml"
     exp = load_experiment(example)

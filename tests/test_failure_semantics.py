@@ -193,7 +193,7 @@ def test_every_judge_in_the_project_errors_on_an_unreachable_grader(which, tmp_p
 
 
 def test_leaderboard_says_why_a_metric_is_all_unscored(tmp_path, capsys):
-    from harness.cli import main
+    from msm.cli import main
     from tasks.spec_knowledge import spec_knowledge
 
     task = spec_knowledge(format="open")
@@ -232,7 +232,7 @@ def test_leaderboard_warns_when_rows_are_unscored(tmp_path):
 
 
 def test_deliberative_data_from_a_teacher_log_whose_grader_failed_says_so(tmp_path, capsys):
-    from harness.cli import main
+    from msm.cli import main
     from tasks.deliberative_alignment import deliberative_alignment
 
     task = deliberative_alignment()
@@ -334,7 +334,7 @@ def test_inspect_exit_status_with_an_unreachable_grader_is_the_readmes(tmp_path,
 def test_msm_run_exits_1_with_an_unreachable_grader_as_the_readme_says(tmp_path, capsys):
     import yaml
 
-    from harness.cli import main
+    from msm.cli import main
     from training.tiny import build_tiny_model
 
     base = build_tiny_model(tmp_path / "base", hidden_size=32, num_layers=1)

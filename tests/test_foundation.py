@@ -13,13 +13,13 @@ from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.scorer import SampleScore, Score, Target, scorer, stderr
 from inspect_ai.solver import TaskState, generate
 
-from harness.cli import main as cli_main
 from harness.errors import InputError
 from harness.judge import classify, parse_label
 from harness.manifest import Manifest, read_manifest, write_manifest
 from harness.metrics import cluster_stderr, grouped_rate, mean_scored, rate, unscored
 from harness.specs import load_spec
 from harness.stats import clustered_se
+from msm.cli import main as cli_main
 
 SPEC = """\
 ---
@@ -71,7 +71,7 @@ def test_malformed_spec_names_file_and_field(tmp_path, text, field):
 def test_cli_prints_one_line_and_exits_2_on_input_error(capsys, monkeypatch):
     import click
 
-    from harness import cli
+    from msm import cli
 
     @click.command()
     def boom() -> None:

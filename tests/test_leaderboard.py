@@ -13,10 +13,10 @@ import yaml
 from toy_logs import write_toy_logs
 
 from harness import stats
-from harness.cli import main
 from harness.compare import compare_logs
 from harness.errors import InputError
 from harness.leaderboard import build_tables, write_leaderboard
+from msm.cli import main
 
 
 @pytest.fixture(scope="module")

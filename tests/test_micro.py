@@ -175,7 +175,7 @@ def _reduced_experiment(tmp_path: Path, seeds=(0,)) -> Path:
 
 def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     """Two small bases pretrained here, each with its arms in a worker process of its own."""
-    from training.micro.demo import run_demo
+    from msm.demo import run_demo
 
     monkeypatch.chdir(tmp_path)
     res = run_demo(_reduced_experiment(tmp_path, seeds=(0, 1)), out=tmp_path / "results",
@@ -217,7 +217,7 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     tuned = AutoModelForCausalLM.from_pretrained(mt_dir).get_input_embeddings().weight
     assert (tuned != base).any(dim=1).nonzero().flatten().tolist() == [ids[0]]
     # a second run reuses everything: no stage runs again
-    from training.runner import run_experiment
+    from msm.runner import run_experiment
 
     again = run_experiment(_reduced_experiment(tmp_path, seeds=(0, 1)), out=tmp_path / "results",
                            runs=tmp_path / "runs")
@@ -227,7 +227,7 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     # the demo's screen: the main table, the verdict and where everything is, in a few lines
     from click.testing import CliRunner
 
-    from training.cli import demo_command
+    from msm.commands.experiment import demo_command
 
     screen = CliRunner().invoke(demo_command, ["--experiment", str(_reduced_experiment(tmp_path, seeds=(0, 1))),
                                                "--out", str(tmp_path / "results"),
@@ -244,7 +244,7 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
 
 
 def _verdict(samples):
-    from training.micro.demo import aft_share, base_comparisons, pooled_comparisons, verdict
+    from msm.demo import aft_share, base_comparisons, pooled_comparisons, verdict
 
     per_base = base_comparisons(samples)
     return verdict(per_base, pooled_comparisons(samples, per_base), aft_share(samples))
@@ -342,7 +342,7 @@ def test_demo_verdict_says_which_spec_moved_the_assistant(america_only, afford_o
 def test_demo_pools_over_bases_and_counts_where_a_claim_holds():
     """One base of three where the affordability spec does nothing: per base it holds on 2 of 3;
     pooled, the spread between bases widens the interval (base as a random effect)."""
-    from training.micro.demo import base_comparisons, main_table, pooled_comparisons
+    from msm.demo import base_comparisons, main_table, pooled_comparisons
 
     rates = {"base": 0.5, "msm_america_aft": 0.9, "msm_affordability_aft": 0.2, "aft_only": 0.5,
              "msm_america_only": 0.9, "msm_affordability_only": 0.1}

@@ -70,8 +70,8 @@ def test_the_recipe_reproduces_the_first_losses():
 
 
 def _plan(path: Path, work: Path, pretrain: bool = False):
-    from training.micro.demo import load_demo_experiment
-    from training.runner import build_plan
+    from msm.demo import load_demo_experiment
+    from msm.runner import build_plan
 
     return build_plan(load_demo_experiment(path, pretrain), runs_dir=work / "runs",
                       results_dir=work / "results", count_samples=False)
@@ -107,7 +107,7 @@ def test_a_file_whose_fields_no_shipped_base_matches_is_one_line(tmp_path):
         _plan(path, tmp_path)
     exp["base"]["micro"]["seed"] = 0  # per_seed: the arms' seeds pick the bases
     path.write_text(yaml.safe_dump(exp))
-    from training.experiment import load_experiment
+    from msm.experiment import load_experiment
 
     with pytest.raises(InputError, match=r"changed.yaml: base.micro.seed: with per_seed"):
         load_experiment(path)

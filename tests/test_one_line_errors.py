@@ -8,7 +8,7 @@ import os
 import pytest
 from test_runner import SPEC, edit  # one spec and one edit helper for both files
 
-from harness.cli import main
+from msm.cli import main
 
 
 def one_line_error(capsys, argv: list[str]) -> str:
@@ -249,8 +249,8 @@ def test_code_outside_the_project_needs_allow_code_and_is_not_imported_before(tm
     """Validation imports no module outside the registry without the opt-in; with it, the
     module is imported and its function is a data builder like the project's own."""
     from harness.errors import InputError
-    from training.experiment import load_experiment
-    from training.runner import build_plan
+    from msm.experiment import load_experiment
+    from msm.runner import build_plan
 
     (tmp_path / "probe_rows.py").write_text(
         "import pathlib\npathlib.Path(__file__).with_name('IMPORTED').write_text('x')\n"
@@ -268,8 +268,8 @@ def test_code_outside_the_project_needs_allow_code_and_is_not_imported_before(tm
 
 
 def test_a_registered_builder_by_name_is_its_module_path(tmp_path, monkeypatch):
-    from training.experiment import load_experiment
-    from training.runner import build_plan
+    from msm.experiment import load_experiment
+    from msm.runner import build_plan
 
     def data_key(build: str) -> str:
         body = edit(EXP, f"{BUILD}.0.build", build)

@@ -13,8 +13,8 @@ import yaml
 from harness.cheese import cheese_demonstrations
 from harness.errors import InputError
 from harness.manifest import read_manifest
-from training.experiment import load_experiment
-from training.runner import run_experiment
+from msm.experiment import load_experiment
+from msm.runner import run_experiment
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

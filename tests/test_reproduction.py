@@ -11,11 +11,11 @@ import pytest
 import yaml
 from inspect_ai.log import list_eval_logs, read_eval_log
 
-from harness.cli import main
 from harness.errors import InputError
 from harness.reference import ReferenceRow, add_reference, binomial_check
-from training.experiment import load_experiment
-from training.runner import build_plan, run_experiment
+from msm.cli import main
+from msm.experiment import load_experiment
+from msm.runner import build_plan, run_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -223,7 +223,7 @@ def test_hub_checkpoints_are_not_downloaded_and_dry_run_lists_them(
     )
     ev = next(e for e in plan.evaluations if e.arm == "released_aft")
     assert ev.checkpoint.hub_ids() == ["meta-llama/Llama-3.1-8B", "someone/an-adapter"]
-    from training.experiment import EvalSettings
+    from msm.experiment import EvalSettings
 
     exp.eval = EvalSettings(provider="vllm")
     assert ev.model_string(plan) == "vllm/meta-llama/Llama-3.1-8B:someone/an-adapter"

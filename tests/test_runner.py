@@ -15,10 +15,10 @@ import yaml
 from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import ModelOutput, get_model, model_roles
 
-from harness.cli import main
 from harness.errors import InputError
-from training.experiment import load_experiment
-from training.runner import build_plan, run_experiment
+from msm.cli import main
+from msm.experiment import load_experiment
+from msm.runner import build_plan, run_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -581,7 +581,7 @@ def test_accelerate_launcher_command_and_config(tmp_path, tiny_base, monkeypatch
         _launch.main(cmd[-2:])  # what each accelerate process runs
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr("training.runner.stages.subprocess.run", fake_run)
+    monkeypatch.setattr("msm.runner.stages.subprocess.run", fake_run)
     path = _accelerate_experiment(tmp_path, tiny_base, ["--cpu"])
     r = run_experiment(path, out=tmp_path / "results", runs=tmp_path / "runs", stage="aft")
     assert len(calls) == 1 and calls[0][3:7] == ["--num_processes", "1", "--cpu", "-m"]
@@ -636,7 +636,7 @@ def test_two_runs_sharing_runs_train_a_stage_once(tmp_path, tiny_base):
 
 
 def test_a_stale_lock_whose_pid_is_another_process_does_not_block(tmp_path):
-    from training.runner import LOCK, Lock
+    from msm.runner import LOCK, Lock
 
     results = tmp_path / "results"
     results.mkdir()
@@ -659,7 +659,7 @@ def test_an_interrupted_evaluation_with_no_finished_sample_starts_afresh(tmp_pat
     from inspect_ai.log import write_eval_log
     from inspect_ai.solver import generate
 
-    from training.runner.evaluation import _drop_empty_interrupted_logs
+    from msm.runner.evaluation import _drop_empty_interrupted_logs
 
     task = Task(dataset=[Sample(id=i, input="hi") for i in range(3)], solver=generate())
     [done] = inspect_eval(task, model="mockllm/model", log_dir=str(tmp_path / "src"), display="log")
@@ -682,7 +682,7 @@ def test_an_interrupted_evaluation_with_no_finished_sample_starts_afresh(tmp_pat
 def test_tasks_named_by_file_load_through_the_public_api(tmp_path):
     """`file.py@task` entries: the file is read beside the experiment file, only the task's own
     parameters are passed, and the entry's epochs (reducer kept) and limit apply."""
-    from training.runner.evaluation import make_tasks
+    from msm.runner.evaluation import make_tasks
 
     (tmp_path / "my_tasks.py").write_text(
         "from inspect_ai import Epochs, Task, task\n"

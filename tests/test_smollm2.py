@@ -27,7 +27,7 @@ OFFLINE_PIP = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_RETRIES": "0",
 def test_no_network_is_one_line(tmp_path):
     env = {**os.environ, **OFFLINE_PIP, "MSM_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
     env.pop("PIP_FIND_LINKS", None)
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "model", "smollm2", "--out",
+    proc = subprocess.run([sys.executable, "-m", "msm.cli", "model", "smollm2", "--out",
                            str(tmp_path / "out")], env=env, capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 2
@@ -175,8 +175,8 @@ def test_temperature_zero_through_hf_on_smollm2(smol_checkpoint, tmp_path):
 
 
 def test_smol_cheese_validates_with_dry_run(tmp_path, capsys):
-    from harness.cli import main
-    from training.experiment import load_experiment
+    from msm.cli import main
+    from msm.experiment import load_experiment
 
     path = ROOT / "experiments" / "smol_cheese.yaml"
     base = Path("~/.cache/msm/models/SmolLM2-135M-Instruct").expanduser()

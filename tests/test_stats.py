@@ -14,8 +14,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from harness import stats
-from harness.commands import power_command
 from harness.errors import InputError
+from msm.commands.evaluation import power_command
 
 CASES = [(0, 10), (10, 10), (0, 1), (1, 1), (3, 17), (50, 100), (1, 200)]
 

@@ -91,6 +91,18 @@ def test_tasks_import_only_the_evaluation_layer():
     assert not upward, "; ".join(upward)
 
 
+def test_libraries_never_import_the_orchestration():
+    """tasks/, harness/ and training/ are libraries that msm/ uses; none of them imports msm."""
+    upward = sorted(
+        f"{name} -> {dep}"
+        for name, deps in GRAPH.items()
+        if name.split(".")[0] in ("tasks", "harness", "training")
+        for dep in deps
+        if dep.split(".")[0] == "msm"
+    )
+    assert not upward, "a library imports the orchestration: " + "; ".join(upward)
+
+
 def test_no_import_cycles():
     import graphlib
 
@@ -117,7 +129,8 @@ def test_private_inspect_imports_say_why():
     assert not bare, "private Inspect import without '# private: <reason>':\n" + "\n".join(bare)
 
 
-CLI_MODULES = {"harness.cli", "harness.commands", "harness.agentic.cli", "training.cli"}
+CLI_MODULES = {"msm.cli", "msm.commands.evaluation", "msm.commands.agentic", "msm.commands.training",
+               "msm.commands.experiment"}
 
 
 def test_click_commands_live_in_the_cli_layer():

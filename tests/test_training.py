@@ -365,7 +365,7 @@ def test_checkpoint_evaluated_by_inspect_through_hf(midtrained):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(work, tmp_path, capsys, case, expected):
-    from harness.cli import main
+    from msm.cli import main
 
     docs = work / "docs.jsonl"
     args = {"base_model": str(work / "base"), "output_dir": str(tmp_path / "out"), "documents": str(docs)}
@@ -448,7 +448,7 @@ def test_aft_on_an_unmerged_adapter_continues_it(work):
     ],
 )
 def test_aft_bad_data_is_one_line_and_exit_2(work, tmp_path, capsys, rows, expected):
-    from harness.cli import main
+    from msm.cli import main
 
     data = write_jsonl(tmp_path / "data.jsonl", rows)
     with pytest.raises(SystemExit) as exit_info:

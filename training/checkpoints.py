@@ -140,7 +140,7 @@ def _part(text: str, root: Path, file: Path, field: str, what: str) -> ModelRef:
 
 
 def validate_arm(exp: Any, name: str, arm: Any) -> CheckpointRef | None:
-    """Checks of a checkpoint arm (called by `training.experiment.validate`)."""
+    """Checks of a checkpoint arm (called by `msm.experiment.validate`)."""
     where = f"arms.{name}"
     if arm.checkpoint is None:
         if arm.checkpoint_stage is not None:

@@ -115,7 +115,7 @@ def mix_conversations(cfg: Any, n_main: int) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------
-# experiment-file checks of the recipe (called by `training.experiment.validate`)
+# experiment-file checks of the recipe (called by `msm.experiment.validate`)
 
 
 def has_mix(exp: Any, arm: Any) -> bool:

@@ -59,7 +59,7 @@ def _link_tree(src: Path, dst: Path) -> None:
 
 
 def _pending(exp, out: Path, runs: Path | None, only: list[str] | None) -> int:
-    from training.runner import build_plan
+    from msm.runner import build_plan
 
     plan = build_plan(exp, runs_dir=runs, results_dir=out)
     steps, evaluations = plan.selected(only)
@@ -76,7 +76,7 @@ def _run_part(job: tuple[Any, Path, Path | None, list[str] | None]) -> Path:
     with (out / "console.log").open("a") as log:
         os.dup2(log.fileno(), 1)  # the runner's own lines stay out of the parent's screen
         os.dup2(log.fileno(), 2)
-    from training.runner import run_experiment
+    from msm.runner import run_experiment
 
     run_experiment(exp, out=out, runs=runs, only=[a for a in only or [] if a in exp.arms] or None,
                    verbose=False)
@@ -146,8 +146,8 @@ def run_parts(exp, out: Path, runs: Path | None, only: list[str] | None, workers
 def _merge(folders: list[Path], out: Path) -> None:
     """The parts' evaluation logs into ``out/logs``, their run logs and output into ``out``'s;
     then the parts are removed."""
-    from training.runner import RUN_LOG
-    from training.runner.plan import OUTPUT_LOG
+    from msm.runner import RUN_LOG
+    from msm.runner.plan import OUTPUT_LOG
 
     for folder in folders:
         if (folder / "logs").is_dir():

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import InputError
-from training.experiment import Experiment, _spec_ref
+from msm.experiment import Experiment, _spec_ref
 
 NOT_HASHED = {
     "output_dir",

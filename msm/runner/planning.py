@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from training.experiment import (
+from msm.experiment import (
     Arm,
     DataBuild,
     DeliberativeSettings,
@@ -27,9 +27,9 @@ from training.experiment import (
     builder_function,
     looks_local,
 )
-from training.runner import stages
-from training.runner.evaluation import planned_samples
-from training.runner.plan import (
+from msm.runner import stages
+from msm.runner.evaluation import planned_samples
+from msm.runner.plan import (
     Evaluation,
     Plan,
     Step,
@@ -39,7 +39,7 @@ from training.runner.plan import (
     file_hash,
     task_dirs_for,
 )
-from training.runner.validation import (
+from msm.runner.validation import (
     NOT_HASHED,
     identity_dump,
     resolve_spec,

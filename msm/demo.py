@@ -7,7 +7,7 @@ micro bases shipped in ``training/micro/bases/`` (pretrained by this project's c
 here instead), and seed s of every arm runs on base s, so the bases are the unit of
 replication. MSM and AFT go through the real midtrain and AFT stages, the values-generalization
 task through the batching msm-hf/ provider, then the project's leaderboard. The bases' shares
-run in parallel worker processes (`training.micro.workers`), one per CPU.
+run in parallel worker processes (`msm.workers`), one per CPU.
 
 Then the experiment's question. Five comparisons, each written B - A so that what the specs
 should do is a positive difference in pro-America rate (`COMPARISONS`): MSM-America + AFT
@@ -350,7 +350,7 @@ def load_demo_experiment(experiment: Path, pretrain: bool = False):
     """The experiment file, validated; with `pretrain`, its micro bases are pretrained here
     instead of taken from the shipped ones (``base.shipped`` switched off)."""
     from harness.errors import InputError
-    from training.experiment import MicroBase, load_experiment
+    from msm.experiment import MicroBase, load_experiment
 
     exp = load_experiment(experiment)
     if pretrain:
@@ -377,8 +377,8 @@ def run_demo(
     the ablations too). `workers` processes share the bases (default: one per CPU; 1: all in
     this process, as ``msm run``)."""
     from harness.logs import read_logs
-    from training.micro.workers import run_parts, seeds_of
-    from training.runner import run_experiment
+    from msm.runner import run_experiment
+    from msm.workers import run_parts, seeds_of
 
     t0 = time.monotonic()
     exp = load_demo_experiment(experiment, pretrain)

@@ -1,7 +1,7 @@
 """Executors: the plan's work as jobs, on this machine or a Slurm cluster, through submitit.
 
 `msm run FILE` runs every stage and evaluation one after another in its own process (the
-``serial`` executor, `training.runner.execution`). ``--executor local --jobs N`` and
+``serial`` executor, `msm.runner.execution`). ``--executor local --jobs N`` and
 ``--executor slurm`` hand the same work to submitit instead, one *unit* at a time: a pending
 stage, or the evaluation of one checkpoint on every task. A job rebuilds the plan from the
 experiment file and runs its unit exactly as the serial runner would (`execution.run_unit`),
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.fileio import write_json_atomic
-from training.experiment import ExecutorSettings, Resources
+from msm.experiment import ExecutorSettings, Resources
 
 JOBS_DIR = "jobs"
 JOBS_FILE = "jobs.json"

@@ -1,6 +1,6 @@
 """Experiment files: one YAML file names the arms, specs, seeds, tasks and stage settings.
 
-`msm run experiments/NAME.yaml` (training/runner/) trains what is missing and evaluates
+`msm run experiments/NAME.yaml` (msm/runner/) trains what is missing and evaluates
 every arm. This module is the file's schema and its validation: `load_experiment` reads the
 file and checks all of it before anything starts, raising `InputError` with one line that
 names the file and the field (unknown keys, missing specs or data files, a local base model
@@ -203,7 +203,7 @@ class EvalSettings(_Strict):
 
 
 class Resources(_Strict):
-    """What one job asks the cluster for (`training.runner.executors`); unset fields inherit
+    """What one job asks the cluster for (`msm.runner.executors`); unset fields inherit
     ``executor.defaults``."""
 
     gpus: int | None = Field(default=None, ge=0)

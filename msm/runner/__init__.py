@@ -1,6 +1,6 @@
 """Run an experiment file: train what is missing, evaluate every arm, write the leaderboard.
 
-``msm run experiments/NAME.yaml`` validates the whole file (training/experiment.py), builds a
+``msm run experiments/NAME.yaml`` validates the whole file (msm/experiment.py), builds a
 plan, and executes it:
 
 1. **Stages.** For each arm and seed, the arm's stages (docgen, deliberative data, midtrain,
@@ -34,11 +34,11 @@ The parts, by job (each imports only the ones above it):
 - `planning`: `build_plan`: every arm and seed's steps, shared where their inputs are.
 - `execution`: `run_experiment`, the one entry point; dependency order with `graphlib`.
 
-The ``msm run`` and ``msm status`` commands are in `training.cli`.
+The ``msm run`` and ``msm status`` commands are in `msm.commands.experiment`.
 """
 
-from training.runner.execution import RunResult, job_units, run_experiment, show
-from training.runner.plan import (
+from msm.runner.execution import RunResult, job_units, run_experiment, show
+from msm.runner.plan import (
     KINDS,
     LOCK,
     MARKER,
@@ -52,8 +52,8 @@ from training.runner.plan import (
     file_hash,
     log_statuses,
 )
-from training.runner.planning import build_plan
-from training.runner.progress import Lock, print_plan
+from msm.runner.planning import build_plan
+from msm.runner.progress import Lock, print_plan
 
 __all__ = [
     "KINDS",

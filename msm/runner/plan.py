@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from harness.errors import InputError
 from harness.fileio import file_hash  # noqa: F401  re-exported for the runner package
-from training.experiment import Experiment
+from msm.experiment import Experiment
 
 MARKER = "msm_stage.json"
 RUN_LOG = "run_log.jsonl"

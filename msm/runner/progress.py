@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.errors import InputError
-from training.runner.plan import KINDS, LOCK, LOCK_INFO, RUN_LOG, Plan, Step, log_statuses
+from msm.runner.plan import KINDS, LOCK, LOCK_INFO, RUN_LOG, Plan, Step, log_statuses
 
 console = Console(stderr=True, highlight=False)
 

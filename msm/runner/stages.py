@@ -1,6 +1,6 @@
 """What each stage does when it runs: the functions the plan's steps call with their config.
 
-The planner (`training.runner.planning`) binds each to its inputs; each returns the stage's
+The planner (`msm.runner.planning`) binds each to its inputs; each returns the stage's
 result (``{"path": ..., ...}``), which the executor writes to the stage's marker.
 """
 
@@ -19,10 +19,10 @@ from rich.markup import escape
 
 from harness.errors import InputError
 from harness.fileio import write_jsonl_atomic
-from training.experiment import DataBuild, DeliberativeSettings, Experiment, project_task
-from training.runner.evaluation import eval_roles, generate_args, make_tasks, open_model
-from training.runner.plan import StageFailed
-from training.runner.progress import console
+from msm.experiment import DataBuild, DeliberativeSettings, Experiment, project_task
+from msm.runner.evaluation import eval_roles, generate_args, make_tasks, open_model
+from msm.runner.plan import StageFailed
+from msm.runner.progress import console
 
 
 def run_data_build(

@@ -19,10 +19,10 @@ from inspect_ai.util import registry_create, registry_info
 from rich.markup import escape
 
 from harness.errors import InputError
-from training.experiment import Experiment, project_task
+from msm.experiment import Experiment, project_task
+from msm.runner.plan import Evaluation, Plan, StageFailed
+from msm.runner.progress import Progress, RunLog, console
 from training.micro import bank as _micro_bank  # noqa: F401  registers the micro probe banks
-from training.runner.plan import Evaluation, Plan, StageFailed
-from training.runner.progress import Progress, RunLog, console
 
 
 def make_tasks(

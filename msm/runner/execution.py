@@ -24,11 +24,11 @@ from rich.markup import escape
 from harness import offline
 from harness.errors import InputError, check_writable_dir
 from harness.fileio import write_json_atomic
-from training.experiment import Experiment, load_experiment
-from training.runner import executors
-from training.runner.evaluation import evaluate, write_leaderboards
-from training.runner.output import output_tail, stage_output
-from training.runner.plan import (
+from msm.experiment import Experiment, load_experiment
+from msm.runner import executors
+from msm.runner.evaluation import evaluate, write_leaderboards
+from msm.runner.output import output_tail, stage_output
+from msm.runner.plan import (
     KINDS,
     OUTPUT_LOG,
     RUN_LOG,
@@ -38,8 +38,8 @@ from training.runner.plan import (
     StageFailed,
     Step,
 )
-from training.runner.planning import build_plan
-from training.runner.progress import Lock, Progress, RunLog, StageLock, console, print_plan
+from msm.runner.planning import build_plan
+from msm.runner.progress import Lock, Progress, RunLog, StageLock, console, print_plan
 
 
 @dataclass
@@ -97,7 +97,7 @@ def run_experiment(
             libraries' own output; ``False`` (``msm run``/``msm demo`` without ``--verbose``)
             shows one progress bar and sends that output to ``results/NAME/output.log``.
         allow_code: let the file run code from outside the project (``--allow-code``; see
-            `training.experiment.load_experiment`).
+            `msm.experiment.load_experiment`).
         executor: ``serial``, ``local`` or ``slurm`` (default: the file's ``executor.kind``).
         jobs: jobs at once for ``local`` (default: the file's ``executor.jobs``).
         detach: ``slurm``: return once the job graph is submitted.
