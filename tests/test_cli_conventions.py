@@ -69,8 +69,8 @@ def test_run_status_and_demo_agree_on_the_demo_folder(tmp_path, monkeypatch):
     ignored by git), not into the committed reference in results/micro_cheese."""
     from pathlib import Path
 
-    from msm.experiment import load_experiment
     from msm.demo import DEFAULT_OUT, EXPERIMENT
+    from msm.experiment import load_experiment
     from msm.runner import build_plan
 
     monkeypatch.chdir(tmp_path)
