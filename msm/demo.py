@@ -403,6 +403,10 @@ def run_demo(
     md = markdown(per_base, pooled) if len(per_base) else ""
     main = main_table(samples, per_base, pooled) if AMERICA in set(samples["arm"]) else ""
     write_text_atomic(results_dir / "base_comparisons.md", md + "\n" + "\n".join(lines) + "\n")
+    plot = seed_plot(samples, results_dir)
+    from msm.runner.evaluation import write_leaderboards
+
+    write_leaderboards(result.plan, verdict=" ".join(lines), images={"seeds": plot})  # the page says it too
     return {
         "results_dir": results_dir,
         "table": per_base,
@@ -411,7 +415,7 @@ def run_demo(
         "main_table": main,
         "verdict": lines,
         "leaderboards": result.leaderboards,
-        "plot": seed_plot(samples, results_dir),
+        "plot": plot,
         "seconds": seconds,
         "base_reports": reports,
         "shipped": bool(getattr(exp.base, "shipped", False)),

@@ -196,6 +196,8 @@ def test_demo_pipeline_connects_every_stage(tmp_path, monkeypatch):
     assert len(res["pooled"]) == 3 and res["pooled"]["bases"].eq(2).all()
     assert (tmp_path / "results" / "base_comparisons.md").read_text().count("| 1 |") == 3
     assert res["plot"].is_file() and set(res["base_reports"]) == {"0", "1"} and not res["shipped"]
+    page = (tmp_path / "results" / "leaderboard.html").read_text()  # the verdict and the base plot too
+    assert "different spec read in midtraining" in page and "<figcaption>seeds</figcaption>" in page
     # the workers' parts were merged: their logs under results/logs, their work in the run log
     assert not (tmp_path / "results" / ".parts").exists()
     events = [json.loads(line) for line in (tmp_path / "results" / "run_log.jsonl").read_text().splitlines()]

@@ -298,8 +298,10 @@ def arm_summary(arm) -> str:
     return f"spec {arm.spec or 'none'}; stages: {stages}"
 
 
-def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
-    """The leaderboard of every task over every finished evaluation."""
+def write_leaderboards(plan: Plan, runlog: RunLog | None = None, verdict: str | None = None,
+                       images: dict[str, Path] | None = None) -> list[Path]:
+    """The leaderboard of every task over every finished evaluation (`verdict` and `images`:
+    what a caller such as the demo adds to the page)."""
     exp = plan.experiment
     if not exp.tasks:
         return []
@@ -334,7 +336,8 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None) -> list[Path]:
             cluster=entry.cluster,
             reference=[r for r in exp.reference if r.task == entry.label],
             order=list(exp.arms),  # the design order, for the plots and the page
-            page=Page(arms={name: arm_summary(arm) for name, arm in exp.arms.items()}),
+            page=Page(arms={name: arm_summary(arm) for name, arm in exp.arms.items()},
+                      verdict=verdict, images=dict(images or {})),
         )
         if runlog:
             runlog.write(
