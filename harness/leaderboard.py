@@ -53,7 +53,7 @@ SIDE_NOTE = ("Each with its own 95% interval, difference from the baseline and p
              "option with the position prior removed (0.5: no preference beyond position); "
              "lp_logodds: its log-odds, averaged over both option orders.")
 """Score fields shown beside the leaderboard's metric whenever the logs hold them
-(`harness.probes.logprob`: the position-free preference beside the generation rate)."""
+(`tasks.values_generalization.logprob`: the position-free preference beside the generation rate)."""
 
 
 @dataclass

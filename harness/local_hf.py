@@ -22,7 +22,7 @@ Differences from ``hf/``:
   ``extra_body={TOKEN_LOGPROBS: ["A", "B"]}`` gets, in the output's metadata under the same
   key, the log-probability that the first generated token is each text (with or without a
   leading space), from the whole distribution rather than the top few
-  (`harness.probes.logprob`, ``scoring=logprob``).
+  (`tasks.values_generalization.logprob`, ``scoring=logprob``).
 
     inspect eval msm/values_generalization --model msm-hf/path/to/checkpoint -M device=cpu
     get_model("msm-hf/path/to/checkpoint", device="cpu")
@@ -127,7 +127,7 @@ def _api_class() -> type:
             if self.hidden_states:
                 raise ValueError(f"{PROVIDER}/ does not return hidden states; use hf/ for them")
             self.exact_token_logprobs = True
-            """Answers `TOKEN_LOGPROBS` requests (what `harness.probes.logprob` looks for)."""
+            """Answers `TOKEN_LOGPROBS` requests (what `tasks.values_generalization.logprob` looks for)."""
             self.pending: list[_Request] = []
             self.busy = False
             self.batches = 0

@@ -4,7 +4,7 @@ Plain imports, as in inspect_evals' ``_registry.py``: a new task file in ``tasks
 in the import block and a name in `TASKS`. Inspect namespaces a task by the installed package
 that defines it, and the task functions live in ``tasks/``, so each one is re-exported here by
 a thin wrapper defined in this package: ``inspect eval msm/values_generalization`` and
-``inspect eval tasks/values_generalization.py`` run the same code with the same parameters.
+``inspect eval tasks/values_generalization/values_generalization.py`` run the same code with the same parameters.
 
 The egg-info case: Inspect recognises ``msm`` as an editable install by the ``direct_url.json``
 of its distribution. Run from the repository root (``python -c``, pytest, a notebook), a
