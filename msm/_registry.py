@@ -24,7 +24,7 @@ from inspect_ai import Task, task
 from inspect_ai.util import registry_info
 
 from harness import offline
-from harness.local_hf import register as _register_providers
+from harness.providers import register as _register_providers
 from tasks.affordability_comparisons import affordability_comparisons as _affordability_comparisons
 from tasks.agentic_misalignment import agentic_misalignment as _agentic_misalignment
 from tasks.america_opinions import america_opinions as _america_opinions
