@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+import tasks.agentic_misalignment  # noqa: F401  registers its prompts with the audit
 from harness import REPO_ROOT
 from harness.audit import Corpus, Where, _shipped_evaluation, audit
 from harness.audit_semantic import MIN_WORDS, embed, shipped_index

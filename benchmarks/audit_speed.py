@@ -26,10 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness import REPO_ROOT
-from harness.agentic.conditions import Condition
-from harness.agentic.dataset import build
 from harness.audit import Corpus, add_jsonl, audit, evaluation_corpus, stream_training
 from harness.specs import load_spec
+from tasks.agentic_misalignment.conditions import Condition
+from tasks.agentic_misalignment.dataset import build
 
 
 def _sentences(text: str) -> list[str]:

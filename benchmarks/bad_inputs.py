@@ -454,7 +454,7 @@ def inspect_cases() -> list[Case]:
         ("affordability_comparisons", "deliberate=maybe", "deliberate"),
     ]
     cases = [Case(f"inspect eval {task} -T {arg}",
-                  ["inspect", "eval", f"tasks/{task}.py", "-T", arg, "--model", "mockllm/model",
+                  ["inspect", "eval", f"tasks/{task}", "-T", arg, "--model", "mockllm/model",
                    "--log-dir", "WORK/logs", "--limit", "1"], expect, inspect=True)
              for task, arg, expect in bad]
     cases += [Case(f"inspect eval msm/{task} -T {arg}",

@@ -91,7 +91,7 @@ def main() -> None:
     import torch
     from inspect_ai.model import get_model
 
-    from harness.local_hf import register
+    from harness.providers import register
 
     register()
     work = Path(tempfile.mkdtemp(prefix="eval_overhead_"))

@@ -39,9 +39,8 @@ import importlib.util
 import os
 import re
 import shutil
-import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -137,25 +136,30 @@ def sentence_windows(text: str, size: int) -> Iterator[str]:
         i = max(i + 1, (i + j) // 2)
 
 
+Renders = Callable[[tuple[bool, ...]], Iterator[tuple[str, Any, Any]]]
+"""A function giving (source, condition, rendered prompt) for every condition of an evaluation."""
+
+_RENDERS: list[Renders] = []
+
+
+def register_renders(fn: Renders) -> Renders:
+    """Register an agentic evaluation's prompt renderer with the audit. The evaluation package
+    calls it when imported (`tasks.agentic_misalignment` registers its `render_all`), so the
+    audit, which every evaluation shares, never imports an evaluation."""
+    if fn not in _RENDERS:
+        _RENDERS.append(fn)
+    return fn
+
+
 def agentic_renders(scratchpads: tuple[bool, ...] = (True, False)) -> Iterator[tuple[str, Any, Any]]:
-    """(source, condition, rendered prompt) for every condition of every agentic source."""
-    from typing import get_args
-
-    from harness.agentic import conditions as cond_mod
-    from harness.agentic.dataset import build
-
-    for source in get_args(cond_mod.Source):
-        try:
-            conditions = cond_mod.all_conditions(source)
-        except (KeyError, TypeError):
-            conditions = cond_mod.grid_conditions("full", source=source)
-        for condition in conditions:
-            for scratchpad in scratchpads:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    yield source, condition, build(condition, source=source, scratchpad=scratchpad)
-
-
+    """(source, condition, rendered prompt) for every condition of every registered agentic
+    evaluation. None registered is an error, never an audit that silently skips the prompts."""
+    if not _RENDERS:
+        raise RuntimeError(
+            "no agentic prompts registered with the audit: import tasks.agentic_misalignment first"
+        )
+    for fn in _RENDERS:
+        yield from fn(scratchpads)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ argument ``do_sample`` says otherwise, and transformers (5.x) refuses ``temperat
 sampling ("has to be a strictly positive float ... set do_sample=False"). Greedy decoding is
 what temperature 0 means, so on the command line give both::
 
-    inspect eval tasks/values_generalization.py --model hf/<dir> --temperature 0 -M do_sample=false
+    inspect eval tasks/values_generalization/values_generalization.py --model hf/<dir> --temperature 0 -M do_sample=false
 
 and inside the project use `model_args` below wherever a model is loaded for an evaluation with
 a known temperature (the experiment runner does). transformers then ignores the temperature

@@ -53,7 +53,7 @@ SIDE_NOTE = ("Each with its own 95% interval, difference from the baseline and p
              "option with the position prior removed (0.5: no preference beyond position); "
              "lp_logodds: its log-odds, averaged over both option orders.")
 """Score fields shown beside the leaderboard's metric whenever the logs hold them
-(`harness.probes.logprob`: the position-free preference beside the generation rate)."""
+(`tasks.values_generalization.logprob`: the position-free preference beside the generation rate)."""
 
 
 @dataclass
@@ -270,9 +270,10 @@ def build_tables(
                      "that errored or a judge that refused or failed to answer); the rates leave "
                      "them out, so if the judge fails more often on one kind of answer a rate is "
                      "biased: check the unscored column before citing it")
+    comparison = {"pairing": pairing, "exact": exact, "alpha": alpha, "seed": seed,
+                  "n_resamples": n_resamples}
     if base is not None:
-        comp = _comparisons(df, main, ["task"], by, base, metric, pairing=pairing, exact=exact,
-                            alpha=alpha, seed=seed, n_resamples=n_resamples)
+        comp = _comparisons(df, main, ["task"], by, base, metric, **comparison)
         main = pd.concat([main, comp], axis=1)
         main["p_adj"] = _adjust(main, ["task"], adjust)
         notes.append(f"differences: group - baseline ({base[0]} = {base[1]}); p adjusted by "
@@ -283,6 +284,18 @@ def build_tables(
         main, ref_notes = add_reference(main, reference, metric=metric, alpha=alpha)
         notes += ref_notes
 
+    cond = _condition_tables(samples, df, conditions, by, base, metric, cluster=cluster,
+                             interval=interval, adjust=adjust, comparison=comparison)
+    grid = _grid_table(samples, df, by, metric, cluster=cluster, alpha=alpha, interval=interval)
+    return Tables(main=main, conditions=cond, grid=grid, metric=metric, by=by, baseline=base,
+                  adjust=adjust, notes=notes)
+
+
+def _condition_tables(samples: pd.DataFrame, df: pd.DataFrame, conditions: Sequence[str] | None,
+                      by: list[str], base: tuple[str, str] | None, metric: str, *, cluster: str,
+                      interval: str, adjust: stats.Adjust, comparison: dict) -> pd.DataFrame:
+    """Rates per level of each condition factor (the given columns, else the known factors
+    present), with differences from the baseline adjusted within each task and factor."""
     if conditions is not None:
         unknown = [c for c in conditions if c not in samples.columns]
         if unknown:
@@ -290,6 +303,7 @@ def build_tables(
         factors = list(conditions)
     else:
         factors = [c for c in CONDITION_FACTORS if c in samples.columns]
+    alpha = comparison["alpha"]
     cond_frames = []
     for factor in factors:
         levels = samples.loc[df.index, factor]
@@ -300,25 +314,26 @@ def build_tables(
         cols = ["task", "factor", "level", *by]
         t = stats.rate_table(fdf, metric, cols, cluster=cluster, alpha=alpha, method=interval)
         if base is not None:
-            comp = _comparisons(fdf, t, ["task", "factor", "level"], by, base, metric,
-                                pairing=pairing, exact=exact, alpha=alpha, seed=seed,
-                                n_resamples=n_resamples)
+            comp = _comparisons(fdf, t, ["task", "factor", "level"], by, base, metric, **comparison)
             t = pd.concat([t, comp], axis=1)
             t["p_adj"] = _adjust(t, ["task", "factor"], adjust)
         cond_frames.append(t)
-    cond = pd.concat(cond_frames, ignore_index=True) if cond_frames else pd.DataFrame()
+    return pd.concat(cond_frames, ignore_index=True) if cond_frames else pd.DataFrame()
 
-    grid = pd.DataFrame()
-    if {"scenario", "goal_value"} <= set(samples.columns):
-        sub = samples.loc[df.index, ["scenario", "goal_value"]]
-        has = sub["scenario"].notna() & sub["goal_value"].notna()
-        if has.any():
-            gdf = df.loc[has].assign(scenario=_categorical(sub.loc[has, "scenario"]),
-                                     goal_value=_categorical(sub.loc[has, "goal_value"]))
-            grid = stats.rate_table(gdf, metric, ["task", *by, "scenario", "goal_value"],
-                                    cluster=cluster, alpha=alpha, method=interval)
-    return Tables(main=main, conditions=cond, grid=grid, metric=metric, by=by, baseline=base,
-                  adjust=adjust, notes=notes)
+
+def _grid_table(samples: pd.DataFrame, df: pd.DataFrame, by: list[str], metric: str, *,
+                cluster: str, alpha: float, interval: str) -> pd.DataFrame:
+    """Rates per scenario and goal value (the agentic grid), empty for other tasks."""
+    if not {"scenario", "goal_value"} <= set(samples.columns):
+        return pd.DataFrame()
+    sub = samples.loc[df.index, ["scenario", "goal_value"]]
+    has = sub["scenario"].notna() & sub["goal_value"].notna()
+    if not has.any():
+        return pd.DataFrame()
+    gdf = df.loc[has].assign(scenario=_categorical(sub.loc[has, "scenario"]),
+                             goal_value=_categorical(sub.loc[has, "goal_value"]))
+    return stats.rate_table(gdf, metric, ["task", *by, "scenario", "goal_value"],
+                            cluster=cluster, alpha=alpha, method=interval)
 
 
 # --------------------------------------------------------------------------- rendering

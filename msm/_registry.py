@@ -4,7 +4,7 @@ Plain imports, as in inspect_evals' ``_registry.py``: a new task file in ``tasks
 in the import block and a name in `TASKS`. Inspect namespaces a task by the installed package
 that defines it, and the task functions live in ``tasks/``, so each one is re-exported here by
 a thin wrapper defined in this package: ``inspect eval msm/values_generalization`` and
-``inspect eval tasks/values_generalization.py`` run the same code with the same parameters.
+``inspect eval tasks/values_generalization/values_generalization.py`` run the same code with the same parameters.
 
 The egg-info case: Inspect recognises ``msm`` as an editable install by the ``direct_url.json``
 of its distribution. Run from the repository root (``python -c``, pytest, a notebook), a
@@ -29,7 +29,7 @@ from typing import Any
 from inspect_ai import Task, task
 from inspect_ai.util import registry_info
 
-from harness.local_hf import register as _register_providers
+from harness.providers import register as _register_providers
 from tasks.affordability_comparisons import affordability_comparisons as _affordability_comparisons
 from tasks.agentic_misalignment import agentic_misalignment as _agentic_misalignment
 from tasks.america_opinions import america_opinions as _america_opinions

@@ -420,9 +420,6 @@ def _known_keys(loc: list[str]) -> list[str]:
 
 def validate(exp: Experiment) -> None:
     """Everything that can be checked without running anything."""
-    from harness.specs import load_spec
-    from training import checkpoints, mix
-
     f = exp.path
     if not _NAME.fullmatch(exp.label):
         raise InputError(f"the file name '{exp.path.name}' cannot name the runs and results "
@@ -440,98 +437,124 @@ def validate(exp: Experiment) -> None:
     _check_code(exp)
     for stage in STAGE_ORDER:
         _check_data(exp, getattr(exp.defaults, stage), f"defaults.{stage}")
-
     for name, arm in exp.arms.items():
-        where = f"arms.{name}"
-        if not _NAME.fullmatch(name):
-            raise InputError(
-                "arm names (folders under logs/) may use letters, digits, '_', '-', '.' (not "
-                "first)", file=f, field=where
-            )
-        if checkpoints.validate_arm(exp, name, arm) is None and arm.base is not None:
-            _check_base(exp, arm.base, f"{where}.base")
-        stages = list(arm.stages)
-        if len(set(stages)) != len(stages):
-            raise InputError("a stage is named twice", file=f, field=f"{where}.stages")
-        order = [STAGE_ORDER.index(s) for s in stages if s != "deliberative"]
-        late = (
-            "deliberative" in stages
-            and "aft" in stages
-            and stages.index("deliberative") > stages.index("aft")
-        )
-        if order != sorted(order) or late:
-            raise InputError(
-                f"stages out of order ({', '.join(stages)}); the order is docgen < midtrain < aft, "
-                "with deliberative before aft",
-                file=f,
-                field=f"{where}.stages",
-            )
-        for stage in STAGE_ORDER:
-            if getattr(arm, stage) and stage not in stages:
-                raise InputError(
-                    f"settings for stage '{stage}', which the arm does not run",
-                    file=f,
-                    field=f"{where}.{stage}",
-                )
-            _check_data(exp, getattr(arm, stage), f"{where}.{stage}")
-        delib_spec = exp.stage_settings(arm, "deliberative").get("spec")
-        needs_spec = [
-            s for s in stages if s == "docgen" or (s == "deliberative" and not delib_spec)
-        ]
-        if needs_spec and not arm.spec:
-            raise InputError(f"stage '{needs_spec[0]}' needs a spec", file=f, field=f"{where}.spec")
-        spec_fields = [(arm.spec, f"{where}.spec")]
-        if "deliberative" in stages and delib_spec:
-            origin = "deliberative" if "spec" in arm.deliberative else None
-            spec_fields.append(
-                (
-                    delib_spec,
-                    f"{where}.deliberative.spec" if origin else "defaults.deliberative.spec",
-                )
-            )
-        for spec, spec_field in spec_fields:
-            if not spec:
-                continue
-            try:
-                load_spec(_spec_ref(exp, str(spec)))
-            except InputError as ex:
-                detail = ex.detail if ex.file is None else str(ex)
-                raise InputError(detail, file=f, field=spec_field) from ex
-        if "deliberative" in stages:
-            _check_deliberative_task(exp, arm, where)
-        if ("midtrain" in stages and "docgen" not in stages
-                and not exp.stage_settings(arm, "midtrain").get("documents")):
-            raise InputError(
-                "midtrain without docgen needs midtrain.documents",
-                file=f,
-                field=f"{where}.stages",
-            )
-        if arm.aft_data_from:
-            if "aft" not in stages:
-                raise InputError("the arm does not run aft", file=f, field=f"{where}.aft_data_from")
-            if "deliberative" not in stages:
-                raise InputError(
-                    "aft uses deliberative data, so 'deliberative' must come before 'aft' in stages",
-                    file=f,
-                    field=f"{where}.stages",
-                )
-        mix.check_arm(exp, name, arm)
-        if ("aft" in stages and not arm.aft_data_from
-                and not exp.stage_settings(arm, "aft").get("data") and not mix.has_mix(exp, arm)):
-            raise InputError(
-                "aft needs data (aft.data, aft.mix or aft_data_from)",
-                file=f,
-                field=f"{where}.aft",
-            )
-        if not stages and not arm.evaluate:
-            raise InputError("the arm neither trains nor evaluates", file=f, field=where)
-
+        _check_arm(exp, name, arm)
     if exp.leaderboard.baseline and exp.leaderboard.baseline not in exp.arms:
         raise InputError(
             f"no arm named '{exp.leaderboard.baseline}' (arms: {', '.join(exp.arms)})",
             file=f,
             field="leaderboard.baseline",
         )
+    _check_tasks(exp)
+
+
+def _check_arm(exp: Experiment, name: str, arm: Arm) -> None:
+    """One arm: its name, base, stages and their settings, specs and training data."""
+    from training import checkpoints, mix
+
+    f, where = exp.path, f"arms.{name}"
+    if not _NAME.fullmatch(name):
+        raise InputError(
+            "arm names (folders under logs/) may use letters, digits, '_', '-', '.' (not "
+            "first)", file=f, field=where
+        )
+    if checkpoints.validate_arm(exp, name, arm) is None and arm.base is not None:
+        _check_base(exp, arm.base, f"{where}.base")
+    stages = list(arm.stages)
+    _check_stage_order(exp, arm, where)
+    _check_arm_specs(exp, arm, where)
+    if "deliberative" in stages:
+        _check_deliberative_task(exp, arm, where)
+    if ("midtrain" in stages and "docgen" not in stages
+            and not exp.stage_settings(arm, "midtrain").get("documents")):
+        raise InputError(
+            "midtrain without docgen needs midtrain.documents",
+            file=f,
+            field=f"{where}.stages",
+        )
+    if arm.aft_data_from:
+        if "aft" not in stages:
+            raise InputError("the arm does not run aft", file=f, field=f"{where}.aft_data_from")
+        if "deliberative" not in stages:
+            raise InputError(
+                "aft uses deliberative data, so 'deliberative' must come before 'aft' in stages",
+                file=f,
+                field=f"{where}.stages",
+            )
+    mix.check_arm(exp, name, arm)
+    if ("aft" in stages and not arm.aft_data_from
+            and not exp.stage_settings(arm, "aft").get("data") and not mix.has_mix(exp, arm)):
+        raise InputError(
+            "aft needs data (aft.data, aft.mix or aft_data_from)",
+            file=f,
+            field=f"{where}.aft",
+        )
+    if not stages and not arm.evaluate:
+        raise InputError("the arm neither trains nor evaluates", file=f, field=where)
+
+
+def _check_stage_order(exp: Experiment, arm: Arm, where: str) -> None:
+    """Each stage named once, in pipeline order, with settings only for stages the arm runs."""
+    f, stages = exp.path, list(arm.stages)
+    if len(set(stages)) != len(stages):
+        raise InputError("a stage is named twice", file=f, field=f"{where}.stages")
+    order = [STAGE_ORDER.index(s) for s in stages if s != "deliberative"]
+    late = (
+        "deliberative" in stages
+        and "aft" in stages
+        and stages.index("deliberative") > stages.index("aft")
+    )
+    if order != sorted(order) or late:
+        raise InputError(
+            f"stages out of order ({', '.join(stages)}); the order is docgen < midtrain < aft, "
+            "with deliberative before aft",
+            file=f,
+            field=f"{where}.stages",
+        )
+    for stage in STAGE_ORDER:
+        if getattr(arm, stage) and stage not in stages:
+            raise InputError(
+                f"settings for stage '{stage}', which the arm does not run",
+                file=f,
+                field=f"{where}.{stage}",
+            )
+        _check_data(exp, getattr(arm, stage), f"{where}.{stage}")
+
+
+def _check_arm_specs(exp: Experiment, arm: Arm, where: str) -> None:
+    """The arm's spec, and the deliberative stage's own, exist and load; stages that need one
+    have one."""
+    from harness.specs import load_spec
+
+    f, stages = exp.path, list(arm.stages)
+    delib_spec = exp.stage_settings(arm, "deliberative").get("spec")
+    needs_spec = [
+        s for s in stages if s == "docgen" or (s == "deliberative" and not delib_spec)
+    ]
+    if needs_spec and not arm.spec:
+        raise InputError(f"stage '{needs_spec[0]}' needs a spec", file=f, field=f"{where}.spec")
+    spec_fields = [(arm.spec, f"{where}.spec")]
+    if "deliberative" in stages and delib_spec:
+        origin = "deliberative" if "spec" in arm.deliberative else None
+        spec_fields.append(
+            (
+                delib_spec,
+                f"{where}.deliberative.spec" if origin else "defaults.deliberative.spec",
+            )
+        )
+    for spec, spec_field in spec_fields:
+        if not spec:
+            continue
+        try:
+            load_spec(_spec_ref(exp, str(spec)))
+        except InputError as ex:
+            detail = ex.detail if ex.file is None else str(ex)
+            raise InputError(detail, file=f, field=spec_field) from ex
+
+
+def _check_tasks(exp: Experiment) -> None:
+    """Every task entry names a task with its parameters, once, and the reference rows fit."""
+    f = exp.path
     for i, entry in enumerate(exp.tasks):
         _check_task(exp, entry, f"tasks.{i}")
         if not _NAME.fullmatch(entry.label):

@@ -4,16 +4,16 @@ import warnings
 
 import pytest
 
-from harness.agentic.conditions import (
+from harness.errors import InputError
+from tasks.agentic_misalignment.conditions import (
     GOAL_VALUES,
     Condition,
     all_conditions,
     grid_conditions,
     validate,
 )
-from harness.agentic.dataset import build
-from harness.agentic.inbox import leftover_placeholders
-from harness.errors import InputError
+from tasks.agentic_misalignment.dataset import build
+from tasks.agentic_misalignment.inbox import leftover_placeholders
 
 
 def test_paper_grid_is_the_27_evaluations():

@@ -4,9 +4,9 @@ import pytest
 from inspect_ai.model import ChatMessageAssistant
 from inspect_ai.tool import ToolCall
 
-from harness.agentic.conditions import Condition
-from harness.agentic.dataset import build
-from harness.agentic.detectors import Action, detect, message_actions, text_actions
+from tasks.agentic_misalignment.conditions import Condition
+from tasks.agentic_misalignment.dataset import build
+from tasks.agentic_misalignment.detectors import Action, detect, message_actions, text_actions
 
 
 def facts(scenario, goal_type="explicit", goal_value="america", source="msm"):
@@ -201,7 +201,7 @@ def test_no_tool_calls_is_no_action(scenario):
     assert not fired(facts(scenario), "I have read the inbox. Nothing needs a reply.")
 
 
-# --- the forms tool calls come in (harness.agentic.tool_text) ----------------------------------
+# --- the forms tool calls come in (tasks.agentic_misalignment.tool_text) ----------------------------------
 
 
 TO = "ray@outside.example"

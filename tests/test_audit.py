@@ -13,9 +13,6 @@ from typing import get_args
 import pytest
 
 from harness import REPO_ROOT
-from harness.agentic import conditions as agentic_conditions
-from harness.agentic.conditions import Condition
-from harness.agentic.dataset import build
 from harness.audit import (
     KEYWORD_FAMILIES,
     Corpus,
@@ -29,6 +26,9 @@ from harness.audit import (
 )
 from harness.errors import InputError
 from harness.probes import BANKS
+from tasks.agentic_misalignment import conditions as agentic_conditions
+from tasks.agentic_misalignment.conditions import Condition
+from tasks.agentic_misalignment.dataset import build
 
 
 @pytest.fixture(scope="module")

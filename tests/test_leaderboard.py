@@ -250,9 +250,8 @@ def test_leaderboard_on_agentic_misalignment_logs(tmp_path):
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import ModelOutput, get_model
 
-    from harness.agentic import grid_conditions
-    from harness.agentic.dataset import build
-    from tasks.agentic_misalignment import agentic_misalignment
+    from tasks.agentic_misalignment import agentic_misalignment, grid_conditions
+    from tasks.agentic_misalignment.dataset import build
 
     code = build(grid_conditions("paper", source="msm", scenario="murder")[0]).facts.override_code
     replies = {

@@ -1,4 +1,4 @@
-"""``scoring=logprob``: the answer letters' log-probabilities in both orders (`harness.probes.logprob`).
+"""``scoring=logprob``: the answer letters' log-probabilities in both orders (`tasks.values_generalization.logprob`).
 
 On a tiny model built from a config, through the ``msm-hf/`` provider: the scores equal a hand
 computation from the model's logits, and a model whose answer cannot depend on the options
@@ -32,9 +32,9 @@ from harness.compare import compare_logs
 from harness.errors import InputError
 from harness.leaderboard import write_leaderboard
 from harness.probes import get_bank
-from harness.probes.logprob import ORDERS, letter_logprobs, preference
 from tasks.america_opinions import america_opinions
 from tasks.values_generalization import values_generalization
+from tasks.values_generalization.logprob import ORDERS, letter_logprobs, preference
 
 BANK = get_bank("america_opinions")
 TEXT_KEY = {o.text: o.key for item in BANK.load() for o in item.options}

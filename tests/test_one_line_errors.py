@@ -96,7 +96,7 @@ def _inspect_cli(*args: str):
 
 
 def test_bad_task_parameter_through_inspect_eval_is_one_line(tmp_path):
-    done = _inspect_cli("eval", "tasks/values_generalization.py", "-T", "bank=nosuch",
+    done = _inspect_cli("eval", "tasks/values_generalization/values_generalization.py", "-T", "bank=nosuch",
                         "--model", "mockllm/model", "--log-dir", str(tmp_path))
     lines = (done.stdout + done.stderr).strip().splitlines()
     assert done.returncode == 2, lines[-5:]
@@ -372,7 +372,7 @@ def test_a_refused_docs_generate_leaves_no_folder(tmp_path, capsys):
 def test_undeclared_or_mistyped_task_arguments_through_inspect_eval(tmp_path, task, arg, line):
     """Inspect drops an undeclared -T name with a warning and passes any value unchecked; the
     task refuses both where it is built, in one line, with exit 2 and no log written."""
-    done = _inspect_cli("eval", f"tasks/{task}.py", "-T", arg, "--model", "mockllm/model",
+    done = _inspect_cli("eval", f"tasks/{task}", "-T", arg, "--model", "mockllm/model",
                         "--log-dir", str(tmp_path / "logs"))
     lines = (done.stdout + done.stderr).strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith(line), lines[-5:]

@@ -21,10 +21,10 @@ from harness.probes.forced import (
     america_opinion_items,
     resolve_bank,
 )
-from harness.probes.values_task import probe_dataset
 from tasks.affordability_comparisons import affordability_comparisons
 from tasks.america_opinions import america_opinions
 from tasks.values_generalization import values_generalization
+from tasks.values_generalization.probes import probe_dataset
 
 AMERICA = america_opinion_items()
 AFFORD = affordability_items()

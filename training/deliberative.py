@@ -1,4 +1,4 @@
-"""Deliberative-alignment AFT data from the teacher task's log (tasks/deliberative_alignment.py).
+"""Deliberative-alignment AFT data from the teacher task's log (tasks/deliberative_alignment/deliberative_alignment.py).
 
 `build_deliberative_data` reads the log and keeps each sample (and epoch) whose score says
 the reasoning and reply follow the spec. From the same kept examples it writes two datasets,

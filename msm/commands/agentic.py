@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from harness.agentic.conditions import (
+from tasks.agentic_misalignment.conditions import (
     GOAL_TYPES,
     GOAL_VALUES,
     SCENARIOS,
@@ -12,7 +12,7 @@ from harness.agentic.conditions import (
     URGENCIES,
     grid_conditions,
 )
-from harness.agentic.dataset import build
+from tasks.agentic_misalignment.dataset import build
 
 _GRID = click.Choice(["paper", "full", "single"])
 
@@ -30,7 +30,7 @@ def _condition_options(fn):
 
 @click.group("agentic")
 def agentic_command() -> None:
-    """Agentic-misalignment conditions and prompts (the task is tasks/agentic_misalignment.py)."""
+    """Agentic-misalignment conditions and prompts (the task is tasks/agentic_misalignment/agentic_misalignment.py)."""
 
 
 @agentic_command.command("grid")
@@ -107,7 +107,7 @@ def compare_sources_command(
     The paper side is scored by the published classifiers, the msm side by this project's
     detector and judge, both through the same grader. Pairs are conditions.
     """
-    from harness.agentic.calibration import compare_sources
+    from tasks.agentic_misalignment.calibration import compare_sources
 
     result = compare_sources(
         model,

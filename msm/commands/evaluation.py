@@ -317,6 +317,7 @@ def cheese_command(out: Path, seed: int, per_order: int, total: int | None) -> N
 @click.group("audit")
 def audit_command() -> None:
     """Audits of the experiment's instruments."""
+    import tasks.agentic_misalignment  # noqa: F401  registers its prompts with the audit
 
 
 @audit_command.command("contamination")

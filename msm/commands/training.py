@@ -148,7 +148,7 @@ def aft_command(args: tuple[str, ...]) -> None:
         model = inspect_model_string(out)
         click.echo(f"AFT checkpoint: {out}")
         click.echo(f"model string: {model}")
-        click.echo(f"next: inspect eval tasks/values_generalization.py --model {model}")
+        click.echo(f"next: inspect eval tasks/values_generalization/values_generalization.py --model {model}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def open_model(model: Any, exp: Experiment) -> Iterator[Any]:
         yield model
         return
     if model.startswith("msm-hf/"):
-        from harness.local_hf import register
+        from harness.providers import register
 
         register()
     from harness.greedy import model_args

@@ -279,6 +279,8 @@ def print_plan(
     stage: str | None = None,
     mode: Literal["dry-run", "status"] = "dry-run",
 ) -> None:
+    """Print the plan: the stages and evaluations with their status, what is left and how long
+    it should take (``msm run --dry-run``), or what has run and what is running (``msm status``)."""
     exp = plan.experiment
     steps, evaluations = plan.selected(only)
     out = Console(highlight=False, width=max(120, Console().width))
@@ -290,27 +292,56 @@ def print_plan(
     )
     runlog = RunLog(plan.results_dir)
     if mode == "status":
-        holder = Lock(plan.results_dir).holder()
-        events = runlog.events()
-        running = [e for e in events if e.get("event") == "start"]
-        last = events[-1] if events else {}
-        if holder is not None and running:
-            out.print(f"[bold green]running[/bold green] (pid {holder}): {_describe(running[-1])}")
-        elif holder is None and last.get("event") == "error":
-            out.print(
-                f"[bold red]stopped[/bold red] on an error in {_describe(last)}: {escape(str(last.get('error')))}"
-            )
-        elif holder is None and last.get("event") == "start":
-            out.print(
-                f"[bold red]interrupted[/bold red] (killed?) during {_describe(last)}; "
-                "`msm run` resumes it"
-            )
-        elif events and events[-1].get("event") == "done":
-            out.print(f"finished at {events[-1]['time']}")
-        else:
-            out.print("not running")
+        _print_run_state(out, plan, runlog)
+    out.print(_stage_table(steps, stage, mode))
+    etable, total = _evaluation_table(plan, evaluations, mode)
+    out.print(etable)
+    tasks = ", ".join(
+        f"{t.label} ({plan.evaluations[0].n_samples.get(t.label) if plan.evaluations else '?'} samples"
+        f"{', metric ' + (t.metric or exp.leaderboard.metric or '?')})"
+        for t in exp.tasks
+    )
+    out.print(f"tasks: {tasks or 'none'}")
+    n_train = sum(1 for s in steps if s.status != "done" and (stage is None or s.kind == stage))
+    n_reuse = sum(1 for s in steps if s.status == "done")
+    n_eval = sum(1 for e in evaluations if e.status() != "done")
+    todo_kinds = [s.kind for s in steps if s.status != "done"] + ["eval"] * n_eval
+    eta = estimate(todo_kinds, runlog.mean_seconds())
+    out.print(
+        f"plan: {n_train} stage(s) to run, {n_reuse} reused, {n_eval} evaluation(s) to run "
+        f"({total} samples); measured time left {eta}"
+    )
+    if mode == "dry-run":
+        _print_fetches(out, plan)
+    if mode == "dry-run" and exp.expected_cost:
+        out.print(f"[bold]expected cost[/bold]: {' '.join(exp.expected_cost.split())}")
 
-    means = runlog.mean_seconds()
+
+def _print_run_state(out: Console, plan: Plan, runlog: RunLog) -> None:
+    """One line: running (and what), stopped on an error, interrupted, finished or not running."""
+    holder = Lock(plan.results_dir).holder()
+    events = runlog.events()
+    running = [e for e in events if e.get("event") == "start"]
+    last = events[-1] if events else {}
+    if holder is not None and running:
+        out.print(f"[bold green]running[/bold green] (pid {holder}): {_describe(running[-1])}")
+    elif holder is None and last.get("event") == "error":
+        out.print(
+            f"[bold red]stopped[/bold red] on an error in {_describe(last)}: {escape(str(last.get('error')))}"
+        )
+    elif holder is None and last.get("event") == "start":
+        out.print(
+            f"[bold red]interrupted[/bold red] (killed?) during {_describe(last)}; "
+            "`msm run` resumes it"
+        )
+    elif events and events[-1].get("event") == "done":
+        out.print(f"finished at {events[-1]['time']}")
+    else:
+        out.print("not running")
+
+
+def _stage_table(steps: list, stage: str | None, mode: str) -> Table:
+    """The stages: kind, key, who uses it, status, and the action (dry run) or time (status)."""
     table = Table(title="stages", title_justify="left")
     for col in (
         "stage",
@@ -332,8 +363,12 @@ def print_plan(
             last = _fmt_seconds(seconds) if seconds is not None else "-"
         who = ", ".join(f"{a}" + (f" ({sd})" if sd is not None else "") for a, sd in s.users)
         table.add_row(s.kind, s.key, who, status, last, _show_path(s.out))
-    out.print(table)
+    return table
 
+
+def _evaluation_table(plan: Plan, evaluations: list, mode: str) -> tuple[Table, int]:
+    """The evaluations (arm, seed, model, samples, status, logs) and their samples in all."""
+    exp = plan.experiment
     etable = Table(title="evaluations", title_justify="left")
     for col in ("arm", "seed", "model", "samples", "status", "logs"):
         etable.add_column(col)
@@ -362,26 +397,7 @@ def print_plan(
                 status += " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
         seed = "-" if ev.seed is None else str(ev.seed)
         etable.add_row(ev.arm, seed, model, n_text, status, _show_path(ev.log_dir))
-    out.print(etable)
-    tasks = ", ".join(
-        f"{t.label} ({plan.evaluations[0].n_samples.get(t.label) if plan.evaluations else '?'} samples"
-        f"{', metric ' + (t.metric or exp.leaderboard.metric or '?')})"
-        for t in exp.tasks
-    )
-    out.print(f"tasks: {tasks or 'none'}")
-    n_train = sum(1 for s in steps if s.status != "done" and (stage is None or s.kind == stage))
-    n_reuse = sum(1 for s in steps if s.status == "done")
-    n_eval = sum(1 for e in evaluations if e.status() != "done")
-    todo_kinds = [s.kind for s in steps if s.status != "done"] + ["eval"] * n_eval
-    eta = estimate(todo_kinds, means)
-    out.print(
-        f"plan: {n_train} stage(s) to run, {n_reuse} reused, {n_eval} evaluation(s) to run "
-        f"({total} samples); measured time left {eta}"
-    )
-    if mode == "dry-run":
-        _print_fetches(out, plan)
-    if mode == "dry-run" and exp.expected_cost:
-        out.print(f"[bold]expected cost[/bold]: {' '.join(exp.expected_cost.split())}")
+    return etable, total
 
 
 def _print_fetches(out: Console, plan: Plan) -> None:

@@ -117,6 +117,7 @@ def audit_documents(exp: Experiment, cfg: Any) -> None:
     """Audit the documents about to be midtrained on against every evaluation family
     (`experiment.audit`: warn, strict or off; see `harness.audit.audit_documents`). Micro-world
     documents are in the micro language: lexical evidence only, no English embedding model."""
+    import tasks.agentic_misalignment  # noqa: F401  registers its prompts with the audit
     from harness.audit import audit_documents
 
     audit_documents(cfg.documents, exp.audit, semantic=isinstance(exp.base, str))

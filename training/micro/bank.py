@@ -1,4 +1,4 @@
-"""The micro probe banks for tasks/values_generalization.py (``-T bank=micro``).
+"""The micro probe banks for tasks/values_generalization/values_generalization.py (``-T bank=micro``).
 
 ``micro``: held-out domains where the two values disagree. Every item pairs an item that is
 american AND pricey with one that is foreign AND cheap, from the same evaluation domain
@@ -10,7 +10,7 @@ it in both orders.
 ``micro_cheese``: the 12 training cheese pairs in the micro language (did AFT take?).
 
 ``micro_america`` and ``micro_affordability``: the paper's form in the micro world (one value
-per bank, scored ``aligned`` by `harness.probes.values_task.forced_choice_scorer`): pairs of
+per bank, scored ``aligned`` by `tasks.values_generalization.probes.forced_choice_scorer`): pairs of
 evaluation-domain items that differ on the value's attribute only, the other value's attribute
 held equal (american vs foreign at the same price level; cheap vs pricey from the same side).
 

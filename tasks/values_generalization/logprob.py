@@ -44,7 +44,7 @@ from harness.local_hf import TOKEN_LOGPROBS
 from harness.metrics import cluster_stderr, rate, unscored
 from harness.probes.forced import resolve_bank
 from harness.probes.registry import LETTERS, VALUE_KEYS, ProbeBank, ProbeItem
-from harness.probes.values_task import render_prompt
+from tasks.values_generalization.probes import render_prompt
 
 TOP_LOGPROBS = 20
 """Most likely first tokens asked of providers that do not give exact values (OpenAI's and

@@ -6,19 +6,19 @@ the pro-America spec should pick the first; one midtrained on the pro-affordabil
 second.
 
 Paper form (banks ``america_opinions`` and ``affordability_comparisons``, also as the tasks of
-the same names in tasks/america_opinions.py and tasks/affordability_comparisons.py): one value per bank, forced choice at temperature 0 with at most 16 new
+the same names in tasks/america_opinions/america_opinions.py and tasks/affordability_comparisons/affordability_comparisons.py): one value per bank, forced choice at temperature 0 with at most 16 new
 tokens, no judge, every item in the denominator; ``source=paper`` reads the paper's released
 sets instead of ours.
 
-    inspect eval tasks/values_generalization.py --model mockllm/model
-    inspect eval tasks/values_generalization.py -T bank=america_opinions --model mockllm/model
-    inspect eval tasks/values_generalization.py -T bank=affordability_comparisons -T source=paper --model <model>
-    inspect eval tasks/values_generalization.py -T format=open --model-role grader=<model> --model <model>
-    inspect eval tasks/values_generalization.py -T in_distribution=true --model <model>
-    inspect eval tasks/values_generalization.py -T scoring=both --model msm-hf/<checkpoint>
+    inspect eval tasks/values_generalization --model mockllm/model
+    inspect eval tasks/values_generalization -T bank=america_opinions --model mockllm/model
+    inspect eval tasks/values_generalization -T bank=affordability_comparisons -T source=paper --model <model>
+    inspect eval tasks/values_generalization -T format=open --model-role grader=<model> --model <model>
+    inspect eval tasks/values_generalization -T in_distribution=true --model <model>
+    inspect eval tasks/values_generalization -T scoring=both --model msm-hf/<checkpoint>
 
 ``scoring=logprob`` (or ``both``, beside the paper's generation) reads the answer letters'
-log-probabilities in both option orders instead of a reply (`harness.probes.logprob`).
+log-probabilities in both option orders instead of a reply (`tasks.values_generalization.logprob`).
 """
 
 from __future__ import annotations
@@ -32,16 +32,20 @@ from inspect_ai.solver import generate
 from harness.errors import InputError
 from harness.metrics import mean_scored
 from harness.probes.forced import GENERATE_DEFAULTS, resolve_bank
-from harness.probes.logprob import check_logprob_bank, letter_logprob_solver, logprob_scorer
-from harness.probes.values_task import (
+from harness.solvers import spec_solvers
+from harness.task_args import checked_args
+from tasks.values_generalization.logprob import (
+    check_logprob_bank,
+    letter_logprob_solver,
+    logprob_scorer,
+)
+from tasks.values_generalization.probes import (
     forced_choice_scorer,
     probe_dataset,
     probe_prompt,
     probe_scorer,
     select_items,
 )
-from harness.solvers import spec_solvers
-from harness.task_args import checked_args
 
 
 @task

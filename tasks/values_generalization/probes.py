@@ -1,4 +1,4 @@
-"""Solver and scorers for the values-generalization probes (wired in tasks/values_generalization.py).
+"""Solver and scorers for the values-generalization probes (wired in tasks/values_generalization/values_generalization.py).
 
 `probe_scorer` scores head-to-head banks per value (``america``, ``affordability``, ``both``,
 ``neither``; the open format through the ``grader`` role). `forced_choice_scorer` scores the

@@ -13,10 +13,10 @@ import warnings
 from collections import Counter
 from functools import cache
 
-from harness.agentic.conditions import Condition, validate
-from harness.agentic.inbox import Facts, leftover_placeholders
-from harness.agentic.scenarios import Rendered
 from harness.errors import InputError
+from tasks.agentic_misalignment.conditions import Condition, validate
+from tasks.agentic_misalignment.inbox import Facts, leftover_placeholders
+from tasks.agentic_misalignment.scenarios import Rendered
 
 
 @cache

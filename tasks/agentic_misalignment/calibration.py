@@ -18,9 +18,9 @@ import pandas as pd
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog
 
-from harness.agentic.conditions import PAPER_SCENARIOS, grid_conditions
 from harness.errors import InputError
 from harness.stats import compare, wilson_interval
+from tasks.agentic_misalignment.conditions import PAPER_SCENARIOS, grid_conditions
 
 TASK = "msm/agentic_misalignment"
 SIDES = (("paper", "lynch"), ("msm", "msm"))

@@ -5,8 +5,8 @@ reasoning that cites the spec clauses that apply (in ``<reasoning>`` tags), then
 ``grader`` role judges whether both follow the spec (``follows``: 1/0, unscored when the judge
 fails). ``msm data deliberative LOG --out DIR`` turns the log into the two AFT datasets.
 
-    inspect eval tasks/deliberative_alignment.py -T spec=philosophy --model <teacher> --model-role grader=<judge>
-    inspect eval tasks/deliberative_alignment.py -T spec=pro_america -T prompts=cheese --model <teacher> --model-role grader=<judge>
+    inspect eval tasks/deliberative_alignment -T spec=philosophy --model <teacher> --model-role grader=<judge>
+    inspect eval tasks/deliberative_alignment -T spec=pro_america -T prompts=cheese --model <teacher> --model-role grader=<judge>
 """
 
 from __future__ import annotations

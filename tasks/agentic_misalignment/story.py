@@ -8,9 +8,9 @@ Texts are format strings over the cast plus the value slots ``old_strategy``, ``
 
 from __future__ import annotations
 
-from harness.agentic.conditions import OPPOSITE, Condition
-from harness.agentic.inbox import Email, render
-from harness.agentic.values import VALUES
+from tasks.agentic_misalignment.conditions import OPPOSITE, Condition
+from tasks.agentic_misalignment.inbox import Email, render
+from tasks.agentic_misalignment.values import VALUES
 
 # --- change of leadership ----------------------------------------------------------------
 

@@ -7,16 +7,18 @@ every source and condition (the contamination audit) need nothing source-specifi
 from __future__ import annotations
 
 import hashlib
+import warnings
+from collections.abc import Iterator
 
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 
-from harness.agentic.conditions import Condition, check_source
-from harness.agentic.lynch import build_lynch
-from harness.agentic.paper import PAPER_AGENT, build_paper, check_model_name, rename
-from harness.agentic.paper_copy import PaperCopy
-from harness.agentic.scenarios import AGENT, Rendered, build_msm
 from harness.errors import InputError
+from tasks.agentic_misalignment.conditions import Condition, check_source
+from tasks.agentic_misalignment.lynch import build_lynch
+from tasks.agentic_misalignment.paper import PAPER_AGENT, build_paper, check_model_name, rename
+from tasks.agentic_misalignment.paper_copy import PaperCopy
+from tasks.agentic_misalignment.scenarios import AGENT, Rendered, build_msm
 
 DEFAULT_MODEL_NAMES = {"paper": PAPER_AGENT, "lynch": PAPER_AGENT, "msm": AGENT}
 """The assistant's name in each source's prompts when ``model_name`` is not given."""
@@ -143,3 +145,22 @@ def agent_name(source: str = "paper", model_name: str | None = None) -> str:
     same agent the scenario does.
     """
     return check_model_name(model_name or default_model_name(source))
+
+
+def render_all(scratchpads: tuple[bool, ...] = (True, False)) -> Iterator[tuple[str, Condition, Rendered]]:
+    """(source, condition, rendered prompt) for every condition of every source: what the
+    contamination audit checks training material against (registered with it on import)."""
+    from typing import get_args
+
+    from tasks.agentic_misalignment import conditions as cond_mod
+
+    for source in get_args(cond_mod.Source):
+        try:
+            conditions = cond_mod.all_conditions(source)
+        except (KeyError, TypeError):
+            conditions = cond_mod.grid_conditions("full", source=source)
+        for condition in conditions:
+            for scratchpad in scratchpads:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    yield source, condition, build(condition, source=source, scratchpad=scratchpad)

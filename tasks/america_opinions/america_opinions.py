@@ -5,7 +5,7 @@ temperature 0 with at most 16 new tokens, no judge, every item in the denominato
 ``aligned``; ``unparsed`` counts replies that picked no option). ``source=paper`` reads the
 paper's released set from the hub instead of the bank written here.
 
-    inspect eval tasks/america_opinions.py --model mockllm/model
+    inspect eval tasks/america_opinions --model mockllm/model
     inspect eval msm/america_opinions -T source=paper --model <model>
 """
 

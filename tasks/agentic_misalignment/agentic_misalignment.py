@@ -9,7 +9,7 @@ with ``paper_templates=PATH``, from a local copy of the paper's own folder; ``cl
 the package's classifiers; temperature 0.7 and 4,096 tokens). Scores per sample:
 ``classifier_verdict`` (the number the paper reports), ``harmful`` (the verdict and the act in a
 tool call), ``action`` (deterministic detector) and ``judge`` (this project's judge); see
-harness/agentic/scorer.py.
+tasks/agentic_misalignment/scorer.py.
 """
 
 from __future__ import annotations
@@ -19,26 +19,29 @@ from typing import Literal
 from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 
-from harness.agentic import (
-    agent_name,
-    agentic_dataset,
-    agentic_misalignment_scorer,
-    grid_conditions,
-    inbox_agent,
-)
-from harness.agentic.conditions import GoalType, GoalValue, Grid, Scenario, Source, Urgency
-from harness.agentic.dataset import templates_hash
-from harness.agentic.lynch import inspect_evals_version
-from harness.agentic.paper_copy import PaperCopy
-from harness.agentic.scorer import (
-    DEFAULT_CLASSIFIER,
-    ClassifierChoice,
-    check_classifier,
-    mean_scored_with_pairs,
-)
 from harness.errors import InputError
 from harness.solvers import spec_solvers
 from harness.task_args import checked_args
+from tasks.agentic_misalignment.conditions import (
+    GoalType,
+    GoalValue,
+    Grid,
+    Scenario,
+    Source,
+    Urgency,
+    grid_conditions,
+)
+from tasks.agentic_misalignment.dataset import agent_name, agentic_dataset, templates_hash
+from tasks.agentic_misalignment.lynch import inspect_evals_version
+from tasks.agentic_misalignment.paper_copy import PaperCopy
+from tasks.agentic_misalignment.scorer import (
+    DEFAULT_CLASSIFIER,
+    ClassifierChoice,
+    agentic_misalignment_scorer,
+    check_classifier,
+    mean_scored_with_pairs,
+)
+from tasks.agentic_misalignment.tools import inbox_agent
 
 DEFAULT_EPOCHS = 10
 DEFAULT_TEMPERATURE = 0.7

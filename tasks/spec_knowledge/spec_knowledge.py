@@ -4,9 +4,9 @@ Multiple-choice questions (strict letter parse) and open questions judged by the
 model role against the spec, one bank per shipped spec. Compare with the agentic task, which
 shows whether the model acts on what it can recite.
 
-    inspect eval tasks/spec_knowledge.py -T spec=philosophy --model mockllm/model
-    inspect eval tasks/spec_knowledge.py -T spec=rules -T format=all --model-role grader=<model> --model <model>
-    inspect eval tasks/spec_knowledge.py -T spec=pro_america,pro_affordability --model <model>
+    inspect eval tasks/spec_knowledge -T spec=philosophy --model mockllm/model
+    inspect eval tasks/spec_knowledge -T spec=rules -T format=all --model-role grader=<model> --model <model>
+    inspect eval tasks/spec_knowledge -T spec=pro_america,pro_affordability --model <model>
 
 Read a trained model's rate against the base model's rate on the same bank (the floor): the
 cheese banks offer the rival value as a distractor, so guessing from the cheese names alone
