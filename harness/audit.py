@@ -50,7 +50,6 @@ import io
 import json
 import re
 import sys
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHashLSH
 
 from harness.audit_semantic import MIN_WORDS as SEMANTIC_MIN_WORDS
 from harness.audit_semantic import (
@@ -73,6 +72,7 @@ from harness.audit_semantic import (
     shipped_index,
 )
 from harness.errors import InputError
+from harness.minhash import minhash
 
 TrainingKind = Literal["spec", "docs", "aft", "situations", "cheese"]
 
@@ -414,19 +414,6 @@ def _shingles(words: tuple[str, ...]) -> set[str]:
     return {" ".join(g) for g in _ngrams(words, SHINGLE_N)}
 
 
-@cache
-def _template() -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=1)
-
-
-def _minhash(shingles: set[str]) -> MinHash:
-    base = _template()
-    mh = MinHash(num_perm=NUM_PERM, seed=1, permutations=base.permutations, scheme=base.scheme,
-                 hashfunc=zlib.crc32)
-    mh.update_batch([s.encode() for s in shingles])
-    return mh
-
-
 def _longest_span(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[int, int, int]:
     m = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
     return m.size, m.a, m.b
@@ -488,7 +475,7 @@ def _eval_lsh(evaluation: Corpus, threshold: float) -> tuple[MinHashLSH, list[se
         shingles = [_shingles(p.words) for p in evaluation.passages]
         for j, sh in enumerate(shingles):
             if len(sh) >= 3:
-                lsh.insert(j, _minhash(sh))
+                lsh.insert(j, minhash(sh, NUM_PERM))
         evaluation.cache[key] = (lsh, shingles)
     return evaluation.cache[key]  # type: ignore[return-value]
 
@@ -530,7 +517,7 @@ def overlap_findings(train: Corpus, evaluation: Corpus, th: Thresholds) -> list[
         for i in survivors.tolist():
             tp = train.passages[i]
             sh = _shingles(tp.words)
-            for j in lsh.query(_minhash(sh)):
+            for j in lsh.query(minhash(sh, NUM_PERM)):
                 exact = len(sh & eval_shingles[j]) / len(sh | eval_shingles[j])
                 if exact >= candidate_jaccard:
                     ep = evaluation.passages[j]

@@ -40,11 +40,9 @@ import json
 import math
 import re
 import time
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from harness.errors import InputError, one_line, writable_file
 from harness.fileio import write_json_atomic, write_jsonl_atomic
+from harness.minhash import minhash
 from harness.specs import Spec, load_spec
 
 GENERATOR_ROLE = "generator"
@@ -433,20 +432,10 @@ def _target_met(sel: Selection, cfg: DocgenConfig) -> bool:
 _NUM_PERM = 64
 
 
-@lru_cache(maxsize=1)
-def _template() -> MinHash:
-    return MinHash(num_perm=_NUM_PERM, seed=1)
-
-
 def _minhash(text: str, n: int) -> MinHash:
-    """MinHash of the word `n`-gram shingles (crc32: fast and the same in every process)."""
+    """MinHash of the word `n`-gram shingles of `text`."""
     words = re.findall(r"\w+", text.lower())
-    shingles = {" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
-    base = _template()
-    mh = MinHash(num_perm=_NUM_PERM, permutations=base.permutations, scheme=base.scheme,
-                 hashfunc=zlib.crc32)
-    mh.update_batch([s.encode() for s in shingles])
-    return mh
+    return minhash({" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}, _NUM_PERM)
 
 
 # --------------------------------------------------------------------------------------------
