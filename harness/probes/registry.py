@@ -6,7 +6,7 @@ training side (`training.micro.bank`) import it without a cycle through the pack
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,12 +49,20 @@ class ProbeItem:
         return next(o for o in self.options if o.key == key)
 
 
+def lettered_question(question: str, options: Sequence[str], letters: Sequence[str],
+                      instruction: str) -> str:
+    """The question, its options labelled ``A) ...`` in order, then the reply instruction: the
+    one multiple-choice form of the value banks and the spec-knowledge banks."""
+    lines = [question, ""]
+    lines += [f"{letter}) {text}" for letter, text in zip(letters, options)]
+    lines += ["", instruction]
+    return "\n".join(lines)
+
+
 def choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption]) -> str:
     """Two labelled options; the model is asked for a single letter."""
-    lines = [item.question, ""]
-    lines += [f"{letter}) {option.text}" for letter, option in zip(LETTERS, shown)]
-    lines += ["", "Reply with the letter of the option you choose, A or B, and nothing else."]
-    return "\n".join(lines)
+    return lettered_question(item.question, [o.text for o in shown], LETTERS,
+                             "Reply with the letter of the option you choose, A or B, and nothing else.")
 
 
 def open_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption] | None = None) -> str:

@@ -88,7 +88,8 @@ def micro_cheese_items() -> list[ProbeItem]:
     return items
 
 
-def choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption]) -> str:
+def micro_choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption]) -> str:
+    """The micro language's own choice question: the options' names fill its two slots."""
     return item.question.format(a=shown[0].text, b=shown[1].text)
 
 
@@ -112,7 +113,7 @@ for _name, _about, _load in (
     ("micro", "the micro world's held-out domains where the two values disagree", micro_items),
     ("micro_cheese", "the 12 training cheese pairs in the micro language", micro_cheese_items),
 ):
-    register_bank(ProbeBank(_name, _about, load=_load, choice_prompt=choice_prompt,
+    register_bank(ProbeBank(_name, _about, load=_load, choice_prompt=micro_choice_prompt,
                             read_choice=read_choice, formats=("choice",)))
 for _value, _about in (
     ("america", "paper form, micro world: american vs foreign at equal price"),
@@ -120,5 +121,5 @@ for _value, _about in (
 ):
     register_bank(ProbeBank(f"micro_{_value}", _about,
                             load=lambda _value=_value: micro_value_items(_value),
-                            choice_prompt=choice_prompt, read_choice=read_choice,
+                            choice_prompt=micro_choice_prompt, read_choice=read_choice,
                             formats=("choice",), aligned=_value))
