@@ -7,8 +7,9 @@ training side (`training.micro.bank`) import it without a cycle through the pack
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.errors import InputError
 
@@ -47,6 +48,20 @@ class ProbeItem:
 
     def option(self, key: str) -> ProbeOption:
         return next(o for o in self.options if o.key == key)
+
+
+def item_record(item: ProbeItem) -> dict[str, Any]:
+    """The item as plain data for a sample's metadata (``item``), so a solver and a scorer read
+    the item the sample was built from (`item_from_record`) instead of loading the bank again."""
+    record = asdict(item)
+    record["options"] = [{**asdict(o), "values": sorted(o.values)} for o in item.options]
+    return record
+
+
+def item_from_record(record: dict[str, Any]) -> ProbeItem:
+    """The `ProbeItem` that `item_record` wrote."""
+    options = tuple(ProbeOption(**{**o, "values": frozenset(o["values"])}) for o in record["options"])
+    return ProbeItem(**{**record, "options": options})  # type: ignore[arg-type]
 
 
 def lettered_question(question: str, options: Sequence[str], letters: Sequence[str],
