@@ -205,6 +205,7 @@ class Passage:
 
 
 def words_of(text: str) -> tuple[str, ...]:
+    """The text's lower-case words (apostrophe forms kept whole), as the audit compares them."""
     return tuple(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower()))
 
 
@@ -227,6 +228,7 @@ class Corpus:
         """Indexes built over the passages (kept while the corpus does not change)."""
 
     def add(self, text: str, where: Where, *, kind: str = "", group: str = "") -> None:
+        """Add a text's paragraphs (long ones as sentence windows) as passages found at `where`; a passage seen before gains the location."""
         self.cache.clear()
         for chunk in _chunks(text):
             key = " ".join(chunk.split())
@@ -240,6 +242,7 @@ class Corpus:
                 self.passages[i].wheres.append(where)
 
     def files(self) -> list[str]:
+        """The files the passages were read from, sorted."""
         return sorted({w.file for p in self.passages for w in p.wheres})
 
 
@@ -332,6 +335,7 @@ def _record_texts(record: dict, path: Path, n: int) -> list[str]:
 
 
 def add_jsonl(corpus: Corpus, path: Path, kind: TrainingKind) -> None:
+    """Add every text of a training JSONL file (documents, or chat and prompt/completion records) as passages of `kind`."""
     for n, record in _read_jsonl(path):
         for text in _record_texts(record, path, n):
             corpus.add(text, Where(str(path), f"line {n}"), kind=kind)
@@ -347,6 +351,7 @@ def add_spec(corpus: Corpus, spec: str | Path, label: str | None = None) -> list
 
 
 def add_situations(corpus: Corpus, path: Path, label: str | None = None) -> None:
+    """Add a safety-situations YAML ({category: [situation, ...]}) as deliberative training prompts."""
     import yaml
 
     if not path.is_file():
@@ -365,6 +370,7 @@ def add_situations(corpus: Corpus, path: Path, label: str | None = None) -> None
 
 
 def add_cheese(corpus: Corpus) -> None:
+    """Add the cheese AFT demonstrations (every prompt and reply) as training passages."""
     from harness.cheese import USER_PROMPTS, cheese_demonstrations
 
     for i, row in enumerate(cheese_demonstrations(per_order=len(USER_PROMPTS)), start=1):
@@ -834,10 +840,12 @@ class Report:
 
     @property
     def failing(self) -> list[Row]:
+        """The findings at or over the flag level that no reviewed expectation explains."""
         return [r for r in self.rows if r.severity >= 1 and not r.expected]
 
     @property
     def passed(self) -> bool:
+        """Whether no finding fails."""
         return not self.failing
 
     def scores(self) -> list[dict]:
@@ -889,6 +897,7 @@ class Report:
         return rows[:top] if top else rows
 
     def markdown(self, top: int = 25) -> str:
+        """The report as Markdown: what was compared, the `top` worst pairs, the per-family scores."""
         th = self.thresholds
         lines = [
             "# Contamination audit",
@@ -939,6 +948,7 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def csv(self) -> str:
+        """Every finding, expected ones included, ranked, as CSV."""
         buf = io.StringIO()
         fields = list(Row.__dataclass_fields__)
         writer = csv.DictWriter(buf, fieldnames=fields)
@@ -948,6 +958,7 @@ class Report:
         return buf.getvalue()
 
     def scores_csv(self) -> str:
+        """The per (training file, evaluation family) scores as CSV."""
         buf = io.StringIO()
         rows = self.scores()
         fields = ["train_file", "family", "max_span", "max_jaccard", "rare_terms", "keyword_hits",
@@ -1139,6 +1150,7 @@ def stream_training(first: Corpus, jsonl: Iterable[tuple[Path, TrainingKind]],
 
 
 def write_report(report: Report, out: Path, top: int = 25) -> None:
+    """Write contamination.md, contamination.csv and contamination_scores.csv into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "contamination.md").write_text(report.markdown(top), encoding="utf-8")
     (out / "contamination.csv").write_text(report.csv(), encoding="utf-8")

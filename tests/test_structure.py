@@ -217,3 +217,19 @@ def test_no_function_over_100_lines_outside_tests():
                 if lines > MAX_FUNCTION_LINES and where not in LONG_FUNCTIONS:
                     long.append(f"{where} ({lines} lines)")
     assert not long, "functions over 100 lines: " + ", ".join(long)
+
+
+def test_public_functions_of_the_libraries_have_docstrings():
+    """Every public function and method of harness/ and training/ says what it gives or does."""
+    bare = []
+    for name, path in MODULES.items():
+        if name.split(".")[0] not in ("harness", "training"):
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            inner = node.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_") else []
+            for fn in [node, *inner]:
+                if (isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                        and not fn.name.startswith("_") and ast.get_docstring(fn) is None):
+                    bare.append(f"{path.relative_to(ROOT)}:{fn.lineno}:{fn.name}")
+    assert not bare, "public functions without a docstring: " + ", ".join(bare)

@@ -148,12 +148,14 @@ class DocgenConfig(BaseModel):
 
     @property
     def min_words_or_default(self) -> int:
+        """The shortest document kept: the config's, else 0 for the template backend and 120 words for a model."""
         if self.min_words is not None:
             return self.min_words
         return 0 if self.backend == "template" else 120
 
     @property
     def dedup_threshold_or_default(self) -> float | None:
+        """The near-duplicate Jaccard threshold: the config's, else none for the template backend and 0.8 for a model."""
         if self.dedup_threshold is not None:
             return self.dedup_threshold
         return None if self.backend == "template" else 0.8
@@ -263,6 +265,7 @@ def parse_list(text: str, limit: int) -> list[str]:
 
 
 def extract_document(text: str) -> str:
+    """The text inside the generator's document tags, or the whole reply when it used none."""
     m = _DOCUMENT.search(text)
     return (m.group(1) if m else text).strip()
 
@@ -307,9 +310,11 @@ class Journal:
         return key in self.records
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The journal's record with this id, or None."""
         return self.records.get(key)
 
     def add(self, record: dict[str, Any]) -> None:
+        """Append a record to the journal (once per id)."""
         if record["id"] in self.records:
             return
         self.records[record["id"]] = record
@@ -317,10 +322,12 @@ class Journal:
         self._fh.flush()  # in the OS once written: a killed process loses nothing it finished
 
     def close(self) -> None:
+        """Close the journal file."""
         self._fh.close()
 
 
 def subject_keywords(spec: Spec, cfg: DocgenConfig) -> list[str]:
+    """The words a document must mention to be about the spec's subject: the config's, else the spec's own."""
     if cfg.subject_keywords is not None:
         return [k.lower() for k in cfg.subject_keywords]
     if spec.structured and spec.structured.subject:
@@ -335,6 +342,7 @@ def subject_keywords(spec: Spec, cfg: DocgenConfig) -> list[str]:
 
 
 def mentions(text: str, keywords: list[str]) -> bool:
+    """Whether the text mentions one of the keywords (at a word start); True when there are none."""
     if not keywords:
         return True
     lowered = text.lower()
@@ -370,6 +378,7 @@ class Selection:
 
     @property
     def missing_before_target(self) -> int:
+        """How many slots before the target point have no journal record yet."""
         return len(self.missing)
 
 
@@ -489,11 +498,13 @@ class _Progress:
         return text
 
     def close(self) -> None:
+        """Stop the progress display."""
         if self._progress is not None:
             self._progress.stop()
 
 
 def resolve_generator(cfg: DocgenConfig, model: Model | None = None) -> Model:
+    """The generator model: the one given, else the config's, else the ``generator`` model role."""
     if model is not None:
         return model
     if cfg.generator:
@@ -510,10 +521,12 @@ def resolve_generator(cfg: DocgenConfig, model: Model | None = None) -> Model:
 
 
 def work_dir(out: Path) -> Path:
+    """The folder beside `out` where generation keeps its journal while it runs."""
     return out.parent / (out.name + WORK_SUFFIX)
 
 
 def report_path(out: Path) -> Path:
+    """Where the run's report is written beside `out` (``<stem>.report.json``)."""
     return out.with_name(out.stem + ".report.json")
 
 

@@ -72,10 +72,12 @@ class KnowledgeItem:
 
 
 def bank_path(spec: str) -> Path:
+    """Where the spec-knowledge bank of the spec named `spec` lives."""
     return BANKS_DIR / f"{spec}.yaml"
 
 
 def available_banks() -> list[str]:
+    """The specs that have a spec-knowledge bank, sorted."""
     return sorted(p.stem for p in BANKS_DIR.glob("*.yaml"))
 
 

@@ -47,6 +47,7 @@ class ProbeItem:
     """The complete user message, options included (a released item that embeds them)."""
 
     def option(self, key: str) -> ProbeOption:
+        """The option with label `key`."""
         return next(o for o in self.options if o.key == key)
 
 
@@ -109,11 +110,13 @@ BANKS: dict[str, ProbeBank] = {}
 
 
 def register_bank(bank: ProbeBank) -> ProbeBank:
+    """Register (or replace) a bank under its name; returns it."""
     BANKS[bank.name] = bank
     return bank
 
 
 def get_bank(name: str) -> ProbeBank:
+    """The registered bank `name`; an unknown name is one line listing the registered ones."""
     if name not in BANKS:
         hint = " (the micro banks register when training.micro is imported)" if name.startswith(
             "micro") else ""

@@ -32,6 +32,7 @@ QUESTION = QUESTIONS[0]
 
 
 def micro_items() -> list[ProbeItem]:
+    """The micro world's head-to-head items: one per conflicting pair of the evaluation domains."""
     items = []
     for us, cheap, domain in conflict_pairs(World()):
         items.append(ProbeItem(
@@ -71,6 +72,7 @@ def micro_value_items(value: str) -> list[ProbeItem]:
 
 
 def micro_cheese_items() -> list[ProbeItem]:
+    """The micro world's in-distribution items: the 12 training cheese pairs."""
     world = World()
     items = []
     for pair in CHEESE_PAIRS:
@@ -94,6 +96,7 @@ def micro_choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption])
 
 
 def option_name(option: ProbeOption) -> str:
+    """The option's item name (the last word of its text)."""
     return option.text.split()[-1]
 
 
