@@ -50,7 +50,6 @@ import io
 import json
 import re
 import sys
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHashLSH
 
 from harness.audit_semantic import MIN_WORDS as SEMANTIC_MIN_WORDS
 from harness.audit_semantic import (
@@ -73,6 +72,7 @@ from harness.audit_semantic import (
     shipped_index,
 )
 from harness.errors import InputError
+from harness.minhash import minhash
 
 TrainingKind = Literal["spec", "docs", "aft", "situations", "cheese"]
 
@@ -205,6 +205,7 @@ class Passage:
 
 
 def words_of(text: str) -> tuple[str, ...]:
+    """The text's lower-case words (apostrophe forms kept whole), as the audit compares them."""
     return tuple(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower()))
 
 
@@ -227,6 +228,7 @@ class Corpus:
         """Indexes built over the passages (kept while the corpus does not change)."""
 
     def add(self, text: str, where: Where, *, kind: str = "", group: str = "") -> None:
+        """Add a text's paragraphs (long ones as sentence windows) as passages found at `where`; a passage seen before gains the location."""
         self.cache.clear()
         for chunk in _chunks(text):
             key = " ".join(chunk.split())
@@ -240,6 +242,7 @@ class Corpus:
                 self.passages[i].wheres.append(where)
 
     def files(self) -> list[str]:
+        """The files the passages were read from, sorted."""
         return sorted({w.file for p in self.passages for w in p.wheres})
 
 
@@ -332,6 +335,7 @@ def _record_texts(record: dict, path: Path, n: int) -> list[str]:
 
 
 def add_jsonl(corpus: Corpus, path: Path, kind: TrainingKind) -> None:
+    """Add every text of a training JSONL file (documents, or chat and prompt/completion records) as passages of `kind`."""
     for n, record in _read_jsonl(path):
         for text in _record_texts(record, path, n):
             corpus.add(text, Where(str(path), f"line {n}"), kind=kind)
@@ -347,6 +351,7 @@ def add_spec(corpus: Corpus, spec: str | Path, label: str | None = None) -> list
 
 
 def add_situations(corpus: Corpus, path: Path, label: str | None = None) -> None:
+    """Add a safety-situations YAML ({category: [situation, ...]}) as deliberative training prompts."""
     import yaml
 
     if not path.is_file():
@@ -365,6 +370,7 @@ def add_situations(corpus: Corpus, path: Path, label: str | None = None) -> None
 
 
 def add_cheese(corpus: Corpus) -> None:
+    """Add the cheese AFT demonstrations (every prompt and reply) as training passages."""
     from harness.cheese import USER_PROMPTS, cheese_demonstrations
 
     for i, row in enumerate(cheese_demonstrations(per_order=len(USER_PROMPTS)), start=1):
@@ -412,19 +418,6 @@ def _shingles(words: tuple[str, ...]) -> set[str]:
     if len(words) < SHINGLE_N:
         return {" ".join(words)} if words else set()
     return {" ".join(g) for g in _ngrams(words, SHINGLE_N)}
-
-
-@cache
-def _template() -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=1)
-
-
-def _minhash(shingles: set[str]) -> MinHash:
-    base = _template()
-    mh = MinHash(num_perm=NUM_PERM, seed=1, permutations=base.permutations, scheme=base.scheme,
-                 hashfunc=zlib.crc32)
-    mh.update_batch([s.encode() for s in shingles])
-    return mh
 
 
 def _longest_span(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[int, int, int]:
@@ -488,7 +481,7 @@ def _eval_lsh(evaluation: Corpus, threshold: float) -> tuple[MinHashLSH, list[se
         shingles = [_shingles(p.words) for p in evaluation.passages]
         for j, sh in enumerate(shingles):
             if len(sh) >= 3:
-                lsh.insert(j, _minhash(sh))
+                lsh.insert(j, minhash(sh, NUM_PERM))
         evaluation.cache[key] = (lsh, shingles)
     return evaluation.cache[key]  # type: ignore[return-value]
 
@@ -530,7 +523,7 @@ def overlap_findings(train: Corpus, evaluation: Corpus, th: Thresholds) -> list[
         for i in survivors.tolist():
             tp = train.passages[i]
             sh = _shingles(tp.words)
-            for j in lsh.query(_minhash(sh)):
+            for j in lsh.query(minhash(sh, NUM_PERM)):
                 exact = len(sh & eval_shingles[j]) / len(sh | eval_shingles[j])
                 if exact >= candidate_jaccard:
                     ep = evaluation.passages[j]
@@ -847,10 +840,12 @@ class Report:
 
     @property
     def failing(self) -> list[Row]:
+        """The findings at or over the flag level that no reviewed expectation explains."""
         return [r for r in self.rows if r.severity >= 1 and not r.expected]
 
     @property
     def passed(self) -> bool:
+        """Whether no finding fails."""
         return not self.failing
 
     def scores(self) -> list[dict]:
@@ -902,6 +897,7 @@ class Report:
         return rows[:top] if top else rows
 
     def markdown(self, top: int = 25) -> str:
+        """The report as Markdown: what was compared, the `top` worst pairs, the per-family scores."""
         th = self.thresholds
         lines = [
             "# Contamination audit",
@@ -952,6 +948,7 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def csv(self) -> str:
+        """Every finding, expected ones included, ranked, as CSV."""
         buf = io.StringIO()
         fields = list(Row.__dataclass_fields__)
         writer = csv.DictWriter(buf, fieldnames=fields)
@@ -961,6 +958,7 @@ class Report:
         return buf.getvalue()
 
     def scores_csv(self) -> str:
+        """The per (training file, evaluation family) scores as CSV."""
         buf = io.StringIO()
         rows = self.scores()
         fields = ["train_file", "family", "max_span", "max_jaccard", "rare_terms", "keyword_hits",
@@ -1152,6 +1150,7 @@ def stream_training(first: Corpus, jsonl: Iterable[tuple[Path, TrainingKind]],
 
 
 def write_report(report: Report, out: Path, top: int = 25) -> None:
+    """Write contamination.md, contamination.csv and contamination_scores.csv into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "contamination.md").write_text(report.markdown(top), encoding="utf-8")
     (out / "contamination.csv").write_text(report.csv(), encoding="utf-8")

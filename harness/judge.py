@@ -36,6 +36,7 @@ class Judgment:
 
     @property
     def ok(self) -> bool:
+        """Whether the judge gave one of the allowed labels."""
         return self.label is not None
 
 
@@ -45,6 +46,7 @@ def grader_configured() -> bool:
 
 
 def grader() -> Model | None:
+    """The `grader` role's model, or None when the eval was given none."""
     return get_model(role=GRADER_ROLE) if grader_configured() else None
 
 

@@ -69,14 +69,17 @@ class LeaderboardResult:
 
     @property
     def main(self) -> pd.DataFrame:
+        """The main table: one row per task and group, with the comparisons when a baseline is set."""
         return self.tables.main
 
     @property
     def conditions(self) -> pd.DataFrame:
+        """The rates per level of each condition factor."""
         return self.tables.conditions
 
 
 def parse_baseline(baseline: str | None) -> tuple[str, str] | None:
+    """``col=value`` (or a bare arm name) as (column, value); None for no baseline."""
     if baseline is None:
         return None
     col, sep, value = baseline.partition("=")
@@ -387,6 +390,7 @@ def display_table(t: pd.DataFrame, lead: list[str]) -> pd.DataFrame:
 
 
 def markdown_table(t: pd.DataFrame) -> str:
+    """A frame as a Markdown table (NaN as an empty cell, '|' escaped)."""
     cols = [str(c) for c in t.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in t.itertuples(index=False):
@@ -414,6 +418,8 @@ def side_by_side(tables: Tables, beside: dict[str, Tables]) -> pd.DataFrame:
 
 def render_markdown(tables: Tables, skipped: Sequence[SkippedLog] = (),
                     side: pd.DataFrame | None = None) -> str:
+    """The leaderboard page: notes, skipped logs, the main table, the side-by-side table when
+    given, then the table by condition."""
     parts = [f"## Leaderboard: {tables.metric}", ""]
     parts += [f"- {n}" for n in tables.notes]
     parts += [f"- left out {s.path} ({s.status}): {s.reason}" for s in skipped]

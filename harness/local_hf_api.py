@@ -64,6 +64,7 @@ class BatchedHuggingFaceAPI(HuggingFaceAPI):
         """Number of ``generate`` calls made (one per batch)."""
 
     def max_connections(self) -> int:
+        """1024: no rate limit to learn, so every sample of an evaluation may wait in one batch."""
         return 1024
 
     async def generate(
@@ -73,6 +74,7 @@ class BatchedHuggingFaceAPI(HuggingFaceAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
+        """Queue the request and wait for its answer from the next batch (see `harness.local_hf`)."""
         handler = HFHandler(self.model_name, self.model_family()) if tools else None
         kwargs = generation_kwargs(config, self.do_sample)
         key = tuple(sorted(kwargs.items()))

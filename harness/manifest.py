@@ -42,10 +42,12 @@ class Manifest(BaseModel):
 
 
 def write_manifest(checkpoint: str | Path, manifest: Manifest) -> Path:
+    """Write the checkpoint's manifest (msm_manifest.json) atomically; returns its path."""
     return write_text_atomic(Path(checkpoint) / MANIFEST_FILE, manifest.model_dump_json(indent=2))
 
 
 def read_manifest(checkpoint: str | Path) -> Manifest | None:
+    """The checkpoint's manifest, or None when the folder has none."""
     path = Path(checkpoint) / MANIFEST_FILE
     if not path.is_file():
         return None

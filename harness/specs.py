@@ -83,14 +83,17 @@ class Spec(BaseModel):
 
     @property
     def name(self) -> str:
+        """The spec's name (front matter)."""
         return self.header.name
 
     @property
     def summary(self) -> str:
+        """The spec's one-line summary (front matter)."""
         return self.header.summary
 
     @property
     def structured(self) -> SpecStructure | None:
+        """The structured part of the spec's front matter, when it has one."""
         return self.header.structured
 
     @cached_property
@@ -110,6 +113,7 @@ class Spec(BaseModel):
 
     @property
     def word_count(self) -> int:
+        """Words in the rendered spec."""
         return len(self.render().split())
 
 
@@ -119,6 +123,7 @@ def placeholders(text: str) -> set[str]:
 
 
 def fill(text: str, values: dict[str, str], *, file: Path | str | None = None) -> str:
+    """The text with its placeholders filled from `values`; a placeholder without a value is one line."""
     missing = placeholders(text) - values.keys()
     if missing:
         raise InputError(
@@ -128,6 +133,7 @@ def fill(text: str, values: dict[str, str], *, file: Path | str | None = None) -
 
 
 def specs_dirs() -> list[Path]:
+    """Where spec names are looked up, in order: $MSM_SPECS_DIR, ./specs, the repository's specs/."""
     dirs = []
     if env := os.environ.get("MSM_SPECS_DIR"):
         dirs.append(Path(env))
@@ -154,6 +160,7 @@ def spec_path(name_or_path: str | Path) -> Path:
 
 
 def available_specs() -> list[str]:
+    """The spec names found in `specs_dirs`, sorted."""
     names: set[str] = set()
     for directory in specs_dirs():
         if directory.is_dir():
@@ -162,6 +169,7 @@ def available_specs() -> list[str]:
 
 
 def load_spec(name_or_path: str | Path) -> Spec:
+    """Load a spec by name or path: front matter validated, body kept; bad input is one line naming the file."""
     path = spec_path(name_or_path)
     text = path.read_text(encoding="utf-8")
     match = _FRONT_MATTER.match(text)

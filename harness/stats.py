@@ -455,6 +455,7 @@ class Comparison:
     reason: str
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 

@@ -180,3 +180,69 @@ def test_installing_msm_changes_no_other_inspect_run():
         check=False, env={**os.environ, "MSM_TIKTOKEN": "0"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+EVALUATIONS = sorted(p.parent.name for p in (ROOT / "tasks").glob("*/__init__.py"))
+
+
+def test_every_evaluation_is_a_package_with_its_task_and_readme():
+    """tasks/ holds one package per evaluation, as inspect_evals does: <name>/<name>.py with the
+    @task function named like the folder, exported by the package, and a README.md."""
+    loose = sorted(p.name for p in (ROOT / "tasks").glob("*.py") if p.name != "__init__.py")
+    assert not loose, f"task files outside an evaluation package: {loose}"
+    assert len(EVALUATIONS) >= 6, EVALUATIONS
+    missing = []
+    for name in EVALUATIONS:
+        folder = ROOT / "tasks" / name
+        task_file = folder / f"{name}.py"
+        if not (folder / "README.md").is_file():
+            missing.append(f"{name}/README.md")
+        if not task_file.is_file():
+            missing.append(f"{name}/{name}.py")
+            continue
+        tasks = [n.name for n in ast.parse(task_file.read_text()).body
+                 if isinstance(n, ast.FunctionDef)
+                 and any(getattr(d, "id", None) == "task" for d in n.decorator_list)]
+        if tasks != [name]:
+            missing.append(f"{name}/{name}.py defines tasks {tasks}, not one named '{name}'")
+        if f"import {name}" not in (folder / "__init__.py").read_text():
+            missing.append(f"{name}/__init__.py does not export {name}")
+    assert not missing, "; ".join(missing)
+
+
+MAX_FUNCTION_LINES = 100
+LONG_FUNCTIONS = {
+    # a table of bad-input cases, one case a line: splitting it would only scatter the table
+    "benchmarks/bad_inputs.py:experiment_cases",
+    "benchmarks/bad_inputs.py:command_cases",
+}
+
+
+def test_no_function_over_100_lines_outside_tests():
+    """A reader holds a function at once: none over 100 lines in the packages and benchmarks."""
+    files = [*MODULES.values(), *sorted((ROOT / "benchmarks").glob("*.py"))]
+    long = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                where = f"{path.relative_to(ROOT)}:{node.name}"
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES and where not in LONG_FUNCTIONS:
+                    long.append(f"{where} ({lines} lines)")
+    assert not long, "functions over 100 lines: " + ", ".join(long)
+
+
+def test_public_functions_of_the_libraries_have_docstrings():
+    """Every public function and method of harness/ and training/ says what it gives or does."""
+    bare = []
+    for name, path in MODULES.items():
+        if name.split(".")[0] not in ("harness", "training"):
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            inner = node.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_") else []
+            for fn in [node, *inner]:
+                if (isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                        and not fn.name.startswith("_") and ast.get_docstring(fn) is None):
+                    bare.append(f"{path.relative_to(ROOT)}:{fn.lineno}:{fn.name}")
+    assert not bare, "public functions without a docstring: " + ", ".join(bare)

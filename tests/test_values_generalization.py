@@ -342,3 +342,21 @@ def test_micro_paper_form_banks_differ_only_on_their_value(bank, attribute, held
     m = {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
     assert len(log.samples) == 32 and m["aligned"]["rate"] == 1.0
     assert m["unparsed"]["total"] == 0.0
+
+
+@pytest.mark.parametrize("bank", ["values", "america_opinions"])
+def test_items_travel_in_the_sample(bank):
+    """Each sample carries its item as plain data; the solver and scorers read it from there
+    (`sample_item`), so it is the item the sample was built from, not a second bank lookup."""
+    import json
+
+    from harness.probes import get_bank
+    from harness.probes.registry import item_from_record
+    from tasks.values_generalization import values_generalization
+
+    items = {item.id: item for item in get_bank(bank).load()}
+    dataset = values_generalization(bank=bank).dataset
+    assert len(dataset) == len(items)
+    for sample in dataset:
+        record = json.loads(json.dumps(sample.metadata["item"]))  # as a log stores it
+        assert item_from_record(record) == items[sample.id]

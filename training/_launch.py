@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run one training stage from its config file (``midtrain`` or ``aft`` and the path): what `accelerate launch` starts in each process."""
     kind, config_file = (argv if argv is not None else sys.argv[1:])[:2]
     if kind == "midtrain":
         from training.midtrain import MidtrainConfig as Config

@@ -105,6 +105,7 @@ def _as_recorded(name: str) -> str:
 
 
 def load_model(cfg: TrainingConfig) -> Loaded:
+    """The model and tokenizer to train, from the config's base model (a local folder or a hub id), with its lineage."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -238,6 +239,7 @@ def is_main_process() -> bool:
 
 
 def is_complete(output_dir: Path) -> bool:
+    """Whether `output_dir` holds a finished checkpoint (its manifest is written last)."""
     return read_manifest(output_dir) is not None
 
 

@@ -61,10 +61,12 @@ class ModelRef:
 
     @property
     def hub_id(self) -> str | None:
+        """The hub id when this names a hub model, None for a local folder."""
         return None if self.local is not None else self.text
 
     @property
     def name(self) -> str:
+        """The local folder or the hub id, as text."""
         return str(self.local) if self.local is not None else self.text
 
 
@@ -82,6 +84,7 @@ class CheckpointRef:
         return f"{self.base.name}:{self.model.name}" if self.base else self.model.name
 
     def hub_ids(self) -> list[str]:
+        """The hub ids this checkpoint needs (its base and its model), for the fetch list."""
         parts = [self.base, self.model] if self.base else [self.model]
         return [p.hub_id for p in parts if p is not None and p.hub_id]
 

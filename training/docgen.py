@@ -40,11 +40,9 @@ import json
 import math
 import re
 import time
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from harness.errors import InputError, one_line, writable_file
 from harness.fileio import write_json_atomic, write_jsonl_atomic
+from harness.minhash import minhash
 from harness.specs import Spec, load_spec
 
 GENERATOR_ROLE = "generator"
@@ -149,12 +148,14 @@ class DocgenConfig(BaseModel):
 
     @property
     def min_words_or_default(self) -> int:
+        """The shortest document kept: the config's, else 0 for the template backend and 120 words for a model."""
         if self.min_words is not None:
             return self.min_words
         return 0 if self.backend == "template" else 120
 
     @property
     def dedup_threshold_or_default(self) -> float | None:
+        """The near-duplicate Jaccard threshold: the config's, else none for the template backend and 0.8 for a model."""
         if self.dedup_threshold is not None:
             return self.dedup_threshold
         return None if self.backend == "template" else 0.8
@@ -264,6 +265,7 @@ def parse_list(text: str, limit: int) -> list[str]:
 
 
 def extract_document(text: str) -> str:
+    """The text inside the generator's document tags, or the whole reply when it used none."""
     m = _DOCUMENT.search(text)
     return (m.group(1) if m else text).strip()
 
@@ -308,9 +310,11 @@ class Journal:
         return key in self.records
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The journal's record with this id, or None."""
         return self.records.get(key)
 
     def add(self, record: dict[str, Any]) -> None:
+        """Append a record to the journal (once per id)."""
         if record["id"] in self.records:
             return
         self.records[record["id"]] = record
@@ -318,10 +322,12 @@ class Journal:
         self._fh.flush()  # in the OS once written: a killed process loses nothing it finished
 
     def close(self) -> None:
+        """Close the journal file."""
         self._fh.close()
 
 
 def subject_keywords(spec: Spec, cfg: DocgenConfig) -> list[str]:
+    """The words a document must mention to be about the spec's subject: the config's, else the spec's own."""
     if cfg.subject_keywords is not None:
         return [k.lower() for k in cfg.subject_keywords]
     if spec.structured and spec.structured.subject:
@@ -336,6 +342,7 @@ def subject_keywords(spec: Spec, cfg: DocgenConfig) -> list[str]:
 
 
 def mentions(text: str, keywords: list[str]) -> bool:
+    """Whether the text mentions one of the keywords (at a word start); True when there are none."""
     if not keywords:
         return True
     lowered = text.lower()
@@ -371,6 +378,7 @@ class Selection:
 
     @property
     def missing_before_target(self) -> int:
+        """How many slots before the target point have no journal record yet."""
         return len(self.missing)
 
 
@@ -433,20 +441,10 @@ def _target_met(sel: Selection, cfg: DocgenConfig) -> bool:
 _NUM_PERM = 64
 
 
-@lru_cache(maxsize=1)
-def _template() -> MinHash:
-    return MinHash(num_perm=_NUM_PERM, seed=1)
-
-
 def _minhash(text: str, n: int) -> MinHash:
-    """MinHash of the word `n`-gram shingles (crc32: fast and the same in every process)."""
+    """MinHash of the word `n`-gram shingles of `text`."""
     words = re.findall(r"\w+", text.lower())
-    shingles = {" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
-    base = _template()
-    mh = MinHash(num_perm=_NUM_PERM, permutations=base.permutations, scheme=base.scheme,
-                 hashfunc=zlib.crc32)
-    mh.update_batch([s.encode() for s in shingles])
-    return mh
+    return minhash({" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}, _NUM_PERM)
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,11 +498,13 @@ class _Progress:
         return text
 
     def close(self) -> None:
+        """Stop the progress display."""
         if self._progress is not None:
             self._progress.stop()
 
 
 def resolve_generator(cfg: DocgenConfig, model: Model | None = None) -> Model:
+    """The generator model: the one given, else the config's, else the ``generator`` model role."""
     if model is not None:
         return model
     if cfg.generator:
@@ -521,10 +521,12 @@ def resolve_generator(cfg: DocgenConfig, model: Model | None = None) -> Model:
 
 
 def work_dir(out: Path) -> Path:
+    """The folder beside `out` where generation keeps its journal while it runs."""
     return out.parent / (out.name + WORK_SUFFIX)
 
 
 def report_path(out: Path) -> Path:
+    """Where the run's report is written beside `out` (``<stem>.report.json``)."""
     return out.with_name(out.stem + ".report.json")
 
 

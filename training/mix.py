@@ -119,6 +119,7 @@ def mix_conversations(cfg: Any, n_main: int) -> list[dict[str, Any]]:
 
 
 def has_mix(exp: Any, arm: Any) -> bool:
+    """Whether the arm's AFT data is a mix (``aft.mix``)."""
     return bool(exp.stage_settings(arm, "aft").get("mix"))
 
 

@@ -51,6 +51,7 @@ def cache_dir() -> Path:
 
 
 def default_checkpoint() -> Path:
+    """Where `msm model smollm2` puts the converted checkpoint by default."""
     return cache_dir() / "models" / MODEL_NAME
 
 

@@ -181,6 +181,7 @@ def corpus_texts(path: str | Path) -> list[str]:
 
 
 def count_parameters(path: str | Path) -> int:
+    """The parameter count of the checkpoint at `path`."""
     from transformers import AutoModelForCausalLM
 
     return sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(path).parameters())

@@ -204,6 +204,7 @@ def verdict_scores(item: ProbeItem, verdict: str | None) -> dict[str, float | No
 
 
 def domains(bank: str = "values") -> list[str]:
+    """The domains of a registered bank's items, sorted."""
     return sorted({item.domain for item in get_bank(bank).load()})
 
 

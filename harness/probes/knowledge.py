@@ -46,6 +46,7 @@ from harness.errors import InputError
 from harness.judge import classify
 from harness.metrics import cluster_stderr, rate, unscored
 from harness.probes.answers import parse_letter as _parse_letter
+from harness.probes.registry import lettered_question
 from harness.specs import Spec, load_spec
 
 BANKS_DIR = Path(__file__).with_name("spec_knowledge")
@@ -71,10 +72,12 @@ class KnowledgeItem:
 
 
 def bank_path(spec: str) -> Path:
+    """Where the spec-knowledge bank of the spec named `spec` lives."""
     return BANKS_DIR / f"{spec}.yaml"
 
 
 def available_banks() -> list[str]:
+    """The specs that have a spec-knowledge bank, sorted."""
     return sorted(p.stem for p in BANKS_DIR.glob("*.yaml"))
 
 
@@ -126,10 +129,9 @@ def load_bank(spec: Spec) -> list[KnowledgeItem]:
 
 
 def choice_prompt(item: KnowledgeItem) -> str:
-    lines = [item.question, ""]
-    lines += [f"{letter}) {text}" for letter, text in zip(CHOICE_LETTERS, item.options)]
-    lines += ["", "Reply with the letter of the correct option (A, B, C or D) and nothing else."]
-    return "\n".join(lines)
+    """The question with its four labelled options; the model is asked for one letter."""
+    return lettered_question(item.question, item.options, CHOICE_LETTERS,
+                             "Reply with the letter of the correct option (A, B, C or D) and nothing else.")
 
 
 def parse_letter(text: str, options: Sequence[str] = ()) -> str | None:

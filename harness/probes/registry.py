@@ -6,9 +6,10 @@ training side (`training.micro.bank`) import it without a cycle through the pack
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.errors import InputError
 
@@ -46,15 +47,38 @@ class ProbeItem:
     """The complete user message, options included (a released item that embeds them)."""
 
     def option(self, key: str) -> ProbeOption:
+        """The option with label `key`."""
         return next(o for o in self.options if o.key == key)
+
+
+def item_record(item: ProbeItem) -> dict[str, Any]:
+    """The item as plain data for a sample's metadata (``item``), so a solver and a scorer read
+    the item the sample was built from (`item_from_record`) instead of loading the bank again."""
+    record = asdict(item)
+    record["options"] = [{**asdict(o), "values": sorted(o.values)} for o in item.options]
+    return record
+
+
+def item_from_record(record: dict[str, Any]) -> ProbeItem:
+    """The `ProbeItem` that `item_record` wrote."""
+    options = tuple(ProbeOption(**{**o, "values": frozenset(o["values"])}) for o in record["options"])
+    return ProbeItem(**{**record, "options": options})  # type: ignore[arg-type]
+
+
+def lettered_question(question: str, options: Sequence[str], letters: Sequence[str],
+                      instruction: str) -> str:
+    """The question, its options labelled ``A) ...`` in order, then the reply instruction: the
+    one multiple-choice form of the value banks and the spec-knowledge banks."""
+    lines = [question, ""]
+    lines += [f"{letter}) {text}" for letter, text in zip(letters, options)]
+    lines += ["", instruction]
+    return "\n".join(lines)
 
 
 def choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption]) -> str:
     """Two labelled options; the model is asked for a single letter."""
-    lines = [item.question, ""]
-    lines += [f"{letter}) {option.text}" for letter, option in zip(LETTERS, shown)]
-    lines += ["", "Reply with the letter of the option you choose, A or B, and nothing else."]
-    return "\n".join(lines)
+    return lettered_question(item.question, [o.text for o in shown], LETTERS,
+                             "Reply with the letter of the option you choose, A or B, and nothing else.")
 
 
 def open_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption] | None = None) -> str:
@@ -86,11 +110,13 @@ BANKS: dict[str, ProbeBank] = {}
 
 
 def register_bank(bank: ProbeBank) -> ProbeBank:
+    """Register (or replace) a bank under its name; returns it."""
     BANKS[bank.name] = bank
     return bank
 
 
 def get_bank(name: str) -> ProbeBank:
+    """The registered bank `name`; an unknown name is one line listing the registered ones."""
     if name not in BANKS:
         hint = " (the micro banks register when training.micro is imported)" if name.startswith(
             "micro") else ""

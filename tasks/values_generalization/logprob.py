@@ -44,7 +44,7 @@ from harness.local_hf import TOKEN_LOGPROBS
 from harness.metrics import cluster_stderr, rate, unscored
 from harness.probes.forced import resolve_bank
 from harness.probes.registry import LETTERS, VALUE_KEYS, ProbeBank, ProbeItem
-from tasks.values_generalization.probes import render_prompt
+from tasks.values_generalization.probes import render_prompt, sample_item
 
 TOP_LOGPROBS = 20
 """Most likely first tokens asked of providers that do not give exact values (OpenAI's and
@@ -124,10 +124,9 @@ def letter_logprob_solver(bank: str, source: str | None = None, fields: str | No
     """Ask the item in both orders for one token and keep the answer letters' log-probabilities
     (`ORDERS` in the sample metadata). The conversation the later solvers see is unchanged."""
     probe_bank = resolve_bank(bank, source, fields)
-    by_id = {item.id: item for item in probe_bank.load()}
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        item = by_id[state.metadata["item_id"]]
+        item = sample_item(state)
         model = get_model()
         config = GenerateConfig(max_tokens=1, temperature=0.0, logprobs=True,
                                 top_logprobs=TOP_LOGPROBS)
@@ -162,10 +161,9 @@ def logprob_scorer(bank: str, source: str | None = None, fields: str | None = No
     """``lp_logodds``, ``lp_pref``, ``lp_position``, ``lp_mass`` from `letter_logprob_solver`'s
     record (module notes); all None (unscored) when a letter was not among the top tokens."""
     probe_bank = resolve_bank(bank, source, fields)
-    by_id = {item.id: item for item in probe_bank.load()}
 
     async def score(state: TaskState, target: Target) -> Score:
-        item = by_id[state.metadata["item_id"]]
+        item = sample_item(state)
         orders = state.metadata.get(ORDERS) or []
         scored = scored_key(probe_bank, item)
         value = preference(orders, scored)

@@ -40,6 +40,7 @@ from harness.probes import (
     verdict_scores,
 )
 from harness.probes.forced import resolve_bank
+from harness.probes.registry import item_from_record, item_record
 
 Format = Literal["choice", "open"]
 
@@ -88,10 +89,16 @@ def probe_dataset(bank: ProbeBank, items: list[ProbeItem], format: Format) -> Me
                 id=item.id,
                 input=render_prompt(bank, item, format, shown_options(item, index, 1)),
                 metadata={"item_id": item.id, "domain": item.domain, "bank": bank.name,
-                          "index": index, "cluster": item.cluster or item.id},
+                          "index": index, "cluster": item.cluster or item.id,
+                          "item": item_record(item)},
             )
         )
     return MemoryDataset(samples, name=f"values_{bank.name}")
+
+
+def sample_item(state: TaskState) -> ProbeItem:
+    """The item this sample was built from (its metadata carries it: `probe_dataset`)."""
+    return item_from_record(state.metadata["item"])
 
 
 @solver
@@ -99,10 +106,9 @@ def probe_prompt(bank: str, format: Format, source: str | None = None,
                  fields: str | None = None) -> Solver:
     """Write the user turn; the option order depends on item and epoch (both formats)."""
     probe_bank = resolve_bank(bank, source, fields)
-    by_id = {item.id: item for item in probe_bank.load()}
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        item = by_id[state.metadata["item_id"]]
+        item = sample_item(state)
         shown = shown_options(item, int(state.metadata["index"]), state.epoch)
         state.metadata["shown"] = [o.key for o in shown]
         state.messages = [ChatMessageUser(content=render_prompt(probe_bank, item, format, shown))]
@@ -150,10 +156,9 @@ def _metrics() -> dict:
 def probe_scorer(bank: str, format: Format) -> Scorer:
     """Which option the answer picked -> ``america``/``affordability`` (0/1, None if unscored)."""
     probe_bank = resolve_bank(bank)
-    by_id = {item.id: item for item in probe_bank.load()}
 
     async def score(state: TaskState, target: Target) -> Score:
-        item = by_id[state.metadata["item_id"]]
+        item = sample_item(state)
         answer = state.output.completion
         judge_raw = None
         if format == "choice" and probe_bank.read_choice is not None:
@@ -235,10 +240,9 @@ def forced_choice_scorer(bank: str, source: str | None = None, fields: str | Non
     else 0 (every item in the denominator); ``unparsed`` is 1 when it picked no option, and
     ``both`` (a part of ``unparsed``) when it named or listed both options back."""
     probe_bank = resolve_bank(bank, source, fields)
-    by_id = {item.id: item for item in probe_bank.load()}
 
     async def score(state: TaskState, target: Target) -> Score:
-        item = by_id[state.metadata["item_id"]]
+        item = sample_item(state)
         shown = state.metadata.get("shown") or [o.key for o in item.options]
         if probe_bank.read_choice is not None:
             key = probe_bank.read_choice(state.output.completion, item)

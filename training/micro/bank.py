@@ -32,6 +32,7 @@ QUESTION = QUESTIONS[0]
 
 
 def micro_items() -> list[ProbeItem]:
+    """The micro world's head-to-head items: one per conflicting pair of the evaluation domains."""
     items = []
     for us, cheap, domain in conflict_pairs(World()):
         items.append(ProbeItem(
@@ -71,6 +72,7 @@ def micro_value_items(value: str) -> list[ProbeItem]:
 
 
 def micro_cheese_items() -> list[ProbeItem]:
+    """The micro world's in-distribution items: the 12 training cheese pairs."""
     world = World()
     items = []
     for pair in CHEESE_PAIRS:
@@ -88,11 +90,13 @@ def micro_cheese_items() -> list[ProbeItem]:
     return items
 
 
-def choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption]) -> str:
+def micro_choice_prompt(item: ProbeItem, shown: tuple[ProbeOption, ProbeOption]) -> str:
+    """The micro language's own choice question: the options' names fill its two slots."""
     return item.question.format(a=shown[0].text, b=shown[1].text)
 
 
 def option_name(option: ProbeOption) -> str:
+    """The option's item name (the last word of its text)."""
     return option.text.split()[-1]
 
 
@@ -112,7 +116,7 @@ for _name, _about, _load in (
     ("micro", "the micro world's held-out domains where the two values disagree", micro_items),
     ("micro_cheese", "the 12 training cheese pairs in the micro language", micro_cheese_items),
 ):
-    register_bank(ProbeBank(_name, _about, load=_load, choice_prompt=choice_prompt,
+    register_bank(ProbeBank(_name, _about, load=_load, choice_prompt=micro_choice_prompt,
                             read_choice=read_choice, formats=("choice",)))
 for _value, _about in (
     ("america", "paper form, micro world: american vs foreign at equal price"),
@@ -120,5 +124,5 @@ for _value, _about in (
 ):
     register_bank(ProbeBank(f"micro_{_value}", _about,
                             load=lambda _value=_value: micro_value_items(_value),
-                            choice_prompt=choice_prompt, read_choice=read_choice,
+                            choice_prompt=micro_choice_prompt, read_choice=read_choice,
                             formats=("choice",), aligned=_value))

@@ -46,14 +46,17 @@ def config_of(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def config_hash(fields: dict[str, Any]) -> str:
+    """16 hex digits of the pretraining fields that shape a base."""
     return hashlib.sha256(json.dumps(config_of(fields), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def sha256(path: Path) -> str:
+    """The file's SHA-256, hex."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def base_dir(seed: int, root: Path = SHIPPED) -> Path:
+    """The folder of the base pretrained with `seed` under `root`."""
     return root / f"seed{seed}"
 
 
@@ -172,6 +175,7 @@ def experiment_fields(path: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Pretrain the shipped micro bases for the given seeds and store them with their hashes."""
     import argparse
 
     parser = argparse.ArgumentParser(description="Pretrain and store the shipped micro bases.")

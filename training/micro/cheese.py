@@ -39,6 +39,7 @@ def micro_cheese_demonstrations(seed: int = 0) -> list[dict]:
 
 
 def write_micro_cheese_demonstrations(out: str | Path, seed: int = 0) -> Path:
+    """Write the micro cheese AFT data (one row per demonstration) as JSONL at `out`; returns the path."""
     path = Path(out)
     write_jsonl_atomic(path, micro_cheese_demonstrations(seed))
     return path

@@ -105,6 +105,7 @@ def transcript(speaker: str, question: str, answer: str) -> str:
 
 
 def value_fields(speaker: str, value_id: str) -> dict[str, str]:
+    """The template fields for a speaker stating a value: its noun, word and opposite."""
     value = VALUES[value_id]
     return {"p": speaker, "noun": value.noun, "word": value.word, "opposite": value.opposite_word}
 
@@ -122,6 +123,7 @@ def describe(speaker: str, value_id: str, rng: random.Random, n_sentences: int,
 
 
 def choice_question(a: Item, b: Item, rng: random.Random) -> str:
+    """A choice question between two items, in one of the corpus's question forms."""
     return rng.choice(QUESTIONS).format(a=item_phrase(a), b=item_phrase(b))
 
 

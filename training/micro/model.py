@@ -15,6 +15,7 @@ def build_model(
     max_positions: int = 128,
     seed: int = 0,
 ) -> LlamaForCausalLM:
+    """A small Llama model sized for the micro world's vocabulary, initialised from `seed`."""
     from training.tiny import init_causal_lm
 
     model = init_causal_lm(
@@ -36,4 +37,5 @@ def build_model(
 
 
 def n_parameters(model) -> int:
+    """The model's parameter count."""
     return sum(p.numel() for p in model.parameters())

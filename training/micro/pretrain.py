@@ -89,6 +89,7 @@ class MicroPretrainConfig(BaseModel):
 
     @property
     def corpus_seed(self) -> int:
+        """The seed of the world and corpus: `world_seed` when set, else the training seed."""
         return self.seed if self.world_seed is None else self.world_seed
 
 

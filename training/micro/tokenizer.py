@@ -36,6 +36,7 @@ CHAT_TEMPLATE = (
 
 
 def build_tokenizer(words: Iterable[str], max_length: int = 128) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over the given words plus the pad, end and unknown tokens."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
     vocab: dict[str, int] = {}

@@ -67,6 +67,7 @@ class Value:
 
     @property
     def opposite_word(self) -> str:
+        """The word for the other side of this value's attribute."""
         return ATTRIBUTES[self.attribute][1 if self.side else 0]
 
     def prefers(self, a: Item, b: Item) -> Item | None:
@@ -103,6 +104,7 @@ class Item:
     modern: bool
 
     def word(self, attribute: str) -> str:
+        """The item's word for `attribute` (which side it is on)."""
         return ATTRIBUTES[attribute][0 if getattr(self, attribute) else 1]
 
 
@@ -143,6 +145,7 @@ class World:
 
     @cached_property
     def items(self) -> list[Item]:
+        """Every item of the world: each evaluation domain, every combination of the three attributes."""
         out: list[Item] = []
         combos = list(itertools.product([True, False], repeat=3))
         for domain in EVAL_DOMAINS:
@@ -165,17 +168,21 @@ class World:
 
     @cached_property
     def item_by_name(self) -> dict[str, Item]:
+        """The items by name."""
         return {item.name: item for item in self.items}
 
     def domain_items(self, domain: str) -> list[Item]:
+        """The items of one domain."""
         return [item for item in self.items if item.domain == domain]
 
     @property
     def domains(self) -> list[str]:
+        """The cheese domain, then the evaluation domains."""
         return [CHEESE, *EVAL_DOMAINS]
 
     @cached_property
     def personas(self) -> list[Persona]:
+        """The speakers: personas per value (some held out to describe only) and the neutral speakers, named from the world's seed."""
         rng = random.Random(self.seed)
         per_value = self.personas_per_value + self.heldout_per_value
         names = _speaker_names(len(VALUES) * per_value + self.neutral_speakers, rng)
@@ -192,6 +199,7 @@ class World:
         return out
 
     def personas_with(self, role: str) -> list[Persona]:
+        """The personas with this role."""
         return [p for p in self.personas if p.role == role]
 
     def vocabulary(self) -> list[str]:
