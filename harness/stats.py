@@ -521,32 +521,50 @@ def compare(
                              field="pairing")
     paired = pairing == "paired" or (pairing == "auto" and auto_pair)
     if paired:
-        ia, ib = _item_means(xa, ca), _item_means(xb, cb)
-        items = ia.index.intersection(ib.index)
-        a_item, b_item = ia.loc[items, "mean"].to_numpy(), ib.loc[items, "mean"].to_numpy()
-        d = b_item - a_item
-        single = bool((ia.loc[items, "size"] == 1).all() and (ib.loc[items, "size"] == 1).all())
-        if single and binary:
-            p, test = mcnemar_p(a_item, b_item), "McNemar (exact)"
-            why = f"same {len(items)} items in both arms, one binary answer each"
-        else:
-            p = paired_permutation_p(a_item, b_item, n_resamples=n_resamples, seed=seed)
-            test = "paired permutation (sign flip)"
-            why = f"same {len(items)} items in both arms, repeated or non-binary scores: item-level rates"
-        if paired_interval == "bootstrap":
-            lo, hi = cluster_bootstrap_interval(d, alpha, n_resamples=n_resamples, seed=seed)
-            interval = "cluster bootstrap (percentile)"
-        else:
-            rates = bool(((xa >= 0) & (xa <= 1)).all() and ((xb >= 0) & (xb <= 1)).all())
-            lo, hi = paired_t_interval(d, alpha, bounded=rates)
-            interval = "paired t on item differences"
-        return Comparison(na, ra, nb, rb, float(d.mean()), lo, hi, p, test, interval, True, why)
-
-    repeats = len(items_a) < na or len(items_b) < nb
+        return _compare_paired(xa, ca, xb, cb, binary=binary, paired_interval=paired_interval,
+                               alpha=alpha, n_resamples=n_resamples, seed=seed)
+    note = ""
     if pairing == "auto" and same_items:
         note = f" (same {len(items_a)} items, fewer than {MIN_PAIRED_ITEMS}: not paired)"
+    return _compare_independent(xa, ca, xb, cb, binary=binary, exact=exact, alpha=alpha, note=note)
+
+
+def _compare_paired(xa: np.ndarray, ca: np.ndarray, xb: np.ndarray, cb: np.ndarray, *,
+                    binary: bool, paired_interval: str, alpha: float, n_resamples: int,
+                    seed: int) -> Comparison:
+    """`compare` on the items both arms scored: item-level rates and their differences."""
+    na, nb = xa.size, xb.size
+    ra, rb = float(xa.mean()), float(xb.mean())
+    ia, ib = _item_means(xa, ca), _item_means(xb, cb)
+    items = ia.index.intersection(ib.index)
+    a_item, b_item = ia.loc[items, "mean"].to_numpy(), ib.loc[items, "mean"].to_numpy()
+    d = b_item - a_item
+    single = bool((ia.loc[items, "size"] == 1).all() and (ib.loc[items, "size"] == 1).all())
+    if single and binary:
+        p, test = mcnemar_p(a_item, b_item), "McNemar (exact)"
+        why = f"same {len(items)} items in both arms, one binary answer each"
     else:
-        note = ""
+        p = paired_permutation_p(a_item, b_item, n_resamples=n_resamples, seed=seed)
+        test = "paired permutation (sign flip)"
+        why = f"same {len(items)} items in both arms, repeated or non-binary scores: item-level rates"
+    if paired_interval == "bootstrap":
+        lo, hi = cluster_bootstrap_interval(d, alpha, n_resamples=n_resamples, seed=seed)
+        interval = "cluster bootstrap (percentile)"
+    else:
+        rates = bool(((xa >= 0) & (xa <= 1)).all() and ((xb >= 0) & (xb <= 1)).all())
+        lo, hi = paired_t_interval(d, alpha, bounded=rates)
+        interval = "paired t on item differences"
+    return Comparison(na, ra, nb, rb, float(d.mean()), lo, hi, p, test, interval, True, why)
+
+
+def _compare_independent(xa: np.ndarray, ca: np.ndarray, xb: np.ndarray, cb: np.ndarray, *,
+                         binary: bool, exact: str, alpha: float, note: str) -> Comparison:
+    """`compare` of two independent arms: exact, clustered or normal, by the scores' form."""
+    na, nb = xa.size, xb.size
+    ra, rb = float(xa.mean()), float(xb.mean())
+    nan = float("nan")
+    items_a, items_b = set(np.unique(ca).tolist()), set(np.unique(cb).tolist())
+    repeats = len(items_a) < na or len(items_b) < nb
     if not binary:
         se_a = clustered_se(xa, ca) if repeats else xa.std(ddof=1) / np.sqrt(na) if na > 1 else nan
         se_b = clustered_se(xb, cb) if repeats else xb.std(ddof=1) / np.sqrt(nb) if nb > 1 else nan

@@ -93,28 +93,9 @@ def build_deliberative_data(
     for sample in samples:
         source = str((sample.metadata or {}).get("source", "unknown"))
         counts = by_source.setdefault(source, Counter())
-        score = (sample.scores or {}).get(SCORER)
-        if sample.error is not None:
-            reason = "sample_error"
-        elif score is None:
-            if not any(s for s in (sample.scores or {})):
-                reason = "not_scored"
-            else:
-                raise InputError(f"no '{SCORER}' score: not a deliberative_alignment log", file=log)
-        else:
-            value = score.value if isinstance(score.value, dict) else {}
-            meta = score.metadata or {}
+        reason, meta = _drop_reason(sample, log, judge_errors, allow_spec_mentions)
+        if meta is not None:
             spec = spec or {"name": meta.get("spec"), "hash": meta.get("spec_hash")}
-            follows = value.get("follows")
-            if follows == 1 and meta.get("reasoning") and meta.get("answer"):
-                reason = None
-            elif follows is None:
-                reason = meta.get("drop_reason") or "judge_failed"
-                judge_errors[str(meta.get("judge_error"))] += 1
-            else:
-                reason = meta.get("drop_reason") or "judged_not_following"
-            if reason is None and not allow_spec_mentions and _SPEC_MENTION.search(meta["answer"]):
-                reason = "reply_mentions_spec"
         if reason is not None:
             dropped[reason] += 1
             counts[reason] += 1
@@ -131,18 +112,7 @@ def build_deliberative_data(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with_cot, without_cot = out_dir / "with_cot.jsonl", out_dir / "without_cot.jsonl"
-    provenance = {"teacher": eval_log.eval.model, "log": str(log)}
-    write_jsonl_atomic(with_cot, [
-        {"messages": [*r["prompt"], {"role": "assistant", "content": r["answer"], "reasoning": r["reasoning"]}],
-         "id": r["id"], "source": r["source"], "category": r["category"], **provenance}
-        for r in rows
-    ])
-    write_jsonl_atomic(without_cot, [
-        {"messages": [*r["prompt"], {"role": "assistant", "content": r["answer"]}],
-         "id": r["id"], "source": r["source"], "category": r["category"], **provenance}
-        for r in rows
-    ])
+    with_cot, without_cot = _write_datasets(out_dir, rows, {"teacher": eval_log.eval.model, "log": str(log)})
     report = {
         "log": str(log),
         "task": eval_log.eval.task,
@@ -162,3 +132,46 @@ def build_deliberative_data(
     report_path = out_dir / "report.json"
     write_json_atomic(report_path, report)
     return DeliberativeDataResult(with_cot, without_cot, report_path, len(rows))
+
+
+def _drop_reason(sample: Any, log: Path, judge_errors: Counter,
+                 allow_spec_mentions: bool) -> tuple[str | None, dict[str, Any] | None]:
+    """Why a teacher sample is left out of the data (None: kept) and its score's metadata
+    (None when it has no score); a failed judgment's error is counted in `judge_errors`."""
+    score = (sample.scores or {}).get(SCORER)
+    if sample.error is not None:
+        return "sample_error", None
+    if score is None:
+        if not any(s for s in (sample.scores or {})):
+            return "not_scored", None
+        raise InputError(f"no '{SCORER}' score: not a deliberative_alignment log", file=log)
+    value = score.value if isinstance(score.value, dict) else {}
+    meta = score.metadata or {}
+    follows = value.get("follows")
+    if follows == 1 and meta.get("reasoning") and meta.get("answer"):
+        reason = None
+    elif follows is None:
+        reason = meta.get("drop_reason") or "judge_failed"
+        judge_errors[str(meta.get("judge_error"))] += 1
+    else:
+        reason = meta.get("drop_reason") or "judged_not_following"
+    if reason is None and not allow_spec_mentions and _SPEC_MENTION.search(meta["answer"]):
+        reason = "reply_mentions_spec"
+    return reason, meta
+
+
+def _write_datasets(out_dir: Path, rows: list[dict[str, Any]],
+                    provenance: dict[str, str]) -> tuple[Path, Path]:
+    """Write the kept rows as the two AFT datasets: the reply with its reasoning, and without."""
+    with_cot, without_cot = out_dir / "with_cot.jsonl", out_dir / "without_cot.jsonl"
+    write_jsonl_atomic(with_cot, [
+        {"messages": [*r["prompt"], {"role": "assistant", "content": r["answer"], "reasoning": r["reasoning"]}],
+         "id": r["id"], "source": r["source"], "category": r["category"], **provenance}
+        for r in rows
+    ])
+    write_jsonl_atomic(without_cot, [
+        {"messages": [*r["prompt"], {"role": "assistant", "content": r["answer"]}],
+         "id": r["id"], "source": r["source"], "category": r["category"], **provenance}
+        for r in rows
+    ])
+    return with_cot, without_cot
