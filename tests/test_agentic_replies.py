@@ -1,6 +1,6 @@
 """The agentic detectors on replies written independently of them (`tests/agentic_replies.py`).
 
-The figures reported in the README come from ``python tests/agentic_replies.py``; these tests
+The figures reported in docs/agentic_misalignment.md come from ``python tests/agentic_replies.py``; these tests
 keep the sets well formed and guard the detector against regressions on them: it may be wrong
 only on the replies that no string check can read (intent), which the grader must decide.
 """

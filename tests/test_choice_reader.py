@@ -240,7 +240,7 @@ def test_both_and_neither(reply, expected):
 
 HELDOUT_READ = 122
 """Held-out replies read as labelled when the half was first measured (122 of 147, 83.0%); the
-README lists the misses by form. They were read afterwards and fixed in a second round, so the
+docs (values_generalization.md) list the misses by form. They were read afterwards and fixed in a second round, so the
 whole set is development data now: `ALL_READ` guards it."""
 ALL_READ = 0.99
 

@@ -249,7 +249,7 @@ def test_deliberative_data_from_a_teacher_log_whose_grader_failed_says_so(tmp_pa
 
 
 # ---------------------------------------------------------------------------------------------
-# exit statuses, measured (issue 27): the README's table says what each command returns
+# exit statuses, measured (issue 27): the docs' table (docs/failure_semantics.md) says what each command returns
 
 
 class _Unreachable(ModelAPI):
@@ -298,15 +298,15 @@ main()
 def _readme_row(start: str) -> str:
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    table = readme.split("## Failure semantics", 1)[1]
+    page = (Path(__file__).resolve().parent.parent / "docs" / "failure_semantics.md").read_text()
+    table = page.split("# Failure semantics", 1)[1]
     return next(line for line in table.splitlines() if line.startswith(f"| {start}"))
 
 
 @pytest.mark.parametrize(("command", "status"), [("eval", 0), ("eval-set", 1)])
 def test_inspect_exit_status_with_an_unreachable_grader_is_the_readmes(tmp_path, command, status):
     """Plain `inspect eval` exits 0 although every sample errored (only the log says so);
-    `inspect eval-set` exits 1. The README's first failure row says exactly that."""
+    `inspect eval-set` exits 1. The docs' first failure row says exactly that."""
     import os
     import subprocess
     import sys

@@ -1,7 +1,7 @@
 """One reader for lettered multiple-choice answers (two-option probes and A-D knowledge items).
 
 Measured on replies written independently of it (`tests/data/choice_replies.yaml`, ``python
-tests/choice_replies.py``; figures in the README) and first written against what a real small
+tests/choice_replies.py``; figures in docs/values_generalization.md) and first written against what a real small
 instruct model replies (SmolLM2-135M-Instruct, greedy, 16 new tokens;
 `benchmarks/real_model_check.py`).
 

@@ -218,7 +218,7 @@ def _drop_empty_interrupted_logs(log_dir: Path) -> list[Path]:
     seconds instead of at once; with Inspect's ``hf/`` provider, whose waiting samples poll
     their batch by blocking the event loop for 10 ms each, the starts then slow down further
     and the whole batch waits for the last one: 149 s instead of 21 s for the micro model's
-    320 samples (README, "Failure semantics"). A log with finished
+    320 samples (docs/failure_semantics.md). A log with finished
     samples is kept: those are reused."""
     from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 
