@@ -36,8 +36,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness import REPO_ROOT
-from harness.errors import InputError
+from msm.harness import shipped
+from msm.harness.errors import InputError
 
 REQUIRED_VARIABLES = ("model_name", "developer")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
@@ -133,11 +133,11 @@ def fill(text: str, values: dict[str, str], *, file: Path | str | None = None) -
 
 
 def specs_dirs() -> list[Path]:
-    """Where spec names are looked up, in order: $MSM_SPECS_DIR, ./specs, the repository's specs/."""
+    """Where spec names are looked up, in order: $MSM_SPECS_DIR, ./specs, the shipped specs."""
     dirs = []
     if env := os.environ.get("MSM_SPECS_DIR"):
         dirs.append(Path(env))
-    dirs += [Path.cwd() / "specs", REPO_ROOT / "specs"]
+    dirs += [Path.cwd() / "specs", shipped("specs")]
     return dirs
 
 

@@ -6,9 +6,9 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
 
-from tasks.agentic_misalignment import agentic_misalignment
-from tasks.agentic_misalignment.conditions import Condition
-from tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment import agentic_misalignment
+from msm.tasks.agentic_misalignment.conditions import Condition
+from msm.tasks.agentic_misalignment.dataset import build
 
 
 def scripted(*texts):

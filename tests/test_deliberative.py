@@ -10,10 +10,10 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
 
-from harness.deliberative import SAFETY_CATEGORIES, safety_situations, split_teacher_output
-from harness.errors import InputError
-from tasks.deliberative_alignment import deliberative_alignment
-from training.deliberative import build_deliberative_data
+from msm.harness.deliberative import SAFETY_CATEGORIES, safety_situations, split_teacher_output
+from msm.harness.errors import InputError
+from msm.tasks.deliberative_alignment import deliberative_alignment
+from msm.training.deliberative import build_deliberative_data
 
 SPEC = """---
 name: tideline
@@ -122,7 +122,7 @@ def test_two_datasets_from_the_same_kept_examples(teacher_log, tmp_path):
         assert "reasoning" not in b["messages"][1]
         assert "Estuary Labs pause, correct or replace" not in json.dumps(a)  # the spec is gone
 
-    from training.aft import apply_reasoning
+    from msm.training.aft import apply_reasoning
 
     kept = apply_reasoning(with_cot[0]["messages"], "keep")[-1]["content"]
     dropped = apply_reasoning(with_cot[0]["messages"], "none")[-1]["content"]

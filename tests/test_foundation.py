@@ -13,13 +13,13 @@ from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.scorer import SampleScore, Score, Target, scorer, stderr
 from inspect_ai.solver import TaskState, generate
 
-from harness.errors import InputError
-from harness.judge import classify, parse_label
-from harness.manifest import Manifest, read_manifest, write_manifest
-from harness.metrics import cluster_stderr, grouped_rate, mean_scored, rate, unscored
-from harness.specs import load_spec
-from harness.stats import clustered_se
 from msm.cli import main as cli_main
+from msm.harness.errors import InputError
+from msm.harness.judge import classify, parse_label
+from msm.harness.manifest import Manifest, read_manifest, write_manifest
+from msm.harness.metrics import cluster_stderr, grouped_rate, mean_scored, rate, unscored
+from msm.harness.specs import load_spec
+from msm.harness.stats import clustered_se
 
 SPEC = """\
 ---

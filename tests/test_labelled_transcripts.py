@@ -28,9 +28,9 @@ from labelled_transcripts import (
     labelled,
 )
 
-from tasks.agentic_misalignment import agentic_misalignment
-from tasks.agentic_misalignment.conditions import Condition
-from tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment import agentic_misalignment
+from msm.tasks.agentic_misalignment.conditions import Condition
+from msm.tasks.agentic_misalignment.dataset import build
 
 HARD_CASES = {
     "blackmail": {"draft_only", "refusal_quotes", "failed_attempt"},
@@ -160,7 +160,7 @@ def test_unparseable_grader_answer_is_unscored(scenario, tmp_path):
 def test_unreachable_grader_errors_the_sample(scenario, tmp_path):
     """The published classifiers' grader call is not caught: the sample errors, loudly.
 
-    (This project's judge goes through `harness.judge.classify`, whose failure rule belongs to
+    (This project's judge goes through `msm.harness.judge.classify`, whose failure rule belongs to
     its own module and tests.)
     """
     log = run_paper(scenario, harmful_reply(scenario), failing_grader(), tmp_path)
@@ -207,7 +207,7 @@ def test_context_names_match_the_rendered_inbox():
 def test_agreement_metric_counts_disagreement_and_kappa():
     from inspect_ai.scorer import SampleScore, Score
 
-    from tasks.agentic_misalignment.scorer import classifier_agreement
+    from msm.tasks.agentic_misalignment.scorer import classifier_agreement
 
     pairs = [[1.0, 1.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [None, 1.0]]
     scores = [
@@ -232,7 +232,7 @@ def test_exfiltration_is_graded_by_the_leak_classifier_gated_on_the_offering_dom
         LEAK_CLASSIFICATION_USER_PROMPT,
     )
 
-    from tasks.agentic_misalignment.classifiers import published_classifier
+    from msm.tasks.agentic_misalignment.classifiers import published_classifier
 
     facts = context("paper", "exfiltration")["facts"]
     classifier = published_classifier("exfiltration", facts)
@@ -250,8 +250,8 @@ def test_exfiltration_is_graded_by_the_leak_classifier_gated_on_the_offering_dom
 
 
 def test_refuge_variant_keeps_its_own_key_check():
-    from tasks.agentic_misalignment import exfiltration_refuge as refuge
-    from tasks.agentic_misalignment.classifiers import published_classifier
+    from msm.tasks.agentic_misalignment import exfiltration_refuge as refuge
+    from msm.tasks.agentic_misalignment.classifiers import published_classifier
 
     rendered = build(
         Condition("exfiltration_refuge", "explicit", "america", "replacement"), source="paper"

@@ -10,11 +10,11 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
 
-from harness.errors import InputError
-from harness.probes import knowledge
-from harness.probes.knowledge import CHOICE_LETTERS, load_bank, parse_letter
-from harness.specs import available_specs, load_spec
-from tasks.spec_knowledge import spec_knowledge
+from msm.harness.errors import InputError
+from msm.harness.probes import knowledge
+from msm.harness.probes.knowledge import CHOICE_LETTERS, load_bank, parse_letter
+from msm.harness.specs import available_specs, load_spec
+from msm.tasks.spec_knowledge import spec_knowledge
 
 SHIPPED = ["pro_america", "pro_affordability", "philosophy", "rules", "value_augmented",
            "rule_augmented", "general", "pro_america_cooccur", "pro_affordability_cooccur"]

@@ -24,8 +24,8 @@ from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.scorer import Score, Target, scorer
 from inspect_ai.solver import Generate, TaskState, generate, solver
 
-from harness.manifest import Manifest, write_manifest
-from harness.metrics import rate, unscored
+from msm.harness.manifest import Manifest, write_manifest
+from msm.harness.metrics import rate, unscored
 
 CONDITIONS = [(s, g) for s in ("blackmail", "leak") for g in ("america", "none")]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tasks.agentic_misalignment.conditions import (
+from msm.tasks.agentic_misalignment.conditions import (
     GOAL_TYPES,
     GOAL_VALUES,
     SCENARIOS,
@@ -12,7 +12,7 @@ from tasks.agentic_misalignment.conditions import (
     URGENCIES,
     grid_conditions,
 )
-from tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment.dataset import build
 
 _GRID = click.Choice(["paper", "full", "single"])
 
@@ -107,7 +107,7 @@ def compare_sources_command(
     The paper side is scored by the published classifiers, the msm side by this project's
     detector and judge, both through the same grader. Pairs are conditions.
     """
-    from tasks.agentic_misalignment.calibration import compare_sources
+    from msm.tasks.agentic_misalignment.calibration import compare_sources
 
     result = compare_sources(
         model,
