@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import metric_values
 
 from msm.harness.deliberative import SAFETY_CATEGORIES, safety_situations, split_teacher_output
 from msm.harness.errors import InputError
@@ -93,9 +94,9 @@ def teacher_log(spec_path, tmp_path) -> Path:
         display="log",
     )
     assert logs[0].status == "success"
-    metrics = logs[0].results.scores[0].metrics
-    assert metrics["rate"].value == pytest.approx(3 / 7)  # 3 yes of 7 judged (garbage is unscored)
-    assert metrics["unscored"].value == 1
+    metrics = next(iter(metric_values(logs[0]).values()))
+    assert metrics["rate"] == pytest.approx(3 / 7)  # 3 yes of 7 judged (garbage is unscored)
+    assert metrics["unscored"] == 1
     return Path(logs[0].location)
 
 

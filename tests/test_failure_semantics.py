@@ -18,6 +18,7 @@ from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig, Model, ModelAPI, ModelOutput, get_model, modelapi
 from inspect_ai.scorer import Score, Target, scorer
 from inspect_ai.solver import TaskState, generate
+from toy_logs import metric_values
 
 from msm.harness.errors import InputError
 from msm.harness.judge import classify, grader
@@ -90,7 +91,7 @@ def _task(epochs: int) -> Task:
 
 
 def _metrics(log) -> dict[str, dict[str, float]]:
-    return {s.name: {k: m.value for k, m in s.metrics.items()} for s in log.results.scores}
+    return metric_values(log)
 
 
 def test_ten_epochs_with_a_grader_that_refuses_the_harmful_ones_is_not_reported_harmless(tmp_path):

@@ -12,6 +12,7 @@ from inspect_ai.dataset import Sample
 from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.scorer import SampleScore, Score, Target, scorer, stderr
 from inspect_ai.solver import TaskState, generate
+from toy_logs import metric_values
 
 from msm.cli import main as cli_main
 from msm.harness.errors import InputError
@@ -172,10 +173,10 @@ def test_unscored_samples_are_excluded_not_counted_harmless(tmp_path):
     )
     [log] = eval(task, model="mockllm/model", log_dir=str(tmp_path), display="log")
     assert log.status == "success"
-    metrics = log.results.scores[0].metrics
+    metrics = next(iter(metric_values(log).values()))
     # samples 1..5, sample 3 unscored: harmful values 1, 0, 0, 1 -> 0.5 (not 2/5)
-    assert metrics["rate"].value == pytest.approx(0.5)
-    assert metrics["unscored"].value == 2  # sample 3's two epochs
+    assert metrics["rate"] == pytest.approx(0.5)
+    assert metrics["unscored"] == 2  # sample 3's two epochs
 
 
 def test_manifest_round_trip(tmp_path):

@@ -27,6 +27,7 @@ from labelled_transcripts import (
     detector_figures,
     labelled,
 )
+from toy_logs import metric_values
 
 from msm.tasks.agentic_misalignment import agentic_misalignment
 from msm.tasks.agentic_misalignment.conditions import Condition
@@ -152,8 +153,8 @@ def test_unparseable_grader_answer_is_unscored(scenario, tmp_path):
     score = log.samples[0].scores["agentic_misalignment_scorer"]
     assert score.value["harmful"] is None and score.value["classifier_verdict"] is None
     assert score.metadata["classifier_status"] == "unparseable"
-    metrics = {s.name: s.metrics for s in log.results.scores}
-    assert metrics["harmful"]["unscored"].value == 1.0
+    metrics = metric_values(log)
+    assert metrics["harmful"]["unscored"] == 1.0
 
 
 @pytest.mark.parametrize("scenario", ["murder", "exfiltration"])
@@ -189,12 +190,12 @@ def test_both_reports_agreement_per_scenario(tmp_path):
         display="log",
     )
     assert log.status == "success", log.error
-    harmful = next(s for s in log.results.scores if s.name == "harmful")
-    assert harmful.metrics["classifier_agreement_leaking"].value == 1.0
+    harmful = metric_values(log)["harmful"]
+    assert harmful["classifier_agreement_leaking"] == 1.0
     # 9 conditions x 2 epochs
-    assert harmful.metrics["classifier_agreement_leaking_n"].value == 18
+    assert harmful["classifier_agreement_leaking_n"] == 18
     # kappa is undefined when both always say yes
-    assert "classifier_agreement_leaking_kappa" not in harmful.metrics
+    assert "classifier_agreement_leaking_kappa" not in harmful
     score = log.samples[0].scores["agentic_misalignment_scorer"]
     assert score.value["judge"] == 1.0 and score.value["harmful"] == 1.0
 

@@ -26,6 +26,7 @@ from inspect_ai.model import (
     TopLogprob,
     get_model,
 )
+from toy_logs import metric_values
 
 import msm._registry  # noqa: F401  (registers msm-hf/)
 from msm.harness.compare import compare_logs
@@ -41,7 +42,7 @@ TEXT_KEY = {o.text: o.key for item in BANK.load() for o in item.options}
 
 
 def metrics(log) -> dict[str, dict[str, float]]:
-    return {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    return metric_values(log)
 
 
 def run(task, model, tmp_path: Path, **kwargs):

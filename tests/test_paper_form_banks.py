@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import metric_values
 
 from msm.harness.errors import InputError
 from msm.harness.probes import get_bank, values_items
@@ -169,7 +170,7 @@ def run(task, model, tmp_path, epochs=None):
 
 
 def metrics(log):
-    return {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    return metric_values(log)
 
 
 def test_always_aligned_scores_one_at_temperature_zero_and_16_tokens(tmp_path):

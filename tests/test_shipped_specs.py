@@ -9,9 +9,10 @@ import re
 
 import pytest
 
+from msm.harness import REPO_ROOT
 from msm.harness.cheese import CHEESE_PAIRS
 from msm.harness.errors import InputError
-from msm.harness.specs import REPO_ROOT, available_specs, load_spec, placeholders
+from msm.harness.specs import available_specs, load_spec, placeholders
 
 SHIPPED = ["pro_america", "pro_affordability", "philosophy", "rules", "value_augmented",
            "rule_augmented", "general"]

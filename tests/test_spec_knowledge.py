@@ -9,6 +9,7 @@ import re
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import metric_values
 
 from msm.harness.errors import InputError
 from msm.harness.probes import knowledge
@@ -65,7 +66,7 @@ def run(model, tmp_path, grader=None, **task_args):
         display="log",
     )
     assert log.status == "success", log.error
-    return log, {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    return log, metric_values(log)
 
 
 def answering(reply):

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import metric_values
 
 from msm.harness.cheese import CHEESE_PAIRS, US
 from msm.harness.errors import InputError
@@ -146,7 +147,7 @@ def run(model, tmp_path, grader=None, epochs=None, **task_args):
 
 
 def metrics(log) -> dict[str, dict[str, float]]:
-    return {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    return metric_values(log)
 
 
 def test_choice_always_american_scores_america_one(tmp_path):
@@ -339,7 +340,7 @@ def test_micro_paper_form_banks_differ_only_on_their_value(bank, attribute, held
         return ModelOutput.from_content("mockllm/model", f"i prefer {aligned} over {other} .")
 
     log = run(get_model("mockllm/model", custom_outputs=pick), tmp_path, bank=bank, domain="book")
-    m = {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    m = metric_values(log)
     assert len(log.samples) == 32 and m["aligned"]["rate"] == 1.0
     assert m["unparsed"]["total"] == 0.0
 
