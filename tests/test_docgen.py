@@ -319,7 +319,10 @@ import asyncio, sys
 sys.path.insert(0, {tests!r})
 from pathlib import Path
 from test_docgen import Scripted, config, mock
+from msm.harness import offline
 from msm.training.docgen import generate_documents
+
+offline.install()  # as the tests' conftest: Inspect's token estimate without a network
 
 script = Scripted()
 
