@@ -18,8 +18,8 @@ A spec file looks like::
     ---
     # The body, Markdown, with {model_name} and {developer} placeholders.
 
-`load_spec` finds a spec by name (in ``$MSM_SPECS_DIR``, ``./specs`` or the repository's
-``specs/``) or by path, validates it, and `Spec.render` fills the variables. A malformed
+`load_spec` finds a spec by name (in ``$MSM_SPECS_DIR``, ``./specs`` or the shipped ``specs/``,
+``msm/specs`` in an installed wheel) or by path, validates it, and `Spec.render` fills the variables. A malformed
 spec raises `InputError` naming the file and the field.
 """
 

@@ -153,13 +153,27 @@ def test_click_commands_live_in_the_cli_layer():
 
 
 def _libraries(name: str) -> set[str]:
+    return _top_level_imports(MODULES[name])
+
+
+def _top_level_imports(path: Path) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module.split(".")[0])
     return found
+
+
+def test_the_folders_are_imported_under_msm():
+    """harness/, tasks/ and training/ install as msm.harness, msm.tasks and msm.training (a wheel
+    has no top-level package of those names): no module, test or benchmark imports the bare name."""
+    files = [*MODULES.values(), *sorted((ROOT / "benchmarks").glob("*.py")),
+             *sorted((ROOT / "tests").glob("*.py"))]
+    bare = [f"{path.relative_to(ROOT)}: import {name}" for path in files
+            for name in sorted(_top_level_imports(path) & set(LIBRARIES))]
+    assert not bare, "; ".join(bare)
 
 
 def test_installing_msm_changes_no_other_inspect_run():
