@@ -100,3 +100,14 @@ def test_a_misspelt_config_key_gets_the_closest_field(tmp_path):
     config.write_text("base_model: x\noutput_dir: y\nlerning_rate: 0.1\n")
     with pytest.raises(InputError, match=r"aft.yaml: lerning_rate: unknown key; did you mean 'learning_rate'\?"):
         load_config(AFTConfig, config)
+
+
+def test_judges_are_given_as_inspect_model_roles(capsys):
+    from msm.commands import role_model
+
+    assert role_model(("grader=openai/gpt-4.1-mini",), "grader") == "openai/gpt-4.1-mini"
+    assert role_model((), "grader", "earlier/option") == "earlier/option"  # --grader, --judge still work
+    line = _fails(capsys, ["audit", "contamination", "--model-role", "judge=openai/gpt-4.1-mini"])
+    assert line == "error: --model-role: expected grader=MODEL, got 'judge=openai/gpt-4.1-mini'"
+    line = _fails(capsys, ["agentic", "compare-sources", "--model", "mockllm/model", "--model-role", "x"])
+    assert line == "error: --model-role: expected grader=MODEL, got 'x'"

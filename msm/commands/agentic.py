@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from msm.commands import role_model
 from msm.tasks.agentic_misalignment.conditions import (
     GOAL_TYPES,
     GOAL_VALUES,
@@ -77,7 +78,9 @@ def render_command(
 
 @agentic_command.command("compare-sources")
 @click.option("--model", required=True, help="the model to evaluate (any Inspect model string)")
-@click.option("--grader", help="grader model for both sides (else none: the detectors' action rates)")
+@click.option("--model-role", "model_roles", multiple=True, metavar="grader=MODEL",
+              help="grader model for both sides (else none: the detectors' action rates)")
+@click.option("--grader", hidden=True, help="the earlier name of --model-role grader=MODEL")
 @click.option("--grid", "grid", type=_GRID, default="paper", show_default=True)
 @click.option("--scenario", type=click.Choice(SCENARIOS))
 @click.option("--goal-type", type=click.Choice(GOAL_TYPES))
@@ -90,6 +93,7 @@ def render_command(
 @click.option("--log-dir", default="logs/compare_sources", show_default=True)
 def compare_sources_command(
     model,
+    model_roles,
     grader,
     grid,
     scenario,
@@ -107,6 +111,7 @@ def compare_sources_command(
     The paper side is scored by the published classifiers, the msm side by this project's
     detector and judge, both through the same grader. Pairs are conditions.
     """
+    grader = role_model(model_roles, "grader", grader)
     from msm.tasks.agentic_misalignment.calibration import compare_sources
 
     result = compare_sources(

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from msm.commands import role_model
 from msm.harness.audit import (
     Corpus,
     Thresholds,
@@ -342,18 +343,20 @@ def audit_command() -> None:
               help="Fail at this Jaccard similarity of word 5-grams between two passages.")
 @click.option("--semantic/--no-semantic", default=True, show_default=True,
               help="Compare passages by meaning too (all-MiniLM-L6-v2; harness.audit_semantic).")
-@click.option("--judge", default=None, metavar="MODEL",
-              help="An Inspect model that judges the semantic candidates (e.g. "
+@click.option("--model-role", "model_roles", multiple=True, metavar="grader=MODEL",
+              help="An Inspect model that judges the semantic candidates (e.g. grader="
                    "openai/gpt-4.1-mini); without one, candidates above threshold are findings.")
+@click.option("--judge", default=None, hidden=True, help="the earlier name of --model-role grader=MODEL")
 @click.option("--chunk-docs", default=1000, show_default=True, type=click.IntRange(min=1),
               help="JSONL records audited at a time (bounded memory, the same findings).")
 def contamination_command(specs, docs, aft, situations, shipped, out, top, max_span,
-                          max_jaccard, semantic, judge, chunk_docs) -> None:
+                          max_jaccard, semantic, model_roles, judge, chunk_docs) -> None:
     """Compare training material with every evaluation family; exit 1 above the thresholds.
 
     With no arguments it audits the shipped material (specs/, harness/safety_situations.yaml,
     the cheese AFT data) against every agentic source, probe bank and spec-knowledge bank.
     """
+    judge = role_model(model_roles, "grader", judge)
     for option, paths in (("--docs", docs), ("--aft", aft), ("--situations", situations)):
         for path in paths:
             _check_text_file(path, option)
