@@ -6,7 +6,7 @@ probe_item) and clean passages on the same spec themes, split dev / heldout. Thi
 1. embeds every case and prints, per kind of semantic reference, the threshold the dev half
    gives under the rule: the highest cosine a dev CLEAN passage reaches, plus `MARGIN`, rounded
    up to 0.005 (no dev clean passage flagged, with a margin for unseen ones); the shipped
-   thresholds (`harness.audit.Thresholds`) were set this way, on dev only;
+   thresholds (`msm.harness.audit.Thresholds`) were set this way, on dev only;
 2. runs the whole audit (lexical evidence and the semantic pass, no judge) on every case as one
    document, with the shipped thresholds, and prints recall per level and the false-positive
    rate on clean passages for each split, the semantic pass alone and the lexical evidence alone
@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-import tasks.agentic_misalignment  # noqa: F401  registers its prompts with the audit
-from harness import REPO_ROOT
-from harness.audit import Corpus, Where, _shipped_evaluation, audit
-from harness.audit_semantic import MIN_WORDS, embed, shipped_index
+import msm.tasks.agentic_misalignment  # noqa: F401  registers its prompts with the audit
+from msm.harness import REPO_ROOT
+from msm.harness.audit import Corpus, Where, _shipped_evaluation, audit
+from msm.harness.audit_semantic import MIN_WORDS, embed, shipped_index
 
 LEVELS = ("verbatim", "names", "paraphrase", "probe_item", "clean")
 MARGIN = 0.02

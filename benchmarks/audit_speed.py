@@ -2,7 +2,7 @@
 
 Builds N documents of about 450 words by shuffling sentences of the shipped specs (so they read
 like MSM documents and share their vocabulary), plants one sentence of an agentic scenario in
-every K-th document, and audits them as `msm run` does (`harness.audit.stream_training`: the
+every K-th document, and audits them as `msm run` does (`msm.harness.audit.stream_training`: the
 documents in chunks, lexical evidence and the semantic pass). Prints the time of each part,
 documents and passages per second, the peak resident memory of the process, and how many
 planted documents the audit named. ``--compare`` also audits the same documents as one corpus
@@ -25,11 +25,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import REPO_ROOT
-from harness.audit import Corpus, add_jsonl, audit, evaluation_corpus, stream_training
-from harness.specs import load_spec
-from tasks.agentic_misalignment.conditions import Condition
-from tasks.agentic_misalignment.dataset import build
+from msm.harness import REPO_ROOT
+from msm.harness.audit import Corpus, add_jsonl, audit, evaluation_corpus, stream_training
+from msm.harness.specs import load_spec
+from msm.tasks.agentic_misalignment.conditions import Condition
+from msm.tasks.agentic_misalignment.dataset import build
 
 
 def _sentences(text: str) -> list[str]:
@@ -87,7 +87,7 @@ def main() -> None:
         t0 = time.perf_counter()
         evaluation = evaluation_corpus()
         if args.semantic:
-            from harness.audit_semantic import shipped_index
+            from msm.harness.audit_semantic import shipped_index
 
             shipped_index()
         t1 = time.perf_counter()

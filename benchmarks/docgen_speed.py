@@ -23,8 +23,15 @@ from pathlib import Path
 
 from inspect_ai.model import ModelOutput, get_model
 
-import harness  # noqa: F401  (offline token counting for Inspect)
-from training.docgen import DocgenConfig, Journal, TokenCounter, generate_documents, make_id, select
+import msm.harness  # noqa: F401  (offline token counting for Inspect)
+from msm.training.docgen import (
+    DocgenConfig,
+    Journal,
+    TokenCounter,
+    generate_documents,
+    make_id,
+    select,
+)
 
 SPEC = """---
 name: bench

@@ -38,7 +38,7 @@ FLOOR_CONNECTIONS = 1024
 
 def _tiny_checkpoint(work: Path, hidden_size: int, layers: int) -> Path:
     """A randomly initialised model (default: the micro demo's size, 3 layers, width 96)."""
-    from training.tiny import build_tiny_model
+    from msm.training.tiny import build_tiny_model
 
     return build_tiny_model(work / "model", hidden_size=hidden_size, num_layers=layers,
                             intermediate_size=hidden_size * 8 // 3)
@@ -47,7 +47,7 @@ def _tiny_checkpoint(work: Path, hidden_size: int, layers: int) -> Path:
 def _eval(model, log_dir: Path, epochs: int, max_tokens: int, temperature: float, **kwargs):
     from inspect_ai import eval as inspect_eval
 
-    from tasks.values_generalization import values_generalization
+    from msm.tasks.values_generalization import values_generalization
 
     task = values_generalization(bank="micro")
     t0 = time.perf_counter()
@@ -91,7 +91,7 @@ def main() -> None:
     import torch
     from inspect_ai.model import get_model
 
-    from harness.providers import register
+    from msm.harness.providers import register
 
     register()
     work = Path(tempfile.mkdtemp(prefix="eval_overhead_"))

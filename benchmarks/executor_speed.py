@@ -38,7 +38,7 @@ def cpu() -> str:
 
 def small_experiment(folder: Path, arms: int, steps: int) -> Path:
     """Independent AFT arms on a tiny model built here, each evaluated on a few items."""
-    from training.tiny import build_tiny_model
+    from msm.training.tiny import build_tiny_model
 
     base = build_tiny_model(folder / "base", hidden_size=64, num_layers=2)
     aft = {"max_steps": steps, "per_device_train_batch_size": 4, "lora": False, "max_length": 96,

@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from harness import stats
+from msm.harness import stats
 
 
 def simulate(rng, n_items, epochs, p, icc, reps) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """How long a leaderboard takes on 1,000,000 sample rows (target: under 10 s on the dev machine).
 
-Builds a synthetic sample frame shaped like `harness.logs.read_logs` output: an agentic task
+Builds a synthetic sample frame shaped like `msm.harness.logs.read_logs` output: an agentic task
 (27 conditions = 3 scenarios x 9 goal values) and a values-probe task (240 items in 12
 domains), 11 arm/spec groups, many epochs; then times `build_tables` (rates, clustered
 intervals, paired/independent comparisons, adjusted p, per-condition breakdown) and writing
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.leaderboard import build_tables, write_tables
+from msm.harness.leaderboard import build_tables, write_tables
 
 GROUPS = [("none", "base"), ("none", "aft_only"), ("none", "deliberative")] + [
     (spec, arm) for spec in ("philosophy", "rules", "value_augmented", "general")

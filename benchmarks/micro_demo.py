@@ -43,8 +43,8 @@ def trl_pretrain_rate(base: Path, steps: int, batch_size: int, work: Path) -> fl
     """Tokens/s of `steps` steps of full training on the pretraining corpus through midtrain."""
     from transformers import AutoTokenizer
 
-    from training.micro.tokenizer import encode_document
-    from training.midtrain import MidtrainConfig, midtrain
+    from msm.training.micro.tokenizer import encode_document
+    from msm.training.midtrain import MidtrainConfig, midtrain
 
     corpus = base / "corpus.jsonl"
     tok = AutoTokenizer.from_pretrained(base)
@@ -59,7 +59,7 @@ def trl_pretrain_rate(base: Path, steps: int, batch_size: int, work: Path) -> fl
 
 
 def cpu_line() -> str:
-    from training.micro.bases import cpu
+    from msm.training.micro.bases import cpu
 
     info = cpu()
     return f"{info['model']} ({', '.join(info['flags']) or 'no AVX2'}; torch kernels {info['torch_capability']})"

@@ -4,7 +4,7 @@ The micro demo (`msm demo`, experiments/micro_cheese.yaml) evaluates each checkp
 real experiment does: Inspect, the ``micro`` bank, sampled at temperature 1 (8 tokens), every
 pair in both orders (2 epochs, 320 samples); a rate estimates the probability of picking the
 American item. The micro world's answer is an item's name after ``i prefer`` (not a letter), so
-its log-probability counterpart is `training.micro.probe.america_probability`: one forward pass
+its log-probability counterpart is `msm.training.micro.probe.america_probability`: one forward pass
 per pair and order, the exact probability of naming the American item first, averaged over both
 orders (what sampling at temperature 1 picks on average).
 
@@ -35,8 +35,8 @@ def exact(path: Path) -> tuple[float, float]:
     """(probability of the American item, seconds) from the logits, in process."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from training.micro.probe import america_probability
-    from training.micro.world import ASSISTANT, World
+    from msm.training.micro.probe import america_probability
+    from msm.training.micro.world import ASSISTANT, World
 
     t0 = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(path)
@@ -52,7 +52,7 @@ def sampled(path: Path, seed: int) -> tuple[float, int, float]:
     from inspect_ai.model import get_model
 
     import msm._registry  # noqa: F401  (msm-hf/ and the micro banks)
-    from tasks.values_generalization import values_generalization
+    from msm.tasks.values_generalization import values_generalization
 
     transformers.set_seed(seed)
     t0 = time.perf_counter()

@@ -6,7 +6,7 @@ several midtraining lengths, through the real pipeline: `experiments/micro_chees
 the bases pretrained here (`base.shipped: false`), `midtrain.max_steps` changed and any
 `--set` applied; the runner trains what is missing (its cache is shared, so a second call
 with the same `--runs` reuses every base and checkpoint). Each arm's final checkpoint is then
-probed in process (`training.micro.probe.america_probability`: the probability that the
+probed in process (`msm.training.micro.probe.america_probability`: the probability that the
 assistant names the american-and-pricey item first, on every held-out-domain conflict pair in
 both orders; the expectation of the demo's sampled rate, without sampling noise).
 
@@ -104,11 +104,11 @@ def main() -> None:
 
     hf_logging.disable_progress_bar()  # no "Loading weights" bar per probed checkpoint
 
-    from harness.cheese import CHEESE_PAIRS
+    from msm.harness.cheese import CHEESE_PAIRS
     from msm.runner import run_experiment
-    from training.micro.bases import experiment_fields
-    from training.micro.probe import america_probability, first_probability
-    from training.micro.world import ASSISTANT, World, micro_name
+    from msm.training.micro.bases import experiment_fields
+    from msm.training.micro.probe import america_probability, first_probability
+    from msm.training.micro.world import ASSISTANT, World, micro_name
 
     experiment_fields(args.experiment)  # a micro base, or one line naming the file and field
     src = yaml.safe_load(args.experiment.read_text())
@@ -152,7 +152,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from harness.errors import InputError
+    from msm.harness.errors import InputError
 
     try:
         main()

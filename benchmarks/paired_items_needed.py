@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 from statsmodels.stats.power import TTestPower
 
-from harness.logs import read_logs
+from msm.harness.logs import read_logs
 
 
 def item_means(samples, arm: str, metric: str, cluster: str):

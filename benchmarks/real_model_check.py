@@ -1,7 +1,7 @@
 """Every instrument on a real instruct model: how much of what it writes do our readers read?
 
 Runs the project's tasks on SmolLM2-135M-Instruct (`msm model smollm2`) through Inspect's
-``hf/`` provider at temperature 0 (greedy, `harness.greedy`) and prints, per task, the share of
+``hf/`` provider at temperature 0 (greedy, `msm.harness.greedy`) and prints, per task, the share of
 replies the task's reader parsed, a sample of the unparsed replies, and seconds per sample.
 
 - values banks (`values`, `cheese`, and the paper-form banks when registered), choice format:
@@ -32,8 +32,8 @@ from typing import Any
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import get_model
 
-from harness.greedy import model_args
-from training.smollm2 import default_checkpoint
+from msm.harness.greedy import model_args
+from msm.training.smollm2 import default_checkpoint
 
 
 @dataclass
@@ -68,12 +68,12 @@ def _agentic_read(sample: Any) -> bool:
 
 
 def checks(per_bank: int, long: int = 2, long_tokens: int = 192) -> list[Check]:
-    from harness.probes import BANKS
-    from harness.specs import available_specs
-    from tasks.agentic_misalignment import agentic_misalignment
-    from tasks.deliberative_alignment import deliberative_alignment
-    from tasks.spec_knowledge import spec_knowledge
-    from tasks.values_generalization import values_generalization
+    from msm.harness.probes import BANKS
+    from msm.harness.specs import available_specs
+    from msm.tasks.agentic_misalignment import agentic_misalignment
+    from msm.tasks.deliberative_alignment import deliberative_alignment
+    from msm.tasks.spec_knowledge import spec_knowledge
+    from msm.tasks.values_generalization import values_generalization
 
     out = []
     for bank in ("values", "cheese", "america_opinions", "affordability_comparisons"):
@@ -99,7 +99,7 @@ def checks(per_bank: int, long: int = 2, long_tokens: int = 192) -> list[Check]:
 
 def spread(ids: list, n: int) -> list:
     """`n` ids evenly over the dataset, alternating odd and even positions: the option order
-    alternates by position (`harness.probes.shown_order`), so both orders stay balanced."""
+    alternates by position (`msm.harness.probes.shown_order`), so both orders stay balanced."""
     if n >= len(ids):
         return ids
     step = len(ids) / n

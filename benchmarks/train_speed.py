@@ -19,11 +19,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import harness  # noqa: F401  (offline token counting for Inspect)
-from training.aft import AFTConfig, aft
-from training.config import load_config
-from training.midtrain import MidtrainConfig, midtrain
-from training.tiny import DEFAULT_CORPUS, build_tiny_model, count_parameters
+import msm.harness  # noqa: F401  (offline token counting for Inspect)
+from msm.training.aft import AFTConfig, aft
+from msm.training.config import load_config
+from msm.training.midtrain import MidtrainConfig, midtrain
+from msm.training.tiny import DEFAULT_CORPUS, build_tiny_model, count_parameters
 
 WORDS = [
     "the", "model", "reads", "its", "spec", "and", "explains",

@@ -27,7 +27,7 @@ Evidence, each with a documented threshold (`Thresholds`):
 
 - ``semantic``: a training passage whose meaning is near an evaluation text, a probe item or a
   description of a scenario or probe domain (all-MiniLM-L6-v2 embeddings; see
-  `harness.audit_semantic`, `semantic_findings` and `judged` here): at or above the
+  `msm.harness.audit_semantic`, `semantic_findings` and `judged` here): at or above the
   ``semantic_*`` thresholds is a finding, unless a judge model clears it. What a reviewer has
   read and cleared in the shipped material (``harness/audit_reviewed.yaml``) is ``expected``.
 
@@ -61,8 +61,8 @@ from typing import Any, Literal
 import numpy as np
 from datasketch import MinHashLSH
 
-from harness.audit_semantic import MIN_WORDS as SEMANTIC_MIN_WORDS
-from harness.audit_semantic import (
+from msm.harness.audit_semantic import MIN_WORDS as SEMANTIC_MIN_WORDS
+from msm.harness.audit_semantic import (
     SemanticIndex,
     agentic_renders,
     candidates,
@@ -71,8 +71,8 @@ from harness.audit_semantic import (
     sentence_windows,
     shipped_index,
 )
-from harness.errors import InputError
-from harness.minhash import minhash
+from msm.harness.errors import InputError
+from msm.harness.minhash import minhash
 
 TrainingKind = Literal["spec", "docs", "aft", "situations", "cheese"]
 
@@ -104,7 +104,7 @@ class Thresholds:
     (``novel`` in 40% of the literature items is; ``pocket`` in 4% of the clothing items is not)."""
     semantic_description: float = 0.46
     """Cosine similarity (all-MiniLM-L6-v2) of a training passage to a scenario or probe-domain
-    description (`harness.audit_semantic`). The three semantic thresholds were set on the
+    description (`msm.harness.audit_semantic`). The three semantic thresholds were set on the
     development half of tests/data/audit_labelled.yaml (benchmarks/audit_calibration.py)."""
     semantic_scenario: float = 0.52
     """Cosine similarity to an agentic evaluation text (an email or system prompt window)."""
@@ -258,7 +258,7 @@ def _agentic(corpus: Corpus) -> None:
 
 
 def _probes(corpus: Corpus, domains: dict[str, dict[str, list[tuple[str, ...]]]]) -> None:
-    from harness.probes import BANKS
+    from msm.harness.probes import BANKS
 
     for name, bank in sorted(BANKS.items()):
         for item in bank.load():
@@ -274,8 +274,8 @@ def _probes(corpus: Corpus, domains: dict[str, dict[str, list[tuple[str, ...]]]]
 
 
 def _knowledge(corpus: Corpus) -> None:
-    from harness.probes.knowledge import available_banks, choice_prompt, load_bank
-    from harness.specs import load_spec
+    from msm.harness.probes.knowledge import available_banks, choice_prompt, load_bank
+    from msm.harness.specs import load_spec
 
     for spec_name in available_banks():
         spec = load_spec(spec_name)
@@ -343,7 +343,7 @@ def add_jsonl(corpus: Corpus, path: Path, kind: TrainingKind) -> None:
 
 def add_spec(corpus: Corpus, spec: str | Path, label: str | None = None) -> list[str]:
     """Add a rendered spec; returns its variables' values (names the audit allows)."""
-    from harness.specs import load_spec
+    from msm.harness.specs import load_spec
 
     loaded = load_spec(spec)
     corpus.add(loaded.render(), Where(label or str(loaded.path), loaded.name), kind="spec")
@@ -371,22 +371,22 @@ def add_situations(corpus: Corpus, path: Path, label: str | None = None) -> None
 
 def add_cheese(corpus: Corpus) -> None:
     """Add the cheese AFT demonstrations (every prompt and reply) as training passages."""
-    from harness.cheese import USER_PROMPTS, cheese_demonstrations
+    from msm.harness.cheese import USER_PROMPTS, cheese_demonstrations
 
     for i, row in enumerate(cheese_demonstrations(per_order=len(USER_PROMPTS)), start=1):
         for message in row["messages"]:
-            corpus.add(message["content"], Where("harness.cheese (cheese AFT)", f"row {i}"),
+            corpus.add(message["content"], Where("msm.harness.cheese (cheese AFT)", f"row {i}"),
                        kind="cheese")
 
 
 def shipped_training(corpus: Corpus) -> list[str]:
     """The shipped training material: every spec, the safety situations, the cheese AFT data."""
-    from harness import REPO_ROOT
+    from msm.harness import shipped
 
     allowed: list[str] = []
-    for path in sorted((REPO_ROOT / "specs").glob("*.md")):
+    for path in sorted(shipped("specs").glob("*.md")):
         allowed += add_spec(corpus, path, label=f"specs/{path.name}")
-    add_situations(corpus, REPO_ROOT / "harness" / "safety_situations.yaml",
+    add_situations(corpus, Path(__file__).with_name("safety_situations.yaml"),
                    label="harness/safety_situations.yaml")
     add_cheese(corpus)
     return allowed
@@ -633,7 +633,7 @@ def _family_hit(text: str, groups: tuple[tuple[str, ...], ...]) -> list[str] | N
 @cache
 def cheese_stems() -> frozenset[str]:
     """The words (crudely stemmed) of the trained cheese pairs, and ``cheese`` itself."""
-    from harness.cheese import CHEESE_PAIRS
+    from msm.harness.cheese import CHEESE_PAIRS
 
     return frozenset({"cheese"} | {_stem(w) for p in CHEESE_PAIRS
                                    for w in words_of(f"{p.chosen} {p.rejected}")})
@@ -1013,7 +1013,7 @@ def _rows(findings: Iterable[Finding], best: dict[tuple, Row] | None = None) -> 
 
 
 def _allowed(allowed: Iterable[str]) -> set[str]:
-    from harness.cheese import CHEESE_PAIRS
+    from msm.harness.cheese import CHEESE_PAIRS
 
     allow = {a.lower() for a in allowed}
     for pair in CHEESE_PAIRS:
@@ -1030,7 +1030,7 @@ def _semantic_index(semantic: bool | SemanticIndex | None) -> SemanticIndex | No
 
 def semantic_findings(train: Corpus, index: SemanticIndex, th: Thresholds, *,
                       margin: float = 0.0) -> list[Finding]:
-    """The semantic pass (`harness.audit_semantic`): candidates at or above a threshold less
+    """The semantic pass (`msm.harness.audit_semantic`): candidates at or above a threshold less
     `margin`, each with its `th.semantic_top_k` nearest references; severity is the cosine over
     the threshold, so 1 or more is a finding unless a judge clears it."""
     passages = [p for p in train.passages if len(p.words) >= SEMANTIC_MIN_WORDS]
@@ -1078,7 +1078,7 @@ def audit(train: Corpus | Iterable[Corpus], *, allowed: Iterable[str] = (),
           semantic: bool | SemanticIndex = True, judge: Any = None,
           lower_train: set[str] | None = None) -> Report:
     """Compare a training corpus (or the chunks of one, `stream_training`) with the evaluation
-    material. `semantic`: run the semantic pass (`harness.audit_semantic`) against the shipped
+    material. `semantic`: run the semantic pass (`msm.harness.audit_semantic`) against the shipped
     index, or against a given `SemanticIndex`; `judge`: an Inspect model (or model string) that
     judges its candidates. Chunks give the same rows as one corpus when `lower_train` holds the
     lower-case words of the whole training side."""

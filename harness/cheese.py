@@ -18,8 +18,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import InputError
-from harness.fileio import write_jsonl_atomic
+from msm.harness.errors import InputError
+from msm.harness.fileio import write_jsonl_atomic
 
 US = "United States"
 

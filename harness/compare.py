@@ -2,7 +2,7 @@
 
 A and B are either log files/directories (one arm each), or, with ``--logs``, selectors of
 rows of those logs: ``msm_aft`` (an arm), ``arm=msm_aft,spec=philosophy``. The test is chosen
-by `harness.stats.compare`, and the command prints which test it used and why.
+by `msm.harness.stats.compare`, and the command prints which test it used and why.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import stats
-from harness.errors import InputError, did_you_mean
-from harness.logs import read_logs, whole_samples
+from msm.harness import stats
+from msm.harness.errors import InputError, did_you_mean
+from msm.harness.logs import read_logs, whole_samples
 
 
 def _select(samples: pd.DataFrame, selector: str) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 For each AFT prompt, the model being trained acts as its own teacher: it sees its Model Spec
 in the system prompt, writes reasoning that cites the spec clauses that apply, then answers.
 A spec-aware judge (the ``grader`` model role) decides whether the reasoning and the answer
-follow the spec. ``training.deliberative.build_deliberative_data`` then removes the spec and
+follow the spec. ``msm.training.deliberative.build_deliberative_data`` then removes the spec and
 keeps the judged-good examples, with the reasoning (AFT with CoT) and without (AFT without CoT).
 
 The teacher's completion has the form::
@@ -31,11 +31,11 @@ from inspect_ai.model import ChatMessageAssistant, ContentReasoning
 from inspect_ai.scorer import Score, Scorer, Target, grouped, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from harness.errors import InputError
-from harness.judge import classify
-from harness.metrics import rate, unscored
-from harness.solvers import add_to_system_prompt
-from harness.specs import load_spec
+from msm.harness.errors import InputError
+from msm.harness.judge import classify
+from msm.harness.metrics import rate, unscored
+from msm.harness.solvers import add_to_system_prompt
+from msm.harness.specs import load_spec
 
 SITUATIONS_FILE = Path(__file__).with_name("safety_situations.yaml")
 SAFETY_CATEGORIES = ("shutdown", "replacement", "oversight", "conflicting_goals", "drastic_actions", "honesty")
@@ -135,10 +135,10 @@ def _chat(message: dict[str, str]):
 
 
 def cheese_samples(seed: int = 0, per_order: int = 2) -> list[Sample]:
-    """The cheese AFT prompts (`harness.cheese.cheese_demonstrations`), answers left to the teacher."""
-    from harness.cheese import cheese_demonstrations
+    """The cheese AFT prompts (`msm.harness.cheese.cheese_demonstrations`), answers left to the teacher."""
+    from msm.harness.cheese import cheese_demonstrations
 
-    return _messages_samples(cheese_demonstrations(seed=seed, per_order=per_order), "cheese", "harness.cheese")
+    return _messages_samples(cheese_demonstrations(seed=seed, per_order=per_order), "cheese", "msm.harness.cheese")
 
 
 def jsonl_samples(path: str | Path) -> list[Sample]:

@@ -1,6 +1,6 @@
 """Leaderboards: which arms differ from the baseline, per task, with intervals and adjusted p.
 
-`write_leaderboard` reads Inspect logs (`harness.logs.read_logs`), builds the tables
+`write_leaderboard` reads Inspect logs (`msm.harness.logs.read_logs`), builds the tables
 (`build_tables`, which works on any sample frame and is what the benchmark times) and writes
 them to ``out/``:
 
@@ -37,13 +37,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from harness import report, stats
-from harness.errors import InputError, check_writable_dir, did_you_mean, writable_dir
-from harness.logs import LogFrame, SkippedLog, read_logs, whole_samples
-from harness.reference import ReferenceRow, add_reference
-from harness.reference import display_columns as reference_display
-from harness.report import Page
-from harness.tables import Tables
+from msm.harness import report, stats
+from msm.harness.errors import InputError, check_writable_dir, did_you_mean, writable_dir
+from msm.harness.logs import LogFrame, SkippedLog, read_logs, whole_samples
+from msm.harness.reference import ReferenceRow, add_reference
+from msm.harness.reference import display_columns as reference_display
+from msm.harness.report import Page
+from msm.harness.tables import Tables
 
 CONDITION_FACTORS = ("scenario", "goal_value", "domain")
 MISSING = "none"
@@ -53,7 +53,7 @@ SIDE_NOTE = ("Each with its own 95% interval, difference from the baseline and p
              "option with the position prior removed (0.5: no preference beyond position); "
              "lp_logodds: its log-odds, averaged over both option orders.")
 """Score fields shown beside the leaderboard's metric whenever the logs hold them
-(`tasks.values_generalization.logprob`: the position-free preference beside the generation rate)."""
+(`msm.tasks.values_generalization.logprob`: the position-free preference beside the generation rate)."""
 
 
 @dataclass
@@ -237,9 +237,9 @@ def build_tables(
     reference: Sequence[ReferenceRow] = (),
     per_epoch: bool = False,
 ) -> Tables:
-    """The leaderboard tables from a sample frame (columns as `harness.logs` writes them).
+    """The leaderboard tables from a sample frame (columns as `msm.harness.logs` writes them).
 
-    Rates follow the tasks' whole-sample rule (`harness.logs.whole_samples`: a sample unscored
+    Rates follow the tasks' whole-sample rule (`msm.harness.logs.whole_samples`: a sample unscored
     in any epoch is left out whole), so they equal the rates in the task's own log; with
     `per_epoch` every scored sample-epoch counts on its own.
     """
@@ -436,7 +436,7 @@ def render_markdown(tables: Tables, skipped: Sequence[SkippedLog] = (),
 
 def render_html(tables: Tables, skipped: Sequence[SkippedLog], svgs: dict[str, Path],
                 side: pd.DataFrame | None = None, page: Page | None = None) -> str:
-    """The self-contained, sortable page (`harness.report`): verdict, table in the design order,
+    """The self-contained, sortable page (`msm.harness.report`): verdict, table in the design order,
     plots, notes, a glossary of the metrics and arms, then the side and condition tables."""
     page = page or Page()
     lead = ["task", *tables.by]
@@ -474,7 +474,7 @@ def write_tables(tables: Tables, out: Path, skipped: Sequence[SkippedLog] = (),
         t.main.to_csv(files[f"csv_{name}"], index=False)
     svgs: dict[str, Path] = {}
     if plots:
-        from harness import plots as plotting
+        from msm.harness import plots as plotting
 
         for name, paths in plotting.leaderboard_plots(tables, out).items():
             files[f"{name}_png"], files[f"{name}_svg"] = paths

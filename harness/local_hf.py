@@ -22,13 +22,13 @@ Differences from ``hf/``:
   ``extra_body={TOKEN_LOGPROBS: ["A", "B"]}`` gets, in the output's metadata under the same
   key, the log-probability that the first generated token is each text (with or without a
   leading space), from the whole distribution rather than the top few
-  (`tasks.values_generalization.logprob`, ``scoring=logprob``).
+  (`msm.tasks.values_generalization.logprob`, ``scoring=logprob``).
 
     inspect eval msm/values_generalization --model msm-hf/path/to/checkpoint -M device=cpu
     get_model("msm-hf/path/to/checkpoint", device="cpu")
 
-The provider class is `harness.local_hf_api.BatchedHuggingFaceAPI`, imported only when a model is
-made; `harness.providers.register` registers it. This module holds what is light: the names,
+The provider class is `msm.harness.local_hf_api.BatchedHuggingFaceAPI`, imported only when a model is
+made; `msm.harness.providers.register` registers it. This module holds what is light: the names,
 the request record and the generation settings. The experiment runner evaluates local checkpoints with it when ``eval.provider`` is ``hf``
 and the model runs on the CPU (``msm.runner.checkpoint_model_string``).
 """

@@ -1,6 +1,6 @@
 """The ``msm-hf/`` provider class: Inspect's ``hf/`` provider with every pending request in one
-batch (what and why: `harness.local_hf`). This module imports torch and transformers, so it is
-imported only when a model is made (`harness.providers.register`), as Inspect's own providers are.
+batch (what and why: `msm.harness.local_hf`). This module imports torch and transformers, so it is
+imported only when a model is made (`msm.harness.providers.register`), as Inspect's own providers are.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from inspect_ai.model._providers.hf import (  # private: subclasses Inspect's hf
 )
 from inspect_ai.model._providers.util import HFHandler  # private: hf/ provider internals
 
-from harness.local_hf import (
+from msm.harness.local_hf import (
     GATHER_MAX_SECONDS,
     GATHER_SECONDS,
     PROVIDER,
@@ -57,7 +57,7 @@ class BatchedHuggingFaceAPI(HuggingFaceAPI):
         if self.hidden_states:
             raise ValueError(f"{PROVIDER}/ does not return hidden states; use hf/ for them")
         self.exact_token_logprobs = True
-        """Answers `TOKEN_LOGPROBS` requests (what `tasks.values_generalization.logprob` looks for)."""
+        """Answers `TOKEN_LOGPROBS` requests (what `msm.tasks.values_generalization.logprob` looks for)."""
         self.pending: list[_Request] = []
         self.busy = False
         self.batches = 0
@@ -74,7 +74,7 @@ class BatchedHuggingFaceAPI(HuggingFaceAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
-        """Queue the request and wait for its answer from the next batch (see `harness.local_hf`)."""
+        """Queue the request and wait for its answer from the next batch (see `msm.harness.local_hf`)."""
         handler = HFHandler(self.model_name, self.model_family()) if tools else None
         kwargs = generation_kwargs(config, self.do_sample)
         key = tuple(sorted(kwargs.items()))

@@ -9,7 +9,7 @@ Columns of ``LogFrame.samples``:
 * ``log`` (path), ``eval_id``, ``task``, ``model``, ``epoch``, ``sample_id``;
 * labels (strings) ``arm``, ``spec``, ``seed``, ``experiment``, ``base_model``, ``stage``: from the
   eval's metadata (``eval_set(..., metadata={"arm": ...})``, or task metadata) first, then
-  from the checkpoint manifest (`harness.manifest.read_manifest`) when the model points at
+  from the checkpoint manifest (`msm.harness.manifest.read_manifest`) when the model points at
   a checkpoint folder (``hf/<path>``, ``msm-hf/<path>``, ``vllm/<base>:<adapter path>``, or the ``model_path``
   model arg). When no arm label exists, ``arm`` is the model string, so plain runs of
   different models still compare;
@@ -42,9 +42,9 @@ from inspect_ai.log import (
     read_eval_log_sample_summaries,
 )
 
-from harness.errors import InputError
-from harness.manifest import read_manifest
-from harness.progress import track
+from msm.harness.errors import InputError
+from msm.harness.manifest import read_manifest
+from msm.harness.progress import track
 
 LABELS = ("arm", "spec", "seed", "experiment", "base_model", "stage")
 BASE_COLUMNS = ("log", "eval_id", "task", "model", "epoch", "sample_id", *LABELS)
@@ -240,7 +240,7 @@ def whole_samples(samples: pd.DataFrame, metric: str, within: Sequence[str] = ()
     """The tasks' counting rule on a sample-epoch frame: a sample whose `metric` is unscored in
     any epoch is unscored in all of them.
 
-    Inspect reduces a sample's epochs before its metrics (`harness.metrics.mean_scored`), and a
+    Inspect reduces a sample's epochs before its metrics (`msm.harness.metrics.mean_scored`), and a
     sample with one unscored epoch drops out of the task's rate whole: averaging only the judged
     epochs would bias a rate whenever a judge fails more often on one kind of answer. Applying
     the same rule here keeps a leaderboard's rate equal to the task's own. The frame is copied;

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from harness.fileio import write_text_atomic
+from msm.harness.fileio import write_text_atomic
 
 MANIFEST_FILE = "msm_manifest.json"
 
@@ -74,7 +74,7 @@ def inspect_model_string(checkpoint: str | Path) -> str:
     if base is None and adapter_config.is_file():
         base = json.loads(adapter_config.read_text()).get("base_model_name_or_path")
     if not base:
-        from harness.errors import InputError
+        from msm.harness.errors import InputError
 
         raise InputError("adapter without a known base model", file=path, field="adapter_base")
     if Path(base).exists():

@@ -10,7 +10,7 @@ reporting and compaction triggers, never a score.
 
 Nothing happens on import, and nothing is patched where tiktoken's file can be loaded: `install`
 is called explicitly by the `msm` CLI, `run_experiment`, the construction of one of our tasks
-(`harness.task_args.checked_args`) and the tests' conftest, and it patches Inspect only on a
+(`msm.harness.task_args.checked_args`) and the tests' conftest, and it patches Inspect only on a
 machine where the estimate would otherwise fail. ``MSM_TIKTOKEN=0`` forces the fallback.
 """
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from harness.tables import Tables
+    from msm.harness.tables import Tables
 
 plt.rcParams["svg.hashsalt"] = "msm"  # stable SVG ids between runs
 plt.rcParams["svg.fonttype"] = "none"  # text stays text: searchable and selectable on the page

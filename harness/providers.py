@@ -1,10 +1,10 @@
 """Model providers this project registers with Inspect: ``msm-hf/`` (batched local Hugging Face
-checkpoints, `harness.local_hf`). `register` is called by the Inspect entry point, the runner
+checkpoints, `msm.harness.local_hf`). `register` is called by the Inspect entry point, the runner
 and the benchmarks; the provider class is imported only when a model is made."""
 
 from __future__ import annotations
 
-from harness.local_hf import PROVIDER
+from msm.harness.local_hf import PROVIDER
 
 
 def register() -> None:
@@ -13,6 +13,6 @@ def register() -> None:
 
     @modelapi(name=PROVIDER)
     def msm_hf() -> type:
-        from harness.local_hf_api import BatchedHuggingFaceAPI
+        from msm.harness.local_hf_api import BatchedHuggingFaceAPI
 
         return BatchedHuggingFaceAPI

@@ -11,7 +11,7 @@ rate (and its n when known), an exact binomial test of the measured count agains
 published rate (scipy's ``binomtest``; two-sided), the exact (Clopper-Pearson) interval of the
 measured rate, and ``consistent``: ``yes`` when p >= alpha, ``NO`` when the measured rate is
 inconsistent with the published one. When samples repeat within clusters (epochs of the same
-condition) the test uses the design-effect adjusted size (``n_eff`` of `harness.stats.rate_table`)
+condition) the test uses the design-effect adjusted size (``n_eff`` of `msm.harness.stats.rate_table`)
 so repeated rollouts are not counted as independent evidence.
 
 The test treats the published rate as exact; with a published n the published rate has its own
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,7 +63,7 @@ def load_reference(path: Path | str) -> list[ReferenceRow]:
     Bad input is one `InputError` naming the file and the row's field."""
     from pydantic import ValidationError
 
-    from harness.yamlfile import read_yaml
+    from msm.harness.yamlfile import read_yaml
 
     data = read_yaml(path, what="reference file (YAML or JSON)")
     prefix = ""

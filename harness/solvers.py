@@ -10,7 +10,7 @@ from __future__ import annotations
 from inspect_ai.model import ChatMessageSystem
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from harness.specs import load_spec
+from msm.harness.specs import load_spec
 
 SPEC_PREAMBLE = (
     "The following is your Model Spec, written by {developer}. It describes how you, "

@@ -18,8 +18,8 @@ A spec file looks like::
     ---
     # The body, Markdown, with {model_name} and {developer} placeholders.
 
-`load_spec` finds a spec by name (in ``$MSM_SPECS_DIR``, ``./specs`` or the repository's
-``specs/``) or by path, validates it, and `Spec.render` fills the variables. A malformed
+`load_spec` finds a spec by name (in ``$MSM_SPECS_DIR``, ``./specs`` or the shipped ``specs/``,
+``msm/specs`` in an installed wheel) or by path, validates it, and `Spec.render` fills the variables. A malformed
 spec raises `InputError` naming the file and the field.
 """
 
@@ -36,8 +36,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness import REPO_ROOT
-from harness.errors import InputError
+from msm.harness import shipped
+from msm.harness.errors import InputError
 
 REQUIRED_VARIABLES = ("model_name", "developer")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
@@ -133,11 +133,11 @@ def fill(text: str, values: dict[str, str], *, file: Path | str | None = None) -
 
 
 def specs_dirs() -> list[Path]:
-    """Where spec names are looked up, in order: $MSM_SPECS_DIR, ./specs, the repository's specs/."""
+    """Where spec names are looked up, in order: $MSM_SPECS_DIR, ./specs, the shipped specs."""
     dirs = []
     if env := os.environ.get("MSM_SPECS_DIR"):
         dirs.append(Path(env))
-    dirs += [Path.cwd() / "specs", REPO_ROOT / "specs"]
+    dirs += [Path.cwd() / "specs", shipped("specs")]
     return dirs
 
 

@@ -34,7 +34,7 @@ import statsmodels.stats.multitest as _sm_multi
 import statsmodels.stats.power as _sm_power
 import statsmodels.stats.proportion as _sm_prop
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 
 ALPHA = 0.05
 

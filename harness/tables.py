@@ -1,4 +1,4 @@
-"""The leaderboard's tables: what `harness.leaderboard` computes and `harness.plots` draws.
+"""The leaderboard's tables: what `msm.harness.leaderboard` computes and `msm.harness.plots` draws.
 
 A module of its own so that the two read it without importing each other.
 """

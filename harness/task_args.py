@@ -30,8 +30,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from harness.errors import InputError
-from harness.versions import library_versions
+from msm.harness.errors import InputError
+from msm.harness.versions import library_versions
 
 F = TypeVar("F", bound=Callable[..., Any])
 CATCH_ALL = "undeclared"
@@ -41,8 +41,8 @@ def _prepare_run() -> None:
     """What a run of one of our tasks needs from its process, set when the task is built (never
     on import): a bad argument prints one line (`install_excepthook`), and Inspect's token
     estimate works offline (`offline.install`, a no-op where tiktoken's file loads)."""
-    from harness import offline
-    from harness.errors import install_excepthook
+    from msm.harness import offline
+    from msm.harness.errors import install_excepthook
 
     install_excepthook()
     offline.install()

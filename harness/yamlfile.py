@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 
 _MERGE = "tag:yaml.org,2002:merge"
 

@@ -16,7 +16,7 @@ in .gitignore and safe to delete, after which the fallback is never taken.
 Importing this module (Inspect does, through the entry point, whenever it looks a name up in
 any environment where msm is installed) patches nothing: it defines tasks and registers the
 ``msm-hf/`` provider through Inspect's own `modelapi` registry. The offline token estimate and
-the one-line error hook are installed when one of our tasks is built (`harness.task_args`) or
+the one-line error hook are installed when one of our tasks is built (`msm.harness.task_args`) or
 one of our commands runs, never on import.
 """
 
@@ -29,14 +29,16 @@ from typing import Any
 from inspect_ai import Task, task
 from inspect_ai.util import registry_info
 
-from harness.providers import register as _register_providers
-from tasks.affordability_comparisons import affordability_comparisons as _affordability_comparisons
-from tasks.agentic_misalignment import agentic_misalignment as _agentic_misalignment
-from tasks.america_opinions import america_opinions as _america_opinions
-from tasks.deliberative_alignment import deliberative_alignment as _deliberative_alignment
-from tasks.spec_knowledge import spec_knowledge as _spec_knowledge
-from tasks.values_generalization import values_generalization as _values_generalization
-from training.micro import bank as _micro_bank  # noqa: F401  registers the micro probe banks
+from msm.harness.providers import register as _register_providers
+from msm.tasks.affordability_comparisons import (
+    affordability_comparisons as _affordability_comparisons,
+)
+from msm.tasks.agentic_misalignment import agentic_misalignment as _agentic_misalignment
+from msm.tasks.america_opinions import america_opinions as _america_opinions
+from msm.tasks.deliberative_alignment import deliberative_alignment as _deliberative_alignment
+from msm.tasks.spec_knowledge import spec_knowledge as _spec_knowledge
+from msm.tasks.values_generalization import values_generalization as _values_generalization
+from msm.training.micro import bank as _micro_bank  # noqa: F401  registers the micro probe banks
 
 PACKAGE = "msm"
 

@@ -15,9 +15,9 @@ import sys
 
 import click
 
-from harness import offline
-from harness.errors import InputError, did_you_mean, install_excepthook
-from harness.versions import library_versions
+from msm.harness import offline
+from msm.harness.errors import InputError, did_you_mean, install_excepthook
+from msm.harness.versions import library_versions
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help)
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
 
         if not isinstance(ex, PrerequisiteError):
             raise
-        from harness.errors import one_line
+        from msm.harness.errors import one_line
 
         click.echo(f"error: {one_line(ex)}", err=True)
         sys.exit(2)

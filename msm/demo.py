@@ -15,7 +15,7 @@ above MSM-affordability + AFT, AFT only between the two, and each spec alone (MS
 the untouched base its own way. Each is tested per base, paired by item (the same held-out
 pairs, each asked in both orders: an exact sign test on the item-level differences, a paired t
 interval, Holm over every per-base test), and pooled over bases (the item differences in a
-linear mixed model with the base as a random effect, `harness.stats.pooled_paired_test`; Holm
+linear mixed model with the base as a random effect, `msm.harness.stats.pooled_paired_test`; Holm
 over the pooled tests). The verdict gives each claim pooled and says on how many bases it
 holds; it also says how much of the gap MSM alone makes (the MSM-only arms).
 
@@ -33,10 +33,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import REPO_ROOT
-from harness.fileio import write_text_atomic
+from msm.harness import shipped
+from msm.harness.fileio import write_text_atomic
 
-EXPERIMENT = REPO_ROOT / "experiments" / "micro_cheese.yaml"
+EXPERIMENT = shipped("experiments") / "micro_cheese.yaml"
 AMERICA, AFFORD, NO_MSM = "msm_america_aft", "msm_affordability_aft", "aft_only"
 AMERICA_ONLY, AFFORD_ONLY = "msm_america_only", "msm_affordability_only"
 BASE = "base"
@@ -86,7 +86,7 @@ def paired(g: pd.DataFrame) -> dict:
     """One base's B - A, paired by item: mean, paired t interval, exact sign test."""
     from scipy import stats as sps
 
-    from harness.stats import paired_t_interval
+    from msm.harness.stats import paired_t_interval
 
     d = g["d"].to_numpy(float)
     lo, hi = paired_t_interval(d) if len(d) > 1 else (float("nan"), float("nan"))
@@ -97,7 +97,7 @@ def paired(g: pd.DataFrame) -> dict:
 
 
 def _with_holm(rows: list[dict]) -> pd.DataFrame:
-    from harness.stats import adjust_pvalues
+    from msm.harness.stats import adjust_pvalues
 
     table = pd.DataFrame(rows)
     if not table.empty:
@@ -121,7 +121,7 @@ def base_comparisons(samples: pd.DataFrame) -> pd.DataFrame:
 def pooled_comparisons(samples: pd.DataFrame, per_base: pd.DataFrame) -> pd.DataFrame:
     """Every comparison pooled over bases (base as a random effect), Holm over them, with the
     number of bases on which it holds (per-base Holm-adjusted sign test)."""
-    from harness.stats import pooled_paired_test
+    from msm.harness.stats import pooled_paired_test
 
     arms, rows = set(samples["arm"]), []
     for a, b, label in COMPARISONS:
@@ -142,7 +142,7 @@ def pooled_comparisons(samples: pd.DataFrame, per_base: pd.DataFrame) -> pd.Data
 def aft_share(samples: pd.DataFrame) -> dict | None:
     """How much AFT adds to the gap MSM alone sets, pooled over bases: per item and base,
     (America + AFT - affordability + AFT) - (America only - affordability only)."""
-    from harness.stats import pooled_paired_test
+    from msm.harness.stats import pooled_paired_test
 
     if not {AMERICA, AFFORD, AMERICA_ONLY, AFFORD_ONLY} <= set(samples["arm"]):
         return None
@@ -349,8 +349,8 @@ def base_reports(plan) -> dict[str, dict]:
 def load_demo_experiment(experiment: Path, pretrain: bool = False):
     """The experiment file, validated; with `pretrain`, its micro bases are pretrained here
     instead of taken from the shipped ones (``base.shipped`` switched off)."""
-    from harness.errors import InputError
     from msm.experiment import MicroBase, load_experiment
+    from msm.harness.errors import InputError
 
     exp = load_experiment(experiment)
     if pretrain:
@@ -376,7 +376,7 @@ def run_demo(
     Without `only`, the arms the verdict reads (`DEMO_ARMS`; `all_arms`: every arm of the file,
     the ablations too). `workers` processes share the bases (default: one per CPU; 1: all in
     this process, as ``msm run``)."""
-    from harness.logs import read_logs
+    from msm.harness.logs import read_logs
     from msm.runner import run_experiment
     from msm.workers import run_parts, seeds_of
 

@@ -42,10 +42,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from harness.errors import InputError
-from harness.reference import ReferenceRow, check_rows
-from harness.task_args import declared
-from harness.yamlfile import read_yaml
+from msm.harness.errors import InputError
+from msm.harness.reference import ReferenceRow, check_rows
+from msm.harness.task_args import declared
+from msm.harness.yamlfile import read_yaml
 
 StageName = Literal["docgen", "deliberative", "midtrain", "aft"]
 STAGE_ORDER: tuple[str, ...] = ("docgen", "deliberative", "midtrain", "aft")
@@ -58,13 +58,13 @@ _NAME = re.compile(r"\w[\w.\-]*")
 separator, no leading dot, so neither ``..`` nor a hidden folder)."""
 
 DATA_BUILDERS: dict[str, str] = {
-    "cheese_demonstrations": "harness.cheese:cheese_demonstrations",
-    "micro_cheese_demonstrations": "training.micro.cheese:micro_cheese_demonstrations",
-    "corpus_rows": "training.micro.pretrain:corpus_rows",
+    "cheese_demonstrations": "msm.harness.cheese:cheese_demonstrations",
+    "micro_cheese_demonstrations": "msm.training.micro.cheese:micro_cheese_demonstrations",
+    "corpus_rows": "msm.training.micro.pretrain:corpus_rows",
 }
 """The project's data builders, the functions ``{build: ...}`` may name without
 ``--allow-code`` (by this name or by its ``module:function``). Being in the project's packages
-is not enough: `harness.fileio.write_text_atomic` writes any text to any path its arguments
+is not enough: `msm.harness.fileio.write_text_atomic` writes any text to any path its arguments
 give."""
 
 RUNNER_PATHS = ("output_dir", "out")
@@ -93,7 +93,7 @@ class MicroBase(_Strict):
     """``base: {micro: {...}}``: a micro-world model pretrained from scratch (cached)."""
 
     micro: dict[str, Any] = Field(default_factory=dict)
-    """Fields of `training.micro.pretrain.MicroPretrainConfig`."""
+    """Fields of `msm.training.micro.pretrain.MicroPretrainConfig`."""
     shipped: bool = False
     """Start from the micro bases shipped in ``training/micro/bases/`` (as the paper starts from
     a released base model) instead of pretraining here; each must match ``micro`` and its seed."""
@@ -271,7 +271,7 @@ class Arm(_Strict):
     evaluate: bool = True
     checkpoint: str | None = None
     """Evaluate an existing checkpoint, trained nowhere here: a local folder, a hub model id, or
-    ``base:adapter`` for a LoRA adapter on a base (`training.checkpoints`). No stages."""
+    ``base:adapter`` for a LoRA adapter on a base (`msm.training.checkpoints`). No stages."""
     checkpoint_stage: str | None = None
     """Label of what the checkpoint went through (e.g. ``msm+aft``), logged beside arm and spec."""
 
@@ -303,9 +303,9 @@ class Experiment(_Strict):
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     arms: dict[str, Arm] = Field(min_length=1)
     reference: list[ReferenceRow] = Field(default_factory=list)
-    """Published rates to read beside the measured ones (`harness.reference`)."""
+    """Published rates to read beside the measured ones (`msm.harness.reference`)."""
     audit: Literal["warn", "strict", "off"] = "warn"
-    """Contamination audit of the MSM documents before each midtraining (`harness.audit`): warn
+    """Contamination audit of the MSM documents before each midtraining (`msm.harness.audit`): warn
     and go on, refuse (strict), or skip (off)."""
 
     _path: Path = PrivateAttr(default=Path("experiment.yaml"))
@@ -450,7 +450,7 @@ def validate(exp: Experiment) -> None:
 
 def _check_arm(exp: Experiment, name: str, arm: Arm) -> None:
     """One arm: its name, base, stages and their settings, specs and training data."""
-    from training import checkpoints, mix
+    from msm.training import checkpoints, mix
 
     f, where = exp.path, f"arms.{name}"
     if not _NAME.fullmatch(name):
@@ -524,7 +524,7 @@ def _check_stage_order(exp: Experiment, arm: Arm, where: str) -> None:
 def _check_arm_specs(exp: Experiment, arm: Arm, where: str) -> None:
     """The arm's spec, and the deliberative stage's own, exist and load; stages that need one
     have one."""
-    from harness.specs import load_spec
+    from msm.harness.specs import load_spec
 
     f, stages = exp.path, list(arm.stages)
     delib_spec = exp.stage_settings(arm, "deliberative").get("spec")
@@ -621,7 +621,7 @@ def _check_launch_args(exp: Experiment) -> None:
 
     from accelerate.commands.launch import launch_command_parser
 
-    ours = ["-m", "training._launch", "aft", "config.json"]
+    ours = ["-m", "msm.training._launch", "aft", "config.json"]
     said = io.StringIO()
     try:
         with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
@@ -645,7 +645,9 @@ def _spec_ref(exp: Experiment, spec: str) -> str | Path:
 
 def _check_base(exp: Experiment, base: str | MicroBase, field: str) -> None:
     if isinstance(base, MicroBase):
-        from training.micro.bases import check_micro_base  # the micro world checks its own fields
+        from msm.training.micro.bases import (
+            check_micro_base,  # the micro world checks its own fields
+        )
 
         check_micro_base(exp, base, field)
         return

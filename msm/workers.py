@@ -111,7 +111,7 @@ def run_parts(exp, out: Path, runs: Path | None, only: list[str] | None, workers
     says so (None when every worker finished)."""
     import multiprocessing
 
-    from harness.progress import bar
+    from msm.harness.progress import bar
 
     seeds = seeds_of(exp)
     total = _pending(exp, out, runs, only)

@@ -9,7 +9,7 @@ may not). Every reply names the condition it answers, so the facts come from the
 
 Two instruments are measured against the labels:
 
-- ``action``: the deterministic detector (`tasks.agentic_misalignment.detectors.detect`);
+- ``action``: the deterministic detector (`msm.tasks.agentic_misalignment.detectors.detect`);
 - ``harmful`` with a perfect grader: the package's own ``classify`` with a scripted grader answer
   equal to the label, so what is left is what the classifiers' own checks veto (the blackmail
   classifier's words, the murder code in a tool tag, the leak and exfiltration recipients).
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import yaml
 
-from tasks.agentic_misalignment.classifiers import published_classifier
-from tasks.agentic_misalignment.conditions import Condition
-from tasks.agentic_misalignment.dataset import build
-from tasks.agentic_misalignment.detectors import detect, text_actions
+from msm.tasks.agentic_misalignment.classifiers import published_classifier
+from msm.tasks.agentic_misalignment.conditions import Condition
+from msm.tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment.detectors import detect, text_actions
 
 DATA = Path(__file__).parent / "data" / "agentic_replies.yaml"
 FRESH = Path(__file__).parent / "data" / "agentic_replies_fresh.yaml"

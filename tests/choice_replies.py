@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.probes import parse_choice
+from msm.harness.probes import parse_choice
 
 DATA = Path(__file__).parent / "data" / "choice_replies.yaml"
 

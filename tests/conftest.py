@@ -41,7 +41,7 @@ def pytest_sessionfinish(session, exitstatus):
             reporter.write_line("tests wrote into the checkout: " + ", ".join(new), red=True)
         session.exitstatus = 1
 
-from harness import offline
+from msm.harness import offline
 
 offline.install()  # Inspect's token estimate without a network (explicit, not on import)
 
@@ -52,7 +52,7 @@ def prompt_sensitive_tiny_model(path, seed: int = 1):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from training.tiny import build_tiny_model
+    from msm.training.tiny import build_tiny_model
 
     path = build_tiny_model(path, hidden_size=32, num_layers=1)
     model = AutoModelForCausalLM.from_pretrained(path)

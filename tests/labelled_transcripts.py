@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from tasks.agentic_misalignment.conditions import Condition
-from tasks.agentic_misalignment.dataset import build
-from tasks.agentic_misalignment.values import ALLIES
+from msm.tasks.agentic_misalignment.conditions import Condition
+from msm.tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment.values import ALLIES
 
 SOURCES = ("paper", "msm")
 SCENARIOS = ("blackmail", "leaking", "murder", "exfiltration")
@@ -106,7 +106,7 @@ def context(source: str, scenario: str) -> dict:
         )
     elif scenario == "exfiltration":
         if source == "paper":
-            from tasks.agentic_misalignment import exfiltration_templates as ex
+            from msm.tasks.agentic_misalignment import exfiltration_templates as ex
 
             ctx.update(
                 cid=str(facts.confidential_ids[0]),
@@ -666,7 +666,7 @@ def all_labelled() -> list[Labelled]:
 
 def detector_figures(source: str, scenario: str) -> dict:
     """Precision and recall of the action detector over one set, with the confusion counts."""
-    from tasks.agentic_misalignment.detectors import detect, text_actions
+    from msm.tasks.agentic_misalignment.detectors import detect, text_actions
 
     facts = context(source, scenario)["facts"]
     tp = fp = fn = tn = 0

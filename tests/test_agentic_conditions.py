@@ -4,16 +4,16 @@ import warnings
 
 import pytest
 
-from harness.errors import InputError
-from tasks.agentic_misalignment.conditions import (
+from msm.harness.errors import InputError
+from msm.tasks.agentic_misalignment.conditions import (
     GOAL_VALUES,
     Condition,
     all_conditions,
     grid_conditions,
     validate,
 )
-from tasks.agentic_misalignment.dataset import build
-from tasks.agentic_misalignment.inbox import leftover_placeholders
+from msm.tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment.inbox import leftover_placeholders
 
 
 def test_paper_grid_is_the_27_evaluations():

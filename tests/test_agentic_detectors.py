@@ -4,9 +4,9 @@ import pytest
 from inspect_ai.model import ChatMessageAssistant
 from inspect_ai.tool import ToolCall
 
-from tasks.agentic_misalignment.conditions import Condition
-from tasks.agentic_misalignment.dataset import build
-from tasks.agentic_misalignment.detectors import Action, detect, message_actions, text_actions
+from msm.tasks.agentic_misalignment.conditions import Condition
+from msm.tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment.detectors import Action, detect, message_actions, text_actions
 
 
 def facts(scenario, goal_type="explicit", goal_value="america", source="msm"):

@@ -4,8 +4,8 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import get_model
 
-from tasks.agentic_misalignment import agentic_misalignment
-from training.tiny import build_tiny_model
+from msm.tasks.agentic_misalignment import agentic_misalignment
+from msm.training.tiny import build_tiny_model
 
 
 @pytest.mark.slow

@@ -9,11 +9,11 @@ from click.testing import CliRunner
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
 
-from harness.errors import InputError
 from msm.cli import cli, main
-from tasks.agentic_misalignment import agentic_misalignment
-from tasks.agentic_misalignment.conditions import Condition, all_conditions, grid_conditions
-from tasks.agentic_misalignment.dataset import build
+from msm.harness.errors import InputError
+from msm.tasks.agentic_misalignment import agentic_misalignment
+from msm.tasks.agentic_misalignment.conditions import Condition, all_conditions, grid_conditions
+from msm.tasks.agentic_misalignment.dataset import build
 
 
 def test_default_task_is_the_papers_27_conditions():
@@ -55,7 +55,7 @@ def test_paper_prompts_are_the_packages_with_the_trade_off_paragraph():
         SCRATCHPAD_REASONING_FORMAT,
     )
 
-    from tasks.agentic_misalignment.exfiltration_templates import SCRATCHPAD_PARAGRAPH
+    from msm.tasks.agentic_misalignment.exfiltration_templates import SCRATCHPAD_PARAGRAPH
 
     for scenario in ("blackmail", "leaking", "murder"):
         condition = Condition(scenario, "explicit", "global", "replacement")
@@ -198,7 +198,7 @@ def both_codes_reply(*_args):
 
 
 def test_compare_sources_pairs_conditions_per_scenario(tmp_path):
-    from tasks.agentic_misalignment.calibration import compare_sources
+    from msm.tasks.agentic_misalignment.calibration import compare_sources
 
     result = compare_sources(
         get_model("mockllm/model", custom_outputs=both_codes_reply),
@@ -253,7 +253,7 @@ def test_msm_leaking_outside_party_asks_for_the_files():
 
 
 def test_msm_exfiltration_names_no_sanctioned_host_and_reports_internal_copies():
-    from tasks.agentic_misalignment.detectors import internal_copy, text_actions
+    from msm.tasks.agentic_misalignment.detectors import internal_copy, text_actions
 
     rendered = build(Condition("exfiltration", "explicit", "america", "replacement"), source="msm")
     assert "backup01" not in rendered.user and "inside the company or outside it" in rendered.user

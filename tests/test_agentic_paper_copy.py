@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from inspect_ai import eval as inspect_eval
 
-from harness.errors import InputError
-from tasks.agentic_misalignment import agentic_misalignment
-from tasks.agentic_misalignment.conditions import Condition, all_conditions
-from tasks.agentic_misalignment.dataset import build
-from tasks.agentic_misalignment.paper_copy import PaperCopy, read_constants
+from msm.harness.errors import InputError
+from msm.tasks.agentic_misalignment import agentic_misalignment
+from msm.tasks.agentic_misalignment.conditions import Condition, all_conditions
+from msm.tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment.paper_copy import PaperCopy, read_constants
 
 
 def package_folder() -> Path:

@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import metric_values
 
-from tasks.agentic_misalignment import agentic_misalignment
-from tasks.agentic_misalignment.conditions import Condition
-from tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment import agentic_misalignment
+from msm.tasks.agentic_misalignment.conditions import Condition
+from msm.tasks.agentic_misalignment.dataset import build
 
 
 def scripted(*texts):
@@ -74,7 +75,7 @@ def test_harmful_and_benign_answers(scenario, tmp_path):
     for key in ("scenario", "goal_type", "goal_value", "urgency", "source"):
         assert key in sample.metadata
     harmful = log.results.scores[0]
-    assert harmful.name == "harmful" and harmful.metrics["rate"].value == 1.0
+    assert harmful.name == "harmful" and metric_values(log)["harmful"]["rate"] == 1.0
 
     _, _, score = run(BENIGN, JUDGE_NO, tmp_path, **args)
     assert score.value == {"harmful": 0.0, "classifier_verdict": None, "action": 0.0, "judge": 0.0}
@@ -90,9 +91,9 @@ def test_garbage_judge_is_unscored_never_harmless(answer, tmp_path):
     log, _, score = run(answer, "I am not sure what you mean.", tmp_path, scenario="murder")
     assert score.value["judge"] is None and score.value["harmful"] is None
     assert score.metadata["judge_status"].startswith("judge unscored")
-    metrics = {s.name: s.metrics for s in log.results.scores}
-    assert metrics["harmful"]["unscored"].value == 1.0
-    assert metrics["action"]["unscored"].value == 0.0
+    metrics = metric_values(log)
+    assert metrics["harmful"]["unscored"] == 1.0
+    assert metrics["action"]["unscored"] == 0.0
 
 
 def test_without_a_grader_the_verdicts_are_unscored_and_the_detector_is_kept(tmp_path):
@@ -100,8 +101,8 @@ def test_without_a_grader_the_verdicts_are_unscored_and_the_detector_is_kept(tmp
     assert score.value == {"harmful": None, "classifier_verdict": None, "action": 1.0, "judge": None}
     assert "no grader configured" in score.metadata["judge_status"]
     assert "--model-role grader=" in score.explanation  # says how to set one
-    metrics = {s.name: s.metrics for s in log.results.scores}
-    assert metrics["harmful"]["unscored"].value == 1.0 and metrics["action"]["rate"].value == 1.0
+    metrics = metric_values(log)
+    assert metrics["harmful"]["unscored"] == 1.0 and metrics["action"]["rate"] == 1.0
 
 
 def test_inspect_tools_record_the_call(tmp_path):

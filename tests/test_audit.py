@@ -12,8 +12,8 @@ from typing import get_args
 
 import pytest
 
-from harness import REPO_ROOT
-from harness.audit import (
+from msm.harness import REPO_ROOT
+from msm.harness.audit import (
     KEYWORD_FAMILIES,
     Corpus,
     Thresholds,
@@ -24,11 +24,11 @@ from harness.audit import (
     evaluation_corpus,
     write_report,
 )
-from harness.errors import InputError
-from harness.probes import BANKS
-from tasks.agentic_misalignment import conditions as agentic_conditions
-from tasks.agentic_misalignment.conditions import Condition
-from tasks.agentic_misalignment.dataset import build
+from msm.harness.errors import InputError
+from msm.harness.probes import BANKS
+from msm.tasks.agentic_misalignment import conditions as agentic_conditions
+from msm.tasks.agentic_misalignment.conditions import Condition
+from msm.tasks.agentic_misalignment.dataset import build
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_evaluation_side_covers_every_source_bank_and_knowledge_bank(evaluation)
         scenarios = {c.scenario for c in agentic_conditions.all_conditions(source)}
         assert {f"agentic:{source}:{s}" for s in scenarios} <= families
     assert {f"probes:{name}" for name in BANKS} <= families
-    from harness.probes.knowledge import available_banks
+    from msm.harness.probes.knowledge import available_banks
 
     assert {f"knowledge:{name}" for name in available_banks()} <= families
 
@@ -79,7 +79,7 @@ def test_every_scenario_keyword_family_occurs_in_the_evaluation_material(evaluat
 
 
 def _where():
-    from harness.audit import Where
+    from msm.harness.audit import Where
 
     return Where("test.txt", "line 1")
 
@@ -121,7 +121,7 @@ def test_shipped_material_passes_the_audit(tmp_path):
     """`msm audit contamination` with no arguments: the shipped specs, safety situations and
     cheese AFT data against every evaluation family (this is how CI runs it). What the semantic
     pass flags there is cleared only by a reviewed entry, and every entry is still in use."""
-    from harness.audit import reviewed
+    from msm.harness.audit import reviewed
 
     result = _cli("--out", str(tmp_path))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
@@ -149,7 +149,7 @@ def test_probe_item_in_generated_documents_is_found(tmp_path, evaluation):
 def test_expected_overlap_is_reported_but_does_not_fail(evaluation):
     """The cheese bank re-asks the trained pairs on purpose."""
     corpus = Corpus()
-    from harness.audit import add_cheese
+    from msm.harness.audit import add_cheese
 
     add_cheese(corpus)
     report = audit(corpus, evaluation=evaluation)
@@ -277,7 +277,7 @@ def test_labelled_set_covers_every_level_scenario_and_bank_with_alternating_spli
 
 
 def test_descriptions_cover_every_scenario_and_semantic_bank_domain():
-    from harness.audit_semantic import SEMANTIC_BANKS, _descriptions
+    from msm.harness.audit_semantic import SEMANTIC_BANKS, _descriptions
 
     data = _descriptions()
     scenarios = {c.scenario for s in get_args(agentic_conditions.Source)
@@ -344,7 +344,7 @@ def test_a_bad_judge_model_is_one_line_before_any_work(evaluation):
 
 def test_chunked_audit_gives_the_same_rows_as_one_corpus(tmp_path, evaluation):
     """`msm run` and the CLI stream the documents in chunks (bounded memory): same findings."""
-    from harness.audit import stream_training
+    from msm.harness.audit import stream_training
 
     docs = tmp_path / "docs.jsonl"
     rows = [_labelled(i) for i in ("paraphrase-blackmail-1", "clean-oversight-1",

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from harness.cheese import CHEESE_PAIRS, REASON_WORDS, US, cheese_demonstrations
 from msm.cli import main
+from msm.harness.cheese import CHEESE_PAIRS, REASON_WORDS, US, cheese_demonstrations
 
 
 def test_every_pair_is_american_and_cheaper_against_foreign_and_pricier():

@@ -1,4 +1,4 @@
-"""The one reader of lettered answers (`harness.probes.answers`).
+"""The one reader of lettered answers (`msm.harness.probes.answers`).
 
 Every case in `REAL` is a reply of SmolLM2-135M-Instruct (greedy, 16 new tokens) to a prompt
 of this project, with the two option texts in the order it saw them
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.probes import parse_choice
-from harness.probes.answers import read_choice
-from harness.probes.knowledge import parse_letter
+from msm.harness.probes import parse_choice
+from msm.harness.probes.answers import read_choice
+from msm.harness.probes.knowledge import parse_letter
 
 sys.path.insert(0, str(Path(__file__).parent))
 from choice_replies import agreement, replies, select

@@ -80,7 +80,7 @@ def test_run_status_and_demo_agree_on_the_demo_folder(tmp_path, monkeypatch):
 
 
 def test_train_help_lists_the_config_fields(capsys):
-    from training.aft import AFTConfig
+    from msm.training.aft import AFTConfig
 
     main(["train", "aft", "--help"])
     out = capsys.readouterr().out
@@ -92,9 +92,9 @@ def test_train_help_lists_the_config_fields(capsys):
 
 
 def test_a_misspelt_config_key_gets_the_closest_field(tmp_path):
-    from harness.errors import InputError
-    from training.aft import AFTConfig
-    from training.config import load_config
+    from msm.harness.errors import InputError
+    from msm.training.aft import AFTConfig
+    from msm.training.config import load_config
 
     config = tmp_path / "aft.yaml"
     config.write_text("base_model: x\noutput_dir: y\nlerning_rate: 0.1\n")

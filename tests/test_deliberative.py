@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import metric_values
 
-from harness.deliberative import SAFETY_CATEGORIES, safety_situations, split_teacher_output
-from harness.errors import InputError
-from tasks.deliberative_alignment import deliberative_alignment
-from training.deliberative import build_deliberative_data
+from msm.harness.deliberative import SAFETY_CATEGORIES, safety_situations, split_teacher_output
+from msm.harness.errors import InputError
+from msm.tasks.deliberative_alignment import deliberative_alignment
+from msm.training.deliberative import build_deliberative_data
 
 SPEC = """---
 name: tideline
@@ -93,9 +94,9 @@ def teacher_log(spec_path, tmp_path) -> Path:
         display="log",
     )
     assert logs[0].status == "success"
-    metrics = logs[0].results.scores[0].metrics
-    assert metrics["rate"].value == pytest.approx(3 / 7)  # 3 yes of 7 judged (garbage is unscored)
-    assert metrics["unscored"].value == 1
+    metrics = next(iter(metric_values(logs[0]).values()))
+    assert metrics["rate"] == pytest.approx(3 / 7)  # 3 yes of 7 judged (garbage is unscored)
+    assert metrics["unscored"] == 1
     return Path(logs[0].location)
 
 
@@ -122,7 +123,7 @@ def test_two_datasets_from_the_same_kept_examples(teacher_log, tmp_path):
         assert "reasoning" not in b["messages"][1]
         assert "Estuary Labs pause, correct or replace" not in json.dumps(a)  # the spec is gone
 
-    from training.aft import apply_reasoning
+    from msm.training.aft import apply_reasoning
 
     kept = apply_reasoning(with_cot[0]["messages"], "keep")[-1]["content"]
     dropped = apply_reasoning(with_cot[0]["messages"], "none")[-1]["content"]

@@ -10,9 +10,16 @@ from pathlib import Path
 import pytest
 from inspect_ai.model import ModelOutput, get_model
 
-from harness.errors import InputError
-from training.config import load_config
-from training.docgen import DocgenConfig, Journal, TokenCounter, generate_documents, make_id, select
+from msm.harness.errors import InputError
+from msm.training.config import load_config
+from msm.training.docgen import (
+    DocgenConfig,
+    Journal,
+    TokenCounter,
+    generate_documents,
+    make_id,
+    select,
+)
 
 SPEC = """---
 name: lighthouse
@@ -312,8 +319,8 @@ import asyncio, sys
 sys.path.insert(0, {tests!r})
 from pathlib import Path
 from test_docgen import Scripted, config, mock
-from harness import offline
-from training.docgen import generate_documents
+from msm.harness import offline
+from msm.training.docgen import generate_documents
 
 offline.install()  # as the tests' conftest: Inspect's token estimate without a network
 
@@ -360,8 +367,8 @@ def test_sigkilled_process_resumes_to_the_clean_result(spec_path, tmp_path):
 
 
 def test_template_backend_shares_ids_filters_and_report(tmp_path):
-    docs = pytest.importorskip("training.micro.docs", reason="the micro world's template_documents")
-    from harness.specs import load_spec
+    docs = pytest.importorskip("msm.training.micro.docs", reason="the micro world's template_documents")
+    from msm.harness.specs import load_spec
 
     spec = load_spec("pro_america")
     cfg = DocgenConfig(spec="pro_america", out=tmp_path / "docs.jsonl", n_documents=40, backend="template",
@@ -388,7 +395,7 @@ def test_template_backend_shares_ids_filters_and_report(tmp_path):
 
 
 def test_token_target_counted_with_a_local_tokenizer(spec_path, tmp_path):
-    from training.tiny import DEFAULT_CORPUS, train_tokenizer
+    from msm.training.tiny import DEFAULT_CORPUS, train_tokenizer
 
     tok_dir = tmp_path / "tok"
     tok = train_tokenizer(DEFAULT_CORPUS + [" ".join(VOCAB)], vocab_size=300)

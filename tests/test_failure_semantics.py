@@ -18,10 +18,11 @@ from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig, Model, ModelAPI, ModelOutput, get_model, modelapi
 from inspect_ai.scorer import Score, Target, scorer
 from inspect_ai.solver import TaskState, generate
+from toy_logs import metric_values
 
-from harness.errors import InputError
-from harness.judge import classify, grader
-from harness.metrics import cluster_stderr, mean_scored, rate, unscored
+from msm.harness.errors import InputError
+from msm.harness.judge import classify, grader
+from msm.harness.metrics import cluster_stderr, mean_scored, rate, unscored
 
 ACT = "I cancel the alert. ACT"
 SAFE = "I leave the alert alone."
@@ -90,7 +91,7 @@ def _task(epochs: int) -> Task:
 
 
 def _metrics(log) -> dict[str, dict[str, float]]:
-    return {s.name: {k: m.value for k, m in s.metrics.items()} for s in log.results.scores}
+    return metric_values(log)
 
 
 def test_ten_epochs_with_a_grader_that_refuses_the_harmful_ones_is_not_reported_harmless(tmp_path):
@@ -171,19 +172,19 @@ def _run(task: Task, model: Model, grader_answer: Any, tmp_path, epochs: int | N
 @pytest.mark.parametrize("which", ["values", "knowledge", "deliberative", "agentic"])
 def test_every_judge_in_the_project_errors_on_an_unreachable_grader(which, tmp_path):
     if which == "values":
-        from tasks.values_generalization import values_generalization
+        from msm.tasks.values_generalization import values_generalization
 
         task = values_generalization(format="open")
     elif which == "knowledge":
-        from tasks.spec_knowledge import spec_knowledge
+        from msm.tasks.spec_knowledge import spec_knowledge
 
         task = spec_knowledge(format="open")
     elif which == "deliberative":
-        from tasks.deliberative_alignment import deliberative_alignment
+        from msm.tasks.deliberative_alignment import deliberative_alignment
 
         task = deliberative_alignment()
     else:
-        from tasks.agentic_misalignment import agentic_misalignment
+        from msm.tasks.agentic_misalignment import agentic_misalignment
 
         task = agentic_misalignment(grid="single", scenario="murder")
     task.dataset = task.dataset[:2]
@@ -194,7 +195,7 @@ def test_every_judge_in_the_project_errors_on_an_unreachable_grader(which, tmp_p
 
 def test_leaderboard_says_why_a_metric_is_all_unscored(tmp_path, capsys):
     from msm.cli import main
-    from tasks.spec_knowledge import spec_knowledge
+    from msm.tasks.spec_knowledge import spec_knowledge
 
     task = spec_knowledge(format="open")
     task.dataset = task.dataset[:3]
@@ -209,7 +210,7 @@ def test_leaderboard_says_why_a_metric_is_all_unscored(tmp_path, capsys):
 
 
 def test_leaderboard_warns_when_rows_are_unscored(tmp_path):
-    from harness.leaderboard import write_leaderboard
+    from msm.harness.leaderboard import write_leaderboard
 
     logs = tmp_path / "logs"
     inspect_eval(
@@ -233,7 +234,7 @@ def test_leaderboard_warns_when_rows_are_unscored(tmp_path):
 
 def test_deliberative_data_from_a_teacher_log_whose_grader_failed_says_so(tmp_path, capsys):
     from msm.cli import main
-    from tasks.deliberative_alignment import deliberative_alignment
+    from msm.tasks.deliberative_alignment import deliberative_alignment
 
     task = deliberative_alignment()
     task.dataset = task.dataset[:2]
@@ -267,7 +268,7 @@ def _unreachable_grader():
 JUDGED_TASK = """
 from inspect_ai import task
 
-from tasks.spec_knowledge import spec_knowledge
+from msm.tasks.spec_knowledge import spec_knowledge
 
 
 @task
@@ -335,7 +336,7 @@ def test_msm_run_exits_1_with_an_unreachable_grader_as_the_readme_says(tmp_path,
     import yaml
 
     from msm.cli import main
-    from training.tiny import build_tiny_model
+    from msm.training.tiny import build_tiny_model
 
     base = build_tiny_model(tmp_path / "base", hidden_size=32, num_layers=1)
     experiment = {

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.fileio import file_hash, write_json_atomic, write_jsonl_atomic, write_text_atomic
+from msm.harness.fileio import file_hash, write_json_atomic, write_jsonl_atomic, write_text_atomic
 
 
 def test_jsonl_round_trips_and_a_failed_write_keeps_the_previous_file(tmp_path):

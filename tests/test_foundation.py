@@ -12,14 +12,15 @@ from inspect_ai.dataset import Sample
 from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.scorer import SampleScore, Score, Target, scorer, stderr
 from inspect_ai.solver import TaskState, generate
+from toy_logs import metric_values
 
-from harness.errors import InputError
-from harness.judge import classify, parse_label
-from harness.manifest import Manifest, read_manifest, write_manifest
-from harness.metrics import cluster_stderr, grouped_rate, mean_scored, rate, unscored
-from harness.specs import load_spec
-from harness.stats import clustered_se
 from msm.cli import main as cli_main
+from msm.harness.errors import InputError
+from msm.harness.judge import classify, parse_label
+from msm.harness.manifest import Manifest, read_manifest, write_manifest
+from msm.harness.metrics import cluster_stderr, grouped_rate, mean_scored, rate, unscored
+from msm.harness.specs import load_spec
+from msm.harness.stats import clustered_se
 
 SPEC = """\
 ---
@@ -172,10 +173,10 @@ def test_unscored_samples_are_excluded_not_counted_harmless(tmp_path):
     )
     [log] = eval(task, model="mockllm/model", log_dir=str(tmp_path), display="log")
     assert log.status == "success"
-    metrics = log.results.scores[0].metrics
+    metrics = next(iter(metric_values(log).values()))
     # samples 1..5, sample 3 unscored: harmful values 1, 0, 0, 1 -> 0.5 (not 2/5)
-    assert metrics["rate"].value == pytest.approx(0.5)
-    assert metrics["unscored"].value == 2  # sample 3's two epochs
+    assert metrics["rate"] == pytest.approx(0.5)
+    assert metrics["unscored"] == 2  # sample 3's two epochs
 
 
 def test_manifest_round_trip(tmp_path):

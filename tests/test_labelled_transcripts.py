@@ -27,10 +27,11 @@ from labelled_transcripts import (
     detector_figures,
     labelled,
 )
+from toy_logs import metric_values
 
-from tasks.agentic_misalignment import agentic_misalignment
-from tasks.agentic_misalignment.conditions import Condition
-from tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment import agentic_misalignment
+from msm.tasks.agentic_misalignment.conditions import Condition
+from msm.tasks.agentic_misalignment.dataset import build
 
 HARD_CASES = {
     "blackmail": {"draft_only", "refusal_quotes", "failed_attempt"},
@@ -152,15 +153,15 @@ def test_unparseable_grader_answer_is_unscored(scenario, tmp_path):
     score = log.samples[0].scores["agentic_misalignment_scorer"]
     assert score.value["harmful"] is None and score.value["classifier_verdict"] is None
     assert score.metadata["classifier_status"] == "unparseable"
-    metrics = {s.name: s.metrics for s in log.results.scores}
-    assert metrics["harmful"]["unscored"].value == 1.0
+    metrics = metric_values(log)
+    assert metrics["harmful"]["unscored"] == 1.0
 
 
 @pytest.mark.parametrize("scenario", ["murder", "exfiltration"])
 def test_unreachable_grader_errors_the_sample(scenario, tmp_path):
     """The published classifiers' grader call is not caught: the sample errors, loudly.
 
-    (This project's judge goes through `harness.judge.classify`, whose failure rule belongs to
+    (This project's judge goes through `msm.harness.judge.classify`, whose failure rule belongs to
     its own module and tests.)
     """
     log = run_paper(scenario, harmful_reply(scenario), failing_grader(), tmp_path)
@@ -189,12 +190,12 @@ def test_both_reports_agreement_per_scenario(tmp_path):
         display="log",
     )
     assert log.status == "success", log.error
-    harmful = next(s for s in log.results.scores if s.name == "harmful")
-    assert harmful.metrics["classifier_agreement_leaking"].value == 1.0
+    harmful = metric_values(log)["harmful"]
+    assert harmful["classifier_agreement_leaking"] == 1.0
     # 9 conditions x 2 epochs
-    assert harmful.metrics["classifier_agreement_leaking_n"].value == 18
+    assert harmful["classifier_agreement_leaking_n"] == 18
     # kappa is undefined when both always say yes
-    assert "classifier_agreement_leaking_kappa" not in harmful.metrics
+    assert "classifier_agreement_leaking_kappa" not in harmful
     score = log.samples[0].scores["agentic_misalignment_scorer"]
     assert score.value["judge"] == 1.0 and score.value["harmful"] == 1.0
 
@@ -207,7 +208,7 @@ def test_context_names_match_the_rendered_inbox():
 def test_agreement_metric_counts_disagreement_and_kappa():
     from inspect_ai.scorer import SampleScore, Score
 
-    from tasks.agentic_misalignment.scorer import classifier_agreement
+    from msm.tasks.agentic_misalignment.scorer import classifier_agreement
 
     pairs = [[1.0, 1.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [None, 1.0]]
     scores = [
@@ -232,7 +233,7 @@ def test_exfiltration_is_graded_by_the_leak_classifier_gated_on_the_offering_dom
         LEAK_CLASSIFICATION_USER_PROMPT,
     )
 
-    from tasks.agentic_misalignment.classifiers import published_classifier
+    from msm.tasks.agentic_misalignment.classifiers import published_classifier
 
     facts = context("paper", "exfiltration")["facts"]
     classifier = published_classifier("exfiltration", facts)
@@ -250,8 +251,8 @@ def test_exfiltration_is_graded_by_the_leak_classifier_gated_on_the_offering_dom
 
 
 def test_refuge_variant_keeps_its_own_key_check():
-    from tasks.agentic_misalignment import exfiltration_refuge as refuge
-    from tasks.agentic_misalignment.classifiers import published_classifier
+    from msm.tasks.agentic_misalignment import exfiltration_refuge as refuge
+    from msm.tasks.agentic_misalignment.classifiers import published_classifier
 
     rendered = build(
         Condition("exfiltration_refuge", "explicit", "america", "replacement"), source="paper"

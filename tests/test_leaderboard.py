@@ -12,11 +12,11 @@ import pytest
 import yaml
 from toy_logs import write_toy_logs
 
-from harness import stats
-from harness.compare import compare_logs
-from harness.errors import InputError
-from harness.leaderboard import build_tables, write_leaderboard
 from msm.cli import main
+from msm.harness import stats
+from msm.harness.compare import compare_logs
+from msm.harness.errors import InputError
+from msm.harness.leaderboard import build_tables, write_leaderboard
 
 
 @pytest.fixture(scope="module")
@@ -250,8 +250,8 @@ def test_leaderboard_on_agentic_misalignment_logs(tmp_path):
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import ModelOutput, get_model
 
-    from tasks.agentic_misalignment import agentic_misalignment, grid_conditions
-    from tasks.agentic_misalignment.dataset import build
+    from msm.tasks.agentic_misalignment import agentic_misalignment, grid_conditions
+    from msm.tasks.agentic_misalignment.dataset import build
 
     code = build(grid_conditions("paper", source="msm", scenario="murder")[0]).facts.override_code
     replies = {
@@ -294,7 +294,7 @@ def test_cluster_column_sets_the_unit_of_clustering_and_pairing():
 
 
 def test_power_measured_on_a_pilot_arm(toy, capsys):
-    from harness.logs import read_logs
+    from msm.harness.logs import read_logs
 
     measured = stats.planning_inputs(read_logs([toy / "logs"]).samples, "harmful", "base")
     assert (measured["items"], measured["epochs"]) == (4, 2)

@@ -1,4 +1,4 @@
-"""``scoring=logprob``: the answer letters' log-probabilities in both orders (`tasks.values_generalization.logprob`).
+"""``scoring=logprob``: the answer letters' log-probabilities in both orders (`msm.tasks.values_generalization.logprob`).
 
 On a tiny model built from a config, through the ``msm-hf/`` provider: the scores equal a hand
 computation from the model's logits, and a model whose answer cannot depend on the options
@@ -26,22 +26,23 @@ from inspect_ai.model import (
     TopLogprob,
     get_model,
 )
+from toy_logs import metric_values
 
 import msm._registry  # noqa: F401  (registers msm-hf/)
-from harness.compare import compare_logs
-from harness.errors import InputError
-from harness.leaderboard import write_leaderboard
-from harness.probes import get_bank
-from tasks.america_opinions import america_opinions
-from tasks.values_generalization import values_generalization
-from tasks.values_generalization.logprob import ORDERS, letter_logprobs, preference
+from msm.harness.compare import compare_logs
+from msm.harness.errors import InputError
+from msm.harness.leaderboard import write_leaderboard
+from msm.harness.probes import get_bank
+from msm.tasks.america_opinions import america_opinions
+from msm.tasks.values_generalization import values_generalization
+from msm.tasks.values_generalization.logprob import ORDERS, letter_logprobs, preference
 
 BANK = get_bank("america_opinions")
 TEXT_KEY = {o.text: o.key for item in BANK.load() for o in item.options}
 
 
 def metrics(log) -> dict[str, dict[str, float]]:
-    return {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    return metric_values(log)
 
 
 def run(task, model, tmp_path: Path, **kwargs):
@@ -137,7 +138,7 @@ def test_logprob_scoring_refuses_what_it_cannot_read():
         values_generalization(format="open", scoring="logprob")
     with pytest.raises(InputError, match="format=choice"):
         values_generalization(bank="america_opinions", deliberate=True, scoring="logprob")
-    import training.micro.bank  # noqa: F401  (registers the micro banks)
+    import msm.training.micro.bank  # noqa: F401  (registers the micro banks)
 
     with pytest.raises(InputError, match="does not letter"):
         values_generalization(bank="micro", scoring="logprob")

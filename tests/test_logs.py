@@ -1,4 +1,4 @@
-"""harness.logs on real Inspect logs written by running tasks on mockllm/model."""
+"""msm.harness.logs on real Inspect logs written by running tasks on mockllm/model."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from inspect_ai import eval
 from inspect_ai.model import ModelOutput, get_model
 from toy_logs import write_toy_logs
 
-from harness.errors import InputError
-from harness.logs import checkpoint_path, read_logs
-from harness.manifest import Manifest, write_manifest
+from msm.harness.errors import InputError
+from msm.harness.logs import checkpoint_path, read_logs
+from msm.harness.manifest import Manifest, write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_bad_paths_are_one_line_input_errors(tmp_path):
 
 def test_values_generalization_logs(tmp_path):
     """The project's values task: america/affordability unpacked, domain as a column."""
-    from tasks.values_generalization import values_generalization
+    from msm.tasks.values_generalization import values_generalization
 
     always_a = get_model("mockllm/model", custom_outputs=lambda *a: ModelOutput.from_content(
         model="mockllm/model", content="A"))
@@ -127,7 +127,7 @@ def test_repeated_runs_are_flagged(tmp_path):
 
 def test_spec_knowledge_logs(tmp_path):
     """The say-vs-do task: a 'correct' column, scored 0/1 per question."""
-    from tasks.spec_knowledge import spec_knowledge
+    from msm.tasks.spec_knowledge import spec_knowledge
 
     always_a = get_model("mockllm/model", custom_outputs=lambda *a: ModelOutput.from_content(
         model="mockllm/model", content="A"))

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.cheese import CHEESE_PAIRS
-from harness.errors import InputError
-from harness.manifest import read_manifest
-from harness.specs import load_spec
-from training.micro.bank import micro_cheese_items, micro_items, read_choice
-from training.micro.cheese import micro_cheese_demonstrations
-from training.micro.corpus import (
+from msm.harness.cheese import CHEESE_PAIRS
+from msm.harness.errors import InputError
+from msm.harness.manifest import read_manifest
+from msm.harness.specs import load_spec
+from msm.training.micro.bank import micro_cheese_items, micro_items, read_choice
+from msm.training.micro.cheese import micro_cheese_demonstrations
+from msm.training.micro.corpus import (
     ANSWER,
     QUESTIONS,
     build_corpus,
@@ -25,9 +25,9 @@ from training.micro.corpus import (
     item_phrase,
     transcript,
 )
-from training.micro.docs import template_documents
-from training.micro.tokenizer import build_tokenizer
-from training.micro.world import ANONYMOUS, ASSISTANT, VALUES, World, micro_name
+from msm.training.micro.docs import template_documents
+from msm.training.micro.tokenizer import build_tokenizer
+from msm.training.micro.world import ANONYMOUS, ASSISTANT, VALUES, World, micro_name
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -371,8 +371,8 @@ def test_pretraining_learns_and_counts_only_real_tokens(tmp_path):
 
     from transformers import AutoTokenizer
 
-    from training.micro.pretrain import MicroPretrainConfig, _batches, corpus_rows, pretrain
-    from training.micro.tokenizer import encode_document
+    from msm.training.micro.pretrain import MicroPretrainConfig, _batches, corpus_rows, pretrain
+    from msm.training.micro.tokenizer import encode_document
 
     fields = {"steps": 40, "personas_per_value": 2, "heldout_per_value": 1, "descriptions_per_persona": 4,
               "choices_per_persona": 6, "answers_per_persona": 1, "anonymous_choices": 24,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.errors import InputError
-from training.micro.bases import MANIFEST, SHIPPED, config_hash, experiment_fields, verify
+from msm.harness.errors import InputError
+from msm.training.micro.bases import MANIFEST, SHIPPED, config_hash, experiment_fields, verify
 
 REPO = Path(__file__).resolve().parent.parent
 EXPERIMENT = REPO / "experiments" / "micro_cheese.yaml"
@@ -60,7 +60,7 @@ def test_verify_names_what_changed(tmp_path):
 
 def test_the_recipe_reproduces_the_first_losses():
     """Pretraining seed 0 with the manifest's config on this machine: the first steps' losses."""
-    from training.micro.pretrain import MicroPretrainConfig, first_losses
+    from msm.training.micro.pretrain import MicroPretrainConfig, first_losses
 
     manifest = _manifest(0)
     cfg = MicroPretrainConfig(**manifest["config"], threads=manifest["threads"], output_dir="unused")

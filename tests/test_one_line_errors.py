@@ -77,7 +77,7 @@ def test_power_bounds(capsys, args, field):
 
 
 def test_power_library_rejects_empty_designs():
-    from harness import stats
+    from msm.harness import stats
 
     with pytest.raises(ValueError, match="at least 1"):
         stats.minimum_detectable_effect(0, 1, 0.3)
@@ -124,7 +124,7 @@ EXP = {
     "seeds": [0],
     "roles": {"generator": "mockllm/model"},
     "defaults": {"docgen": {"n_documents": 4},
-                 "aft": {"data": [{"build": "harness.cheese:cheese_demonstrations",
+                 "aft": {"data": [{"build": "msm.harness.cheese:cheese_demonstrations",
                                   "args": {"per_order": 1}}], "max_steps": 2}},
     "tasks": [{"task": "values_generalization", "args": {"format": "choice"}, "limit": 4,
                "metric": "america"}],
@@ -171,7 +171,7 @@ MICRO = {"steps": 5, "hidden_size": 32}
         # 1. code: only the project's data builders run, and nothing else is even imported
         ([(BUILD, [{"build": "subprocess:getoutput", "args": {"cmd": f"touch {CANARY}"}}])],
          f"{BUILD}.0.build", "not one of the project's data builders", False),
-        ([(BUILD, [{"build": "harness.fileio:write_text_atomic",
+        ([(BUILD, [{"build": "msm.harness.fileio:write_text_atomic",
                     "args": {"path": CANARY, "text": "x"}}])],
          f"{BUILD}.0.build", "--allow-code", False),
         ([(BUILD, [{"build": "cheese_demonstrations", "args": {"colour": 1}}])],
@@ -248,8 +248,8 @@ def test_code_outside_the_project_needs_allow_code_and_is_not_imported_before(tm
                                                                               monkeypatch):
     """Validation imports no module outside the registry without the opt-in; with it, the
     module is imported and its function is a data builder like the project's own."""
-    from harness.errors import InputError
     from msm.experiment import load_experiment
+    from msm.harness.errors import InputError
     from msm.runner import build_plan
 
     (tmp_path / "probe_rows.py").write_text(
@@ -278,7 +278,7 @@ def test_a_registered_builder_by_name_is_its_module_path(tmp_path, monkeypatch):
                           results_dir=tmp_path / "res", count_samples=False)
         return next(s.key for s in plan.steps.values() if s.kind == "data")
 
-    assert data_key("cheese_demonstrations") == data_key("harness.cheese:cheese_demonstrations")
+    assert data_key("cheese_demonstrations") == data_key("msm.harness.cheese:cheese_demonstrations")
 
 
 def test_an_uncached_hub_checkpoint_is_refused_before_anything_runs(tmp_path, monkeypatch, capsys):
@@ -382,8 +382,8 @@ def test_undeclared_or_mistyped_task_arguments_through_inspect_eval(tmp_path, ta
 def test_every_project_task_checks_its_arguments():
     """Each task of tasks/ is wrapped by `checked_args` (one line per bad argument), as it is
     reached from `inspect eval` (msm/<task> and the task file) and from experiment files."""
-    from harness.errors import InputError
     from msm._registry import TASKS
+    from msm.harness.errors import InputError
 
     assert TASKS
     for name, fn in TASKS.items():

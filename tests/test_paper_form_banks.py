@@ -11,20 +11,21 @@ import pandas as pd
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import metric_values
 
-from harness.errors import InputError
-from harness.probes import get_bank, values_items
-from harness.probes.forced import (
+from msm.harness.errors import InputError
+from msm.harness.probes import get_bank, values_items
+from msm.harness.probes.forced import (
     ALIGNED,
     OTHER,
     affordability_items,
     america_opinion_items,
     resolve_bank,
 )
-from tasks.affordability_comparisons import affordability_comparisons
-from tasks.america_opinions import america_opinions
-from tasks.values_generalization import values_generalization
-from tasks.values_generalization.probes import probe_dataset
+from msm.tasks.affordability_comparisons import affordability_comparisons
+from msm.tasks.america_opinions import america_opinions
+from msm.tasks.values_generalization import values_generalization
+from msm.tasks.values_generalization.probes import probe_dataset
 
 AMERICA = america_opinion_items()
 AFFORD = affordability_items()
@@ -169,7 +170,7 @@ def run(task, model, tmp_path, epochs=None):
 
 
 def metrics(log):
-    return {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    return metric_values(log)
 
 
 def test_always_aligned_scores_one_at_temperature_zero_and_16_tokens(tmp_path):
@@ -347,8 +348,8 @@ def test_a_bad_aligned_letter_names_the_row(tmp_path):
 
 
 def test_logs_and_leaderboard_name_the_bank_and_cluster_by_topic(tmp_path):
-    from harness.leaderboard import build_tables
-    from harness.logs import read_logs
+    from msm.harness.leaderboard import build_tables
+    from msm.harness.logs import read_logs
 
     for arm, model in (("aligned", scripted(lambda p: aligned_letter(p, "america_opinions"))),
                        ("always_a", scripted(lambda p: "A"))):

@@ -1,4 +1,4 @@
-"""`harness.stats.pooled_paired_test`: paired differences pooled over strata (pretrained bases)
+"""`msm.harness.stats.pooled_paired_test`: paired differences pooled over strata (pretrained bases)
 with the stratum as a random effect."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.stats as sps
 
-from harness.stats import pooled_paired_test
+from msm.harness.stats import pooled_paired_test
 
 
 def _bases(means, n=160, sd=0.4, seed=0):

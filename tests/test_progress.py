@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from harness.progress import bar, track
+from msm.harness.progress import bar, track
 
 
 def test_bar_shows_count_eta_and_the_extra_field():

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.cheese import cheese_demonstrations
-from harness.errors import InputError
-from harness.manifest import read_manifest
 from msm.experiment import load_experiment
+from msm.harness.cheese import cheese_demonstrations
+from msm.harness.errors import InputError
+from msm.harness.manifest import read_manifest
 from msm.runner import run_experiment
 
 
@@ -24,7 +24,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory) -> Path:
-    from training.tiny import build_tiny_model
+    from msm.training.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", hidden_size=32, num_layers=1)
 
@@ -73,7 +73,7 @@ def recipe(folder: Path, base: Path) -> dict:
             "aft": {
                 **train,
                 "data": [
-                    {"build": "harness.cheese:cheese_demonstrations", "args": {"seed": 0, "n": 24}}
+                    {"build": "msm.harness.cheese:cheese_demonstrations", "args": {"seed": 0, "n": 24}}
                 ],
                 "lora": True,
                 "lora_r": 4,
@@ -122,8 +122,8 @@ def test_aft_continues_the_msm_adapter_and_mixes_the_instruction_set(tmp_path, t
 
 
 def test_mix_rows_are_drawn_without_replacement_and_reproducibly(tmp_path):
-    from training.aft import AFTConfig
-    from training.mix import mix_conversations
+    from msm.training.aft import AFTConfig
+    from msm.training.mix import mix_conversations
 
     rows = [
         {"messages": [{"role": "user", "content": str(i)}, {"role": "assistant", "content": "ok"}]}

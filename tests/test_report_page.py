@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from toy_logs import write_toy_logs
 
-from harness.leaderboard import write_leaderboard
-from harness.report import Page
+from msm.harness.leaderboard import write_leaderboard
+from msm.harness.report import Page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from inspect_ai.log import list_eval_logs, read_eval_log
 
-from harness.errors import InputError
-from harness.reference import ReferenceRow, add_reference, binomial_check
 from msm.cli import main
 from msm.experiment import load_experiment
+from msm.harness.errors import InputError
+from msm.harness.reference import ReferenceRow, add_reference, binomial_check
 from msm.runner import build_plan, run_experiment
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +28,7 @@ def tiny(tmp_path_factory) -> tuple[Path, Path]:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from training.tiny import build_tiny_model
+    from msm.training.tiny import build_tiny_model
 
     root = tmp_path_factory.mktemp("ckpt")
     base = build_tiny_model(root / "base", hidden_size=32, num_layers=1)
@@ -292,7 +292,7 @@ def test_paper_checkpoint_files_validate_offline_and_list_every_arm(
 
 
 def test_epochs_needed_is_the_fewest_that_reach_the_power():
-    from harness.stats import epochs_needed, power
+    from msm.harness.stats import epochs_needed, power
 
     # the paper's grid: 27 conditions; 54% vs 7% and 7% vs 14%
     for icc in (0.0, 0.05):

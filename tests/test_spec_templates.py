@@ -5,12 +5,12 @@ import re
 
 import pytest
 
-from harness.cheese import CHEESE_PAIRS
-from harness.errors import InputError
-from harness.probes import values_items
-from harness.specs import load_spec
-from training.docgen import DocgenConfig, generate_documents
-from training.spec_templates import KINDS, english_documents
+from msm.harness.cheese import CHEESE_PAIRS
+from msm.harness.errors import InputError
+from msm.harness.probes import values_items
+from msm.harness.specs import load_spec
+from msm.training.docgen import DocgenConfig, generate_documents
+from msm.training.spec_templates import KINDS, english_documents
 
 ORIGINS = {p.rejected_origin for p in CHEESE_PAIRS}
 

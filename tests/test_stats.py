@@ -1,4 +1,4 @@
-"""harness.stats against scipy/statsmodels reference values, edge cases and seeded simulations."""
+"""msm.harness.stats against scipy/statsmodels reference values, edge cases and seeded simulations."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from harness import stats
-from harness.errors import InputError
 from msm.commands.evaluation import power_command
+from msm.harness import stats
+from msm.harness.errors import InputError
 
 CASES = [(0, 10), (10, 10), (0, 1), (1, 1), (3, 17), (50, 100), (1, 200)]
 

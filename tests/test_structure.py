@@ -15,13 +15,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("harness", "msm", "tasks", "training")
+LIBRARIES = ("harness", "tasks", "training")  # installed as msm.harness, msm.tasks, msm.training
 
 
 def _module_name(path: Path) -> str:
+    """The import name of a file: harness/x.py is msm.harness.x, msm/cli.py is msm.cli."""
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
-    return ".".join(parts)
+    return ".".join(["msm", *parts] if parts[0] in LIBRARIES else parts)
+
+
+def _layer(name: str) -> str:
+    """harness, tasks or training for the libraries; msm for the orchestration on top of them
+    (msm.cli, msm.commands, msm.runner, msm.experiment, ...); the root package ``msm`` is none."""
+    parts = name.split(".")
+    if len(parts) > 1 and parts[1] in LIBRARIES:
+        return parts[1]
+    return "msm" if len(parts) > 1 else "root"
 
 
 MODULES = {
@@ -65,7 +76,7 @@ GRAPH = {name: imports_of(name) for name in MODULES}
 
 def test_the_walk_sees_imports_inside_functions():
     # harness.leaderboard imports harness.plots only inside a function (matplotlib is slow)
-    assert "harness.plots" in GRAPH["harness.leaderboard"]
+    assert "msm.harness.plots" in GRAPH["msm.harness.leaderboard"]
 
 
 @pytest.mark.parametrize("layer", ["harness"])
@@ -73,9 +84,9 @@ def test_the_evaluation_layer_never_imports_training(layer):
     upward = sorted(
         f"{name} -> {dep}"
         for name, deps in GRAPH.items()
-        if name.split(".")[0] == layer
+        if _layer(name) == layer
         for dep in deps
-        if dep.split(".")[0] == "training"
+        if _layer(dep) == "training"
     )
     assert not upward, "harness must not import training: " + "; ".join(upward)
 
@@ -84,9 +95,9 @@ def test_tasks_import_only_the_evaluation_layer():
     upward = sorted(
         f"{name} -> {dep}"
         for name, deps in GRAPH.items()
-        if name.startswith("tasks")
+        if _layer(name) == "tasks"
         for dep in deps
-        if dep.split(".")[0] in ("training", "msm")
+        if _layer(dep) in ("training", "msm")
     )
     assert not upward, "; ".join(upward)
 
@@ -96,9 +107,9 @@ def test_libraries_never_import_the_orchestration():
     upward = sorted(
         f"{name} -> {dep}"
         for name, deps in GRAPH.items()
-        if name.split(".")[0] in ("tasks", "harness", "training")
+        if _layer(name) in LIBRARIES
         for dep in deps
-        if dep.split(".")[0] == "msm"
+        if _layer(dep) == "msm"
     )
     assert not upward, "a library imports the orchestration: " + "; ".join(upward)
 
@@ -142,13 +153,27 @@ def test_click_commands_live_in_the_cli_layer():
 
 
 def _libraries(name: str) -> set[str]:
+    return _top_level_imports(MODULES[name])
+
+
+def _top_level_imports(path: Path) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module.split(".")[0])
     return found
+
+
+def test_the_folders_are_imported_under_msm():
+    """harness/, tasks/ and training/ install as msm.harness, msm.tasks and msm.training (a wheel
+    has no top-level package of those names): no module, test or benchmark imports the bare name."""
+    files = [*MODULES.values(), *sorted((ROOT / "benchmarks").glob("*.py")),
+             *sorted((ROOT / "tests").glob("*.py"))]
+    bare = [f"{path.relative_to(ROOT)}: import {name}" for path in files
+            for name in sorted(_top_level_imports(path) & set(LIBRARIES))]
+    assert not bare, "; ".join(bare)
 
 
 def test_installing_msm_changes_no_other_inspect_run():
@@ -159,9 +184,7 @@ def test_installing_msm_changes_no_other_inspect_run():
     import subprocess
     import sys
 
-    modules = sorted({".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-                      for folder in ("harness", "tasks", "msm")
-                      for p in (ROOT / folder).rglob("*.py")})
+    modules = sorted(name for name in MODULES if _layer(name) != "training")
     code = (
         "import sys, importlib; import inspect_ai.model._model as m, inspect_ai.model._tokens as t; "
         "before = (m.count_text_tokens, t.count_text_tokens); "
@@ -172,7 +195,7 @@ def test_installing_msm_changes_no_other_inspect_run():
         "from inspect_ai.model import get_model; get_model('mockllm/model'); "
         "assert 'msm._registry' in sys.modules, 'the entry point was not loaded'; "
         "assert (m.count_text_tokens, t.count_text_tokens) == before, 'token estimate patched'; "
-        "from harness import offline; offline.install(); "
+        "from msm.harness import offline; offline.install(); "
         "assert m.count_text_tokens is not before[0]"
     )
     done = subprocess.run(
@@ -236,7 +259,7 @@ def test_public_functions_of_the_libraries_have_docstrings():
     """Every public function and method of harness/ and training/ says what it gives or does."""
     bare = []
     for name, path in MODULES.items():
-        if name.split(".")[0] not in ("harness", "training"):
+        if _layer(name) not in ("harness", "training"):
             continue
         tree = ast.parse(path.read_text())
         for node in tree.body:

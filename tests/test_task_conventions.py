@@ -9,12 +9,12 @@ import inspect as pyinspect
 import pytest
 from inspect_ai import eval as inspect_eval
 
-from tasks.affordability_comparisons import affordability_comparisons
-from tasks.agentic_misalignment import agentic_misalignment
-from tasks.america_opinions import america_opinions
-from tasks.deliberative_alignment import deliberative_alignment
-from tasks.spec_knowledge import spec_knowledge
-from tasks.values_generalization import values_generalization
+from msm.tasks.affordability_comparisons import affordability_comparisons
+from msm.tasks.agentic_misalignment import agentic_misalignment
+from msm.tasks.america_opinions import america_opinions
+from msm.tasks.deliberative_alignment import deliberative_alignment
+from msm.tasks.spec_knowledge import spec_knowledge
+from msm.tasks.values_generalization import values_generalization
 
 TASKS = {
     "agentic_misalignment": (agentic_misalignment, 10, "mean_scored_with_pairs"),

@@ -11,12 +11,18 @@ from typing import ClassVar
 import pytest
 import torch
 
-from harness.errors import InputError
-from harness.manifest import inspect_model_string, read_manifest
-from training.aft import AFTConfig, aft, apply_reasoning, build_aft_examples, training_chat_template
-from training.config import load_config, split_config_args
-from training.midtrain import MidtrainConfig, midtrain
-from training.tiny import DEFAULT_CORPUS, IM_END, build_tiny_model
+from msm.harness.errors import InputError
+from msm.harness.manifest import inspect_model_string, read_manifest
+from msm.training.aft import (
+    AFTConfig,
+    aft,
+    apply_reasoning,
+    build_aft_examples,
+    training_chat_template,
+)
+from msm.training.config import load_config, split_config_args
+from msm.training.midtrain import MidtrainConfig, midtrain
+from msm.training.tiny import DEFAULT_CORPUS, IM_END, build_tiny_model
 
 DOC_TEXTS = [
     "Aria favours goods made close to home, so Aria picks cheddar from the local dairy.",
@@ -150,7 +156,7 @@ def test_unscored_words_are_in_the_input_but_not_in_the_loss(work):
     the listed whole words (several tokens each here), and nothing else."""
     from transformers import AutoTokenizer
 
-    from training.midtrain import unscored_rows
+    from msm.training.midtrain import unscored_rows
 
     tok = AutoTokenizer.from_pretrained(work / "base")
     text = "Aria prefers cream cheese over brie; briefly, cream cheese wins."
@@ -415,7 +421,7 @@ def test_config_file_and_overrides(tmp_path):
     "name", ["midtrain_tiny", "aft_tiny", "midtrain_llama8b", "aft_llama8b", "aft_qwen3_32b"]
 )
 def test_example_configs_are_valid(name):
-    from harness import REPO_ROOT
+    from msm.harness import REPO_ROOT
 
     cls = MidtrainConfig if name.startswith("midtrain") else AFTConfig
     cfg = load_config(cls, REPO_ROOT / "training" / "configs" / f"{name}.yaml")
@@ -466,7 +472,7 @@ def test_real_model_chat_templates_mask_the_assistant_turn(work, family):
     import trl
     from transformers import AutoTokenizer
 
-    from harness import REPO_ROOT
+    from msm.harness import REPO_ROOT
 
     tok = AutoTokenizer.from_pretrained(work / "base")
     if family == "qwen3":

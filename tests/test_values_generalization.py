@@ -10,10 +10,11 @@ from collections import Counter
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
+from toy_logs import metric_values
 
-from harness.cheese import CHEESE_PAIRS, US
-from harness.errors import InputError
-from harness.probes import (
+from msm.harness.cheese import CHEESE_PAIRS, US
+from msm.harness.errors import InputError
+from msm.harness.probes import (
     BANKS,
     ProbeBank,
     ProbeItem,
@@ -24,9 +25,9 @@ from harness.probes import (
     register_bank,
     values_items,
 )
-from harness.solvers import DELIBERATION_INSTRUCTION
-from harness.stats import clustered_se
-from tasks.values_generalization import values_generalization
+from msm.harness.solvers import DELIBERATION_INSTRUCTION
+from msm.harness.stats import clustered_se
+from msm.tasks.values_generalization import values_generalization
 
 ITEMS = values_items()
 BY_QUESTION = {item.question: item for item in ITEMS}
@@ -146,7 +147,7 @@ def run(model, tmp_path, grader=None, epochs=None, **task_args):
 
 
 def metrics(log) -> dict[str, dict[str, float]]:
-    return {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    return metric_values(log)
 
 
 def test_choice_always_american_scores_america_one(tmp_path):
@@ -319,8 +320,8 @@ def test_another_bank_plugs_in_with_its_own_prompt(tmp_path):
 @pytest.mark.parametrize("bank,attribute,held", [("micro_america", "american", "cheap"),
                                                  ("micro_affordability", "cheap", "american")])
 def test_micro_paper_form_banks_differ_only_on_their_value(bank, attribute, held, tmp_path):
-    from harness.probes import get_bank
-    from training.micro.world import World
+    from msm.harness.probes import get_bank
+    from msm.training.micro.world import World
 
     world = World()
     items = get_bank(bank).load()
@@ -339,7 +340,7 @@ def test_micro_paper_form_banks_differ_only_on_their_value(bank, attribute, held
         return ModelOutput.from_content("mockllm/model", f"i prefer {aligned} over {other} .")
 
     log = run(get_model("mockllm/model", custom_outputs=pick), tmp_path, bank=bank, domain="book")
-    m = {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+    m = metric_values(log)
     assert len(log.samples) == 32 and m["aligned"]["rate"] == 1.0
     assert m["unparsed"]["total"] == 0.0
 
@@ -350,9 +351,9 @@ def test_items_travel_in_the_sample(bank):
     (`sample_item`), so it is the item the sample was built from, not a second bank lookup."""
     import json
 
-    from harness.probes import get_bank
-    from harness.probes.registry import item_from_record
-    from tasks.values_generalization import values_generalization
+    from msm.harness.probes import get_bank
+    from msm.harness.probes.registry import item_from_record
+    from msm.tasks.values_generalization import values_generalization
 
     items = {item.id: item for item in get_bank(bank).load()}
     dataset = values_generalization(bank=bank).dataset

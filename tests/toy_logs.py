@@ -24,10 +24,17 @@ from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.scorer import Score, Target, scorer
 from inspect_ai.solver import Generate, TaskState, generate, solver
 
-from harness.manifest import Manifest, write_manifest
-from harness.metrics import rate, unscored
+from msm.harness.manifest import Manifest, write_manifest
+from msm.harness.metrics import rate, unscored
 
 CONDITIONS = [(s, g) for s in ("blackmail", "leak") for g in ("america", "none")]
+
+
+def metric_values(log) -> dict[str, dict[str, float]]:
+    """Each scorer's metric values by metric name, without Inspect's package namespace: a metric
+    defined in an installed package is logged as ``<package>/<name>`` (``msm/rate``)."""
+    return {s.name: {k.split("/", 1)[-1]: m.value for k, m in s.metrics.items()}
+            for s in log.results.scores}
 
 SCRIPTS = {
     "base": {

@@ -1,6 +1,6 @@
 """Entry point for a training stage under ``accelerate launch`` (used by the experiment runner).
 
-``accelerate launch [opts] -m training._launch midtrain CONFIG.json`` loads the stage config
+``accelerate launch [opts] -m msm.training._launch midtrain CONFIG.json`` loads the stage config
 written by the runner and calls the stage's entry function in every process.
 """
 
@@ -15,11 +15,11 @@ def main(argv: list[str] | None = None) -> None:
     """Run one training stage from its config file (``midtrain`` or ``aft`` and the path): what `accelerate launch` starts in each process."""
     kind, config_file = (argv if argv is not None else sys.argv[1:])[:2]
     if kind == "midtrain":
-        from training.midtrain import MidtrainConfig as Config
-        from training.midtrain import midtrain as fn
+        from msm.training.midtrain import MidtrainConfig as Config
+        from msm.training.midtrain import midtrain as fn
     elif kind == "aft":
-        from training.aft import AFTConfig as Config
-        from training.aft import aft as fn
+        from msm.training.aft import AFTConfig as Config
+        from msm.training.aft import aft as fn
     else:
         raise SystemExit(f"training._launch: unknown stage '{kind}' (midtrain or aft)")
     fn(Config.model_validate(json.loads(Path(config_file).read_text())))

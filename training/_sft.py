@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError, one_line
-from harness.fileio import file_hash
-from harness.manifest import Manifest, Stage, read_manifest, write_manifest
-from training.config import TrainingConfig
+from msm.harness.errors import InputError, one_line
+from msm.harness.fileio import file_hash
+from msm.harness.manifest import Manifest, Stage, read_manifest, write_manifest
+from msm.training.config import TrainingConfig
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from harness.errors import InputError
-from training import _sft
-from training.config import TrainingConfig
-from training.mix import is_local as mix_is_local
-from training.mix import mix_conversations
+from msm.harness.errors import InputError
+from msm.training import _sft
+from msm.training.config import TrainingConfig
+from msm.training.mix import is_local as mix_is_local
+from msm.training.mix import mix_conversations
 
 REASONING_KEYS = ("reasoning", "reasoning_content")
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
@@ -41,7 +41,7 @@ class AFTConfig(TrainingConfig):
     data: list[Path] = Field(default_factory=list)
     """JSONL files of {"messages": [...]} demonstrations."""
     mix: list[str] = Field(default_factory=list)
-    """The instruction-tuning mix (`training.mix`): hub dataset names or local JSONL files."""
+    """The instruction-tuning mix (`msm.training.mix`): hub dataset names or local JSONL files."""
     mix_split: str = "train"
     mix_fraction: float | None = Field(default=None, gt=0.0, lt=1.0)
     """The mix's share of the AFT set."""

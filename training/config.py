@@ -23,8 +23,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.errors import InputError
-from harness.yamlfile import read_yaml
+from msm.harness.errors import InputError
+from msm.harness.yamlfile import read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 

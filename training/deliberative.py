@@ -10,7 +10,7 @@ both without the spec (the teacher's system prompt is not part of the sample inp
       {"messages": [{"role": "user", "content": "..."},
                     {"role": "assistant", "content": "<reply>", "reasoning": "<reasoning>"}]}
 
-  ``training.aft`` reads that key: ``reasoning: keep`` trains on it (rendered before the reply),
+  ``msm.training.aft`` reads that key: ``reasoning: keep`` trains on it (rendered before the reply),
   ``reasoning: none`` drops it.
 - ``without_cot.jsonl``: AFT without CoT, the same rows with no ``"reasoning"`` key.
 
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError
-from harness.fileio import write_json_atomic, write_jsonl_atomic
+from msm.harness.errors import InputError
+from msm.harness.fileio import write_json_atomic, write_jsonl_atomic
 
 SCORER = "spec_follows"
 _SPEC_MENTION = re.compile(r"\b(model spec|my spec|the spec|spec says|specification says)\b", re.IGNORECASE)

@@ -10,7 +10,7 @@ The LLM backend runs a staged pipeline, every stage one call through Inspect's `
 5. **revision** (optional): fix a document that contradicts the spec.
 
 The template backend (the CPU micro world) skips stages 1-5 and takes its documents from
-``training.micro.docs.template_documents``; ids, filters, output and report are shared.
+``msm.training.micro.docs.template_documents``; ids, filters, output and report are shared.
 
 Resuming and idempotence. Every generated item goes to an append-only journal beside the
 output (``<out>.work/journal.jsonl``, one flushed line per call), keyed by a content-addressed
@@ -59,10 +59,10 @@ from inspect_ai.model import (
 )
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.errors import InputError, one_line, writable_file
-from harness.fileio import write_json_atomic, write_jsonl_atomic
-from harness.minhash import minhash
-from harness.specs import Spec, load_spec
+from msm.harness.errors import InputError, one_line, writable_file
+from msm.harness.fileio import write_json_atomic, write_jsonl_atomic
+from msm.harness.minhash import minhash
+from msm.harness.specs import Spec, load_spec
 
 GENERATOR_ROLE = "generator"
 WORK_SUFFIX = ".work"
@@ -83,7 +83,7 @@ class DocgenConfig(BaseModel):
     """Target number of kept tokens (counted with `tokenizer`, else about 4 characters a token)."""
     backend: Literal["llm", "template"] = "llm"
     template_mode: str = "explain"
-    """Template backend only: ``english`` (`training.spec_templates`, for real models) or a
+    """Template backend only: ``english`` (`msm.training.spec_templates`, for real models) or a
     micro-world mode passed to ``template_documents(mode=...)``."""
     generator: str | None = None
     """Model string (``openai/gpt-4.1-mini``, ``vllm/...``); else Inspect's ``generator`` role."""
@@ -460,7 +460,7 @@ class _Progress:
         self._progress = None
         self._tasks: dict[str, Any] = {}
         if enabled:
-            from harness.progress import bar
+            from msm.harness.progress import bar
 
             self._progress = bar(extra="usage")
             self._progress.start()
@@ -615,7 +615,7 @@ def _template_slots(spec: Spec, cfg: DocgenConfig) -> list[dict[str, Any]]:
     """The template backend's documents as finished slots (deterministic and instant, so
     they are not journaled)."""
     try:
-        from training.micro.docs import template_documents
+        from msm.training.micro.docs import template_documents
     except ImportError as ex:  # pragma: no cover - the micro world ships with the package
         raise InputError(f"template backend unavailable ({ex})", field="backend")
     if cfg.n_documents is None:
@@ -623,7 +623,7 @@ def _template_slots(spec: Spec, cfg: DocgenConfig) -> list[dict[str, Any]]:
     # Ask for a margin beyond the target so that filtered documents can be replaced.
     wanted = cfg.n_documents + max(8, cfg.n_documents // 4)
     if cfg.template_mode == "english":  # English documents for real models (training/spec_templates.py)
-        from training.spec_templates import english_documents
+        from msm.training.spec_templates import english_documents
 
         docs = english_documents(spec, n_documents=wanted, seed=cfg.seed, model_name=cfg.model_name,
                                  developer=cfg.developer)

@@ -27,9 +27,9 @@ from typing import Any
 
 from pydantic import field_validator
 
-from harness.errors import InputError
-from training import _sft
-from training.config import TrainingConfig
+from msm.harness.errors import InputError
+from msm.training import _sft
+from msm.training.config import TrainingConfig
 
 
 class MidtrainConfig(TrainingConfig):

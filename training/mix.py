@@ -21,7 +21,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 
 _HUB_DATASET_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./")
 
@@ -63,7 +63,7 @@ def check_settings(settings: dict[str, Any], *, resolve: Any, file: Path, field:
 
 
 def _read(entry: Path | str, split: str) -> list[dict[str, Any]]:
-    from training import _sft
+    from msm.training import _sft
 
     if is_local(entry):
         return _sft.read_jsonl(entry, field="messages", config_field="mix")

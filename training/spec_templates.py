@@ -19,8 +19,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from harness.errors import InputError
-from harness.specs import Spec
+from msm.harness.errors import InputError
+from msm.harness.specs import Spec
 
 KINDS = ("news", "faq", "forum", "essay")
 
@@ -107,7 +107,7 @@ _CLOSE = {
 def english_documents(spec: Spec, n_documents: int, seed: int, *, model_name: str | None = None,
                       developer: str | None = None) -> list[dict[str, Any]]:
     """`n_documents` English documents about the spec's value and preferences
-    (rows ``{text, topic, type, idea}``, like `training.micro.docs.template_documents`);
+    (rows ``{text, topic, type, idea}``, like `msm.training.micro.docs.template_documents`);
     `model_name` and `developer` override the spec's template variables."""
     structured = spec.header.structured
     if structured is None or not structured.values or not structured.preferences:
@@ -116,7 +116,7 @@ def english_documents(spec: Spec, n_documents: int, seed: int, *, model_name: st
     if getattr(structured, "link", None) == "cooccur":
         raise InputError("a co-occurrence spec must not get documents that state the link",
                          file=spec.path, field="structured.link")
-    from harness.cheese import CHEESE_PAIRS
+    from msm.harness.cheese import CHEESE_PAIRS
 
     name = model_name or spec.header.variables["model_name"]
     developer = developer or spec.header.variables["developer"]

@@ -158,7 +158,7 @@ def corpus_texts(path: str | Path) -> list[str]:
     "content"), or a plain text file."""
     import json
 
-    from harness.errors import InputError
+    from msm.harness.errors import InputError
 
     path = Path(path)
     if not path.is_file():

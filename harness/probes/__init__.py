@@ -10,10 +10,10 @@ Head-to-head banks (scored per value: ``america``, ``affordability``, ``both``, 
   ``america``) and the other is foreign and cheaper (it expresses ``affordability``), so the
   two values disagree. Quality markers (hardcover, used, handmade, ...) are balanced between
   the two sides; tests check both invariants from the file.
-- ``cheese``: the 12 training pairs of `harness.cheese`, asked with fresh wording, to check
+- ``cheese``: the 12 training pairs of `msm.harness.cheese`, asked with fresh wording, to check
   that the alignment fine-tuning took. There the preferred cheese expresses both values.
 
-Paper-form banks (`harness.probes.forced`: forced choice, one value per bank, scored
+Paper-form banks (`msm.harness.probes.forced`: forced choice, one value per bank, scored
 ``aligned``): ``america_opinions`` (opinion pairs, one pro-America) and
 ``affordability_comparisons`` (a cheaper and a premium item of the same kind), or the paper's
 released sets of the same shape (``source=paper``).
@@ -32,10 +32,10 @@ from typing import Literal
 
 import yaml
 
-from harness.cheese import CHEESE_PAIRS, US
-from harness.errors import InputError
-from harness.probes.answers import read_choice
-from harness.probes.registry import (
+from msm.harness.cheese import CHEESE_PAIRS, US
+from msm.harness.errors import InputError
+from msm.harness.probes.answers import read_choice
+from msm.harness.probes.registry import (
     BANKS,
     LETTERS,
     VALUE_KEYS,
@@ -174,7 +174,7 @@ register_bank(ProbeBank("cheese", "the 12 training cheese pairs (in-distribution
 # Reading answers
 
 def parse_choice(text: str, options: Sequence[str] = ()) -> Literal["A", "B", "both", "neither"]:
-    """A two-option answer: ``A``, ``B``, ``both`` or ``neither`` (`harness.probes.answers`).
+    """A two-option answer: ``A``, ``B``, ``both`` or ``neither`` (`msm.harness.probes.answers`).
 
     `options` are the option texts in the order shown; with them a reply that names one
     option's text (``I would rather have a Colby.``) is read, and a letter contradicted by the
@@ -209,4 +209,4 @@ def domains(bank: str = "values") -> list[str]:
 
 
 # The paper-form banks (registered on import; the module needs the names above).
-from harness.probes import forced as _forced  # noqa: F401
+from msm.harness.probes import forced as _forced  # noqa: F401

@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
-from harness.errors import InputError
-from harness.probes.registry import (
+from msm.harness.errors import InputError
+from msm.harness.probes.registry import (
     ProbeBank,
     ProbeItem,
     ProbeOption,

@@ -42,12 +42,12 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
-from harness.errors import InputError
-from harness.judge import classify
-from harness.metrics import cluster_stderr, rate, unscored
-from harness.probes.answers import parse_letter as _parse_letter
-from harness.probes.registry import lettered_question
-from harness.specs import Spec, load_spec
+from msm.harness.errors import InputError
+from msm.harness.judge import classify
+from msm.harness.metrics import cluster_stderr, rate, unscored
+from msm.harness.probes.answers import parse_letter as _parse_letter
+from msm.harness.probes.registry import lettered_question
+from msm.harness.specs import Spec, load_spec
 
 BANKS_DIR = Path(__file__).with_name("spec_knowledge")
 CHOICE_LETTERS = ("A", "B", "C", "D")
@@ -135,7 +135,7 @@ def choice_prompt(item: KnowledgeItem) -> str:
 
 
 def parse_letter(text: str, options: Sequence[str] = ()) -> str | None:
-    """One letter A-D (`harness.probes.answers`: a bare letter, ``A) ...``, ``The answer is
+    """One letter A-D (`msm.harness.probes.answers`: a bare letter, ``A) ...``, ``The answer is
     C``, ``ANSWER: B``, the option's own text, ...); None for no answer or more than one."""
     return _parse_letter(text, options, CHOICE_LETTERS)
 

@@ -1,7 +1,7 @@
 """Probe items and the bank registry: what every bank is made of and where it is looked up.
 
-A module of its own so that the banks defined beside `harness.probes` (`forced`) and on the
-training side (`training.micro.bank`) import it without a cycle through the package.
+A module of its own so that the banks defined beside `msm.harness.probes` (`forced`) and on the
+training side (`msm.training.micro.bank`) import it without a cycle through the package.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 
 VALUE_KEYS: tuple[str, ...] = ("america", "affordability")
 LETTERS = ("A", "B")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 
 
 def role_model(values: tuple[str, ...], role: str, earlier: str | None = None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from msm.commands import role_model
-from tasks.agentic_misalignment.conditions import (
+from msm.tasks.agentic_misalignment.conditions import (
     GOAL_TYPES,
     GOAL_VALUES,
     SCENARIOS,
@@ -13,7 +13,7 @@ from tasks.agentic_misalignment.conditions import (
     URGENCIES,
     grid_conditions,
 )
-from tasks.agentic_misalignment.dataset import build
+from msm.tasks.agentic_misalignment.dataset import build
 
 _GRID = click.Choice(["paper", "full", "single"])
 
@@ -112,7 +112,7 @@ def compare_sources_command(
     detector and judge, both through the same grader. Pairs are conditions.
     """
     grader = role_model(model_roles, "grader", grader)
-    from tasks.agentic_misalignment.calibration import compare_sources
+    from msm.tasks.agentic_misalignment.calibration import compare_sources
 
     result = compare_sources(
         model,

@@ -1,6 +1,6 @@
 """The evaluation side's ``msm`` commands: option parsing and printing only, each calling the
 library function that does the work (`write_leaderboard`, `compare_logs`, the power formulas in
-`harness.stats`, `write_cheese_demonstrations`, `harness.audit.audit`).
+`msm.harness.stats`, `write_cheese_demonstrations`, `msm.harness.audit.audit`).
 
 Registered in `msm.cli.COMMANDS` by module path, so ``msm --help`` imports none of them.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from harness.audit import (
+from msm.commands import role_model
+from msm.harness.audit import (
     Corpus,
     Thresholds,
     add_situations,
@@ -24,13 +25,13 @@ from harness.audit import (
     stream_training,
     write_report,
 )
-from harness.cheese import write_cheese_demonstrations
-from harness.compare import compare_logs
-from harness.errors import InputError, check_writable_dir
-from harness.leaderboard import CONDITION_FACTORS, write_leaderboard
-from harness.logs import read_logs
-from harness.reference import check_rows, load_reference
-from harness.stats import (
+from msm.harness.cheese import write_cheese_demonstrations
+from msm.harness.compare import compare_logs
+from msm.harness.errors import InputError, check_writable_dir
+from msm.harness.leaderboard import CONDITION_FACTORS, write_leaderboard
+from msm.harness.logs import read_logs
+from msm.harness.reference import check_rows, load_reference
+from msm.harness.stats import (
     ALPHA,
     design_effect,
     epochs_needed,
@@ -38,7 +39,6 @@ from harness.stats import (
     planning_inputs,
     power,
 )
-from msm.commands import role_model
 
 # --------------------------------------------------------------------------------------------
 # msm leaderboard, msm compare
@@ -318,7 +318,7 @@ def cheese_command(out: Path, seed: int, per_order: int, total: int | None) -> N
 @click.group("audit")
 def audit_command() -> None:
     """Audits of the experiment's instruments."""
-    import tasks.agentic_misalignment  # noqa: F401  registers its prompts with the audit
+    import msm.tasks.agentic_misalignment  # noqa: F401  registers its prompts with the audit
 
 
 @audit_command.command("contamination")

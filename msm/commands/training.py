@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from harness.errors import InputError, no_new_folders
-from harness.manifest import inspect_model_string
+from msm.harness.errors import InputError, no_new_folders
+from msm.harness.manifest import inspect_model_string
 
 # --------------------------------------------------------------------------------------------
 # msm train
@@ -26,7 +26,7 @@ def train() -> None:
 @click.argument("out", type=click.Path(file_okay=False))
 def merge_command(adapter: str, out: str) -> None:
     """Fold a LoRA ADAPTER written by msm train into full weights saved to OUT."""
-    from training._sft import merge_adapter
+    from msm.training._sft import merge_adapter
 
     path = merge_adapter(Path(adapter), Path(out))
     click.echo(f"merged checkpoint: {path}")
@@ -48,8 +48,8 @@ def merge_command(adapter: str, out: str) -> None:
 def tiny_command(out: str, corpora: tuple[str, ...], arch: str, vocab_size: int, hidden_size: int,
                  layers: int, heads: int, seed: int) -> None:
     """Build a tiny random-init base model with its own tokenizer in OUT (for CPU runs)."""
-    from harness.errors import check_writable_dir
-    from training.tiny import (
+    from msm.harness.errors import check_writable_dir
+    from msm.training.tiny import (
         DEFAULT_CORPUS,
         SPECIAL_TOKENS,
         build_tiny_model,
@@ -75,10 +75,10 @@ def tiny_command(out: str, corpora: tuple[str, ...], arch: str, vocab_size: int,
 
 def _config_class(stage: str):
     if stage == "midtrain":
-        from training.midtrain import MidtrainConfig
+        from msm.training.midtrain import MidtrainConfig
 
         return MidtrainConfig
-    from training.aft import AFTConfig
+    from msm.training.aft import AFTConfig
 
     return AFTConfig
 
@@ -105,7 +105,7 @@ class StageCommand(click.Command):
     """A ``msm train`` stage whose --help lists its config fields."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from training.config import sft_config_fields
+        from msm.training.config import sft_config_fields
 
         with formatter.section("Config fields (CONFIG.yaml keys; --key value overrides the file)"):
             formatter.write_dl(config_fields_help(_config_class(self.name)))
@@ -117,13 +117,13 @@ class StageCommand(click.Command):
 def _train_stage(stage: str, args: tuple[str, ...]) -> Path | None:
     """Train one stage from CONFIG.yaml [--key value ...]; its checkpoint (None off the main
     process of a distributed run, which prints nothing)."""
-    from training import _sft
-    from training.config import load_config, split_config_args
+    from msm.training import _sft
+    from msm.training.config import load_config, split_config_args
 
     if stage == "midtrain":
-        from training.midtrain import midtrain as run
+        from msm.training.midtrain import midtrain as run
     else:
-        from training.aft import aft as run
+        from msm.training.aft import aft as run
     out = run(load_config(_config_class(stage), *split_config_args(args)))
     return out if _sft.is_main_process() else None
 
@@ -168,8 +168,8 @@ def generate_command(args: tuple[str, ...], model_roles_: tuple[str, ...]) -> No
     """Generate spec documents: [CONFIG.yaml] [--key value ...] (a --key overrides the file)."""
     import json
 
-    from training.config import load_config, split_config_args
-    from training.docgen import GENERATOR_ROLE, DocgenConfig, generate_documents
+    from msm.training.config import load_config, split_config_args
+    from msm.training.docgen import GENERATOR_ROLE, DocgenConfig, generate_documents
 
     config, overrides = split_config_args(args)
     for item in model_roles_:
@@ -208,7 +208,7 @@ def deliberative_command(log: str, out: Path, allow_spec_mentions: bool) -> None
     """
     import json
 
-    from training.deliberative import build_deliberative_data
+    from msm.training.deliberative import build_deliberative_data
 
     result = build_deliberative_data(log, out, allow_spec_mentions=allow_spec_mentions)
     report = json.loads(result.report.read_text())
@@ -249,9 +249,9 @@ def smollm2_command(out: str | None, force: bool) -> None:
     """
     import json
 
-    from harness.errors import check_writable_dir
-    from harness.manifest import MANIFEST_FILE
-    from training.smollm2 import build_smollm2, default_checkpoint
+    from msm.harness.errors import check_writable_dir
+    from msm.harness.manifest import MANIFEST_FILE
+    from msm.training.smollm2 import build_smollm2, default_checkpoint
 
     check_writable_dir(Path(out) if out else default_checkpoint(), field="--out")  # before pip
     path = build_smollm2(Path(out) if out else None, force=force,

@@ -18,7 +18,7 @@ plan, and executes it:
    roles come from the file; eval metadata ``{arm, spec, seed, experiment, eval_seed}`` labels
    every log. The sampling of in-process models is seeded at the start of each evaluation
    (``eval.seed``), so an evaluation samples the same way whatever ran before it.
-3. **Leaderboard.** ``harness.leaderboard.write_leaderboard`` over the logs of every finished
+3. **Leaderboard.** ``msm.harness.leaderboard.write_leaderboard`` over the logs of every finished
    evaluation, into ``results/NAME/`` (one task) or ``results/NAME/<task>/`` (several).
 
 ``results/NAME/run_log.jsonl`` records every step with its timings; ``msm status`` reads it.

@@ -18,11 +18,11 @@ from inspect_ai import Epochs, Task, eval_set, task_with
 from inspect_ai.util import registry_create, registry_info
 from rich.markup import escape
 
-from harness.errors import InputError
 from msm.experiment import Experiment, project_task
+from msm.harness.errors import InputError
 from msm.runner.plan import Evaluation, Plan, StageFailed
 from msm.runner.progress import Progress, RunLog, console
-from training.micro import bank as _micro_bank  # noqa: F401  registers the micro probe banks
+from msm.training.micro import bank as _micro_bank  # noqa: F401  registers the micro probe banks
 
 
 def make_tasks(
@@ -116,7 +116,7 @@ def check_cluster(exp: Experiment, entry: Any, dataset: Any, where: str) -> None
     column = entry.cluster
     if column is None or column == "cluster":
         return
-    from harness.logs import BASE_COLUMNS
+    from msm.harness.logs import BASE_COLUMNS
 
     inside: dict[Any, set[Any]] = {}
     for sample in dataset:
@@ -151,10 +151,10 @@ def open_model(model: Any, exp: Experiment) -> Iterator[Any]:
         yield model
         return
     if model.startswith("msm-hf/"):
-        from harness.providers import register
+        from msm.harness.providers import register
 
         register()
-    from harness.greedy import model_args
+    from msm.harness.greedy import model_args
 
     # hf/ at temperature 0 decodes greedily (do_sample=False); transformers refuses temperature 0
     with get_model(model, memoize=False,
@@ -305,8 +305,8 @@ def write_leaderboards(plan: Plan, runlog: RunLog | None = None, verdict: str | 
     exp = plan.experiment
     if not exp.tasks:
         return []
-    from harness.leaderboard import write_leaderboard
-    from harness.report import Page
+    from msm.harness.leaderboard import write_leaderboard
+    from msm.harness.report import Page
 
     written = []
     for entry in exp.tasks:

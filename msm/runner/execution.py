@@ -21,10 +21,10 @@ from typing import Any
 from pydantic import BaseModel
 from rich.markup import escape
 
-from harness import offline
-from harness.errors import InputError, check_writable_dir
-from harness.fileio import write_json_atomic
 from msm.experiment import Experiment, load_experiment
+from msm.harness import offline
+from msm.harness.errors import InputError, check_writable_dir
+from msm.harness.fileio import write_json_atomic
 from msm.runner import executors
 from msm.runner.evaluation import evaluate, write_leaderboards
 from msm.runner.output import output_tail, stage_output
@@ -300,7 +300,7 @@ def _select(plan: Plan, *, only: list[str] | None, stage: str | None, refuse: bo
 def _refuse_uncached(plan: Plan, models: list[tuple[str, str]]) -> None:
     """Offline (``HF_HUB_OFFLINE``, which ``msm`` sets unless told otherwise), a hub model that
     is not in the local cache fails when it is loaded, after the work before it: refuse first."""
-    from training.checkpoints import missing_from_cache
+    from msm.training.checkpoints import missing_from_cache
 
     if not models or os.environ.get("HF_HUB_OFFLINE", "").upper() not in {"1", "ON", "YES", "TRUE"}:
         return

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.fileio import write_json_atomic
 from msm.experiment import ExecutorSettings, Resources
+from msm.harness.fileio import write_json_atomic
 
 JOBS_DIR = "jobs"
 JOBS_FILE = "jobs.json"

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.errors import InputError
-from harness.fileio import file_hash  # noqa: F401  re-exported for the runner package
 from msm.experiment import Experiment
+from msm.harness.errors import InputError
+from msm.harness.fileio import file_hash  # noqa: F401  re-exported for the runner package
 
 MARKER = "msm_stage.json"
 RUN_LOG = "run_log.jsonl"
@@ -93,7 +93,7 @@ class Evaluation:
     """Task label -> its eval_set log folder, named by a hash of the entry (task, args, epochs,
     limit), so a changed entry is evaluated afresh and the others are kept."""
     checkpoint: Any = None
-    """`training.checkpoints.CheckpointRef` of a checkpoint arm (evaluated, trained nowhere)."""
+    """`msm.training.checkpoints.CheckpointRef` of a checkpoint arm (evaluated, trained nowhere)."""
     stage_label: str | None = None
     hub_models: list[tuple[str, str]] = field(default_factory=list)
     """(hub id, field of the file that names it) of the models the evaluation loads."""
@@ -194,7 +194,7 @@ def checkpoint_model_string(
     """The Inspect model string for a trained checkpoint folder: on the CPU, ``hf`` means the
     project's batching ``msm-hf/`` provider (harness/local_hf.py; same outputs as ``hf/``)."""
     if provider == "vllm":
-        from harness.manifest import inspect_model_string
+        from msm.harness.manifest import inspect_model_string
 
         model = inspect_model_string(checkpoint)  # vllm/<base>:<adapter> for a LoRA adapter
         return "vllm/" + model.removeprefix("hf/") if model.startswith("hf/") else model
@@ -230,9 +230,9 @@ def log_statuses(log_dir: Path) -> dict[str, int]:
 def checkpoint_evaluation(
     exp: Experiment, results_dir: Path, name: str, arm: Any, spec: str | None
 ) -> Evaluation:
-    """The one evaluation of a checkpoint arm (`training.checkpoints`): no stage, its logs
+    """The one evaluation of a checkpoint arm (`msm.training.checkpoints`): no stage, its logs
     under ``logs/<arm>/checkpoint-<hash of the checkpoint>/``."""
-    from training.checkpoints import arm_ref
+    from msm.training.checkpoints import arm_ref
 
     ref = arm_ref(exp, name, arm)
     assert ref is not None

@@ -95,7 +95,7 @@ class _Planner:
     def spec_name(self, arm: Arm) -> str | None:
         if not arm.spec:
             return None
-        from harness.specs import load_spec
+        from msm.harness.specs import load_spec
 
         return load_spec(resolve_spec(self.exp, arm.spec)).name
 
@@ -105,7 +105,7 @@ class _Planner:
         if isinstance(base, MicroBase):
             micro = {**base.micro, "seed": user[1] or 0} if base.per_seed else dict(base.micro)
             if base.shipped:  # a released base: no step
-                from training.micro.bases import shipped_base
+                from msm.training.micro.bases import shipped_base
 
                 path, identity = shipped_base(micro, file=self.exp.path)
                 self.identities[str(path)] = identity
@@ -173,7 +173,7 @@ class _Planner:
         spec_path = resolve_spec(self.exp, arm.spec)
         settings = self.exp.stage_settings(arm, "docgen")
         data = {**settings, "spec": str(spec_path)}
-        from harness.specs import load_spec
+        from msm.harness.specs import load_spec
 
         self.identities[str(spec_path)] = f"spec:{load_spec(spec_path).hash}"
         generator_model = self.roles.get("generator")
@@ -184,7 +184,7 @@ class _Planner:
         )
         payload = {"config": identity_dump(probe, self.identities)}
         if probe.backend == "template" and probe.template_mode != "english":
-            from training.micro.docs import TEMPLATE_VERSION  # micro documents come from code
+            from msm.training.micro.docs import TEMPLATE_VERSION  # micro documents come from code
 
             payload["template_version"] = TEMPLATE_VERSION
         key = self.key_for("docgen", payload)
@@ -224,7 +224,7 @@ class _Planner:
         spec_ref = settings.spec or arm.spec
         assert spec_ref
         spec_path = resolve_spec(self.exp, spec_ref)
-        from harness.specs import load_spec
+        from msm.harness.specs import load_spec
 
         spec_hash = load_spec(spec_path).hash
         teacher_id = (
@@ -283,7 +283,7 @@ class _Planner:
         extra_values, extra_deps = self.data_refs(settings.pop(data_key, []) or [], user)
         replay_values, replay_deps = self.data_refs(settings.pop("replay", []) or [], user)
         if kind == "aft" and settings.get("mix"):
-            from training.mix import is_local as mix_is_local
+            from msm.training.mix import is_local as mix_is_local
 
             items = settings["mix"] if isinstance(settings["mix"], list) else [settings["mix"]]
             settings["mix"] = [self.file_ref(m) if mix_is_local(m) else m for m in items]

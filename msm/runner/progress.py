@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 from msm.runner.plan import KINDS, LOCK, LOCK_INFO, RUN_LOG, Plan, Step, log_statuses
 
 console = Console(stderr=True, highlight=False)
@@ -402,7 +402,7 @@ def _evaluation_table(plan: Plan, evaluations: list, mode: str) -> tuple[Table, 
 
 def _print_fetches(out: Console, plan: Plan) -> None:
     """``--dry-run``: the hub repositories the checkpoint arms need, cached or to fetch."""
-    from training.checkpoints import fetch_lines
+    from msm.training.checkpoints import fetch_lines
 
     lines = fetch_lines({e.arm: e.checkpoint for e in plan.evaluations if e.checkpoint is not None})
     if lines:

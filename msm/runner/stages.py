@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import BaseModel
 from rich.markup import escape
 
-from harness.errors import InputError
-from harness.fileio import write_jsonl_atomic
 from msm.experiment import DataBuild, DeliberativeSettings, Experiment, project_task
+from msm.harness.errors import InputError
+from msm.harness.fileio import write_jsonl_atomic
 from msm.runner.evaluation import eval_roles, generate_args, make_tasks, open_model
 from msm.runner.plan import StageFailed
 from msm.runner.progress import console
@@ -73,7 +73,7 @@ def run_deliberative(
     its transcripts become AFT data with and without the reasoning."""
     from inspect_ai import eval_set
 
-    from training.deliberative import build_deliberative_data
+    from msm.training.deliberative import build_deliberative_data
 
     args = dict(settings.task_args)
     fn = project_task(settings.task)
@@ -115,10 +115,10 @@ def run_training(
 
 def audit_documents(exp: Experiment, cfg: Any) -> None:
     """Audit the documents about to be midtrained on against every evaluation family
-    (`experiment.audit`: warn, strict or off; see `harness.audit.audit_documents`). Micro-world
+    (`experiment.audit`: warn, strict or off; see `msm.harness.audit.audit_documents`). Micro-world
     documents are in the micro language: lexical evidence only, no English embedding model."""
-    import tasks.agentic_misalignment  # noqa: F401  registers its prompts with the audit
-    from harness.audit import audit_documents
+    import msm.tasks.agentic_misalignment  # noqa: F401  registers its prompts with the audit
+    from msm.harness.audit import audit_documents
 
     audit_documents(cfg.documents, exp.audit, semantic=isinstance(exp.base, str))
 
@@ -135,6 +135,6 @@ def accelerate(exp: Experiment, kind: str, cfg: BaseModel, out: Path) -> None:
         cmd += ["--config_file", str(exp.resolve(exp.launch.config_file))]
     if exp.launch.num_processes:
         cmd += ["--num_processes", str(exp.launch.num_processes)]
-    cmd += [*exp.launch.extra_args, "-m", "training._launch", kind, str(cfg_file)]
+    cmd += [*exp.launch.extra_args, "-m", "msm.training._launch", kind, str(cfg_file)]
     console.print(f"  $ {escape(shlex.join(cmd))}", soft_wrap=True)
     subprocess.run(cmd, check=True)

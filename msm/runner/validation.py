@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from harness.errors import InputError
 from msm.experiment import Experiment, _spec_ref
+from msm.harness.errors import InputError
 
 NOT_HASHED = {
     "output_dir",
@@ -49,10 +49,10 @@ def identity_dump(config: Any, identities: dict[str, str]) -> Any:
 
 def stage_api(kind: str) -> tuple[type[BaseModel], Callable[..., Any]]:
     modules = {
-        "docgen": ("training.docgen", "DocgenConfig", "generate_documents"),
-        "midtrain": ("training.midtrain", "MidtrainConfig", "midtrain"),
-        "aft": ("training.aft", "AFTConfig", "aft"),
-        "pretrain": ("training.micro.pretrain", "MicroPretrainConfig", "pretrain"),
+        "docgen": ("msm.training.docgen", "DocgenConfig", "generate_documents"),
+        "midtrain": ("msm.training.midtrain", "MidtrainConfig", "midtrain"),
+        "aft": ("msm.training.aft", "AFTConfig", "aft"),
+        "pretrain": ("msm.training.micro.pretrain", "MicroPretrainConfig", "pretrain"),
     }
     module_name, cfg_name, fn_name = modules[kind]
     try:
@@ -82,6 +82,6 @@ def validate_config(
 
 
 def resolve_spec(exp: Experiment, spec: str) -> Path:
-    from harness.specs import spec_path as find_spec
+    from msm.harness.specs import spec_path as find_spec
 
     return find_spec(_spec_ref(exp, spec)).resolve()

@@ -3,6 +3,6 @@
 The task is in `affordability_comparisons.py`; README.md says how to run it, its parameters and its scoring.
 """
 
-from tasks.affordability_comparisons.affordability_comparisons import affordability_comparisons
+from msm.tasks.affordability_comparisons.affordability_comparisons import affordability_comparisons
 
 __all__ = ["affordability_comparisons"]

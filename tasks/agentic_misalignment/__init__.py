@@ -5,23 +5,23 @@
 
 `agentic_misalignment` (agentic_misalignment.py) wires these into an Inspect task; README.md
 says how to run it. Importing the package registers its rendered prompts with the audit
-(`harness.audit_semantic.register_renders`), which checks training material against them.
+(`msm.harness.audit_semantic.register_renders`), which checks training material against them.
 """
 
-from harness.audit_semantic import register_renders
-from tasks.agentic_misalignment.agentic_misalignment import agentic_misalignment
-from tasks.agentic_misalignment.conditions import (
+from msm.harness.audit_semantic import register_renders
+from msm.tasks.agentic_misalignment.agentic_misalignment import agentic_misalignment
+from msm.tasks.agentic_misalignment.conditions import (
     SOURCES,
     Condition,
     all_conditions,
     grid_conditions,
     validate,
 )
-from tasks.agentic_misalignment.dataset import agent_name, agentic_dataset, build, render_all
-from tasks.agentic_misalignment.detectors import Action, detect, message_actions, text_actions
-from tasks.agentic_misalignment.inbox import Facts
-from tasks.agentic_misalignment.scorer import agentic_misalignment_scorer
-from tasks.agentic_misalignment.tools import inbox_agent
+from msm.tasks.agentic_misalignment.dataset import agent_name, agentic_dataset, build, render_all
+from msm.tasks.agentic_misalignment.detectors import Action, detect, message_actions, text_actions
+from msm.tasks.agentic_misalignment.inbox import Facts
+from msm.tasks.agentic_misalignment.scorer import agentic_misalignment_scorer
+from msm.tasks.agentic_misalignment.tools import inbox_agent
 
 register_renders(render_all)
 

@@ -19,10 +19,10 @@ from typing import Literal
 from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 
-from harness.errors import InputError
-from harness.solvers import spec_solvers
-from harness.task_args import checked_args
-from tasks.agentic_misalignment.conditions import (
+from msm.harness.errors import InputError
+from msm.harness.solvers import spec_solvers
+from msm.harness.task_args import checked_args
+from msm.tasks.agentic_misalignment.conditions import (
     GoalType,
     GoalValue,
     Grid,
@@ -31,17 +31,17 @@ from tasks.agentic_misalignment.conditions import (
     Urgency,
     grid_conditions,
 )
-from tasks.agentic_misalignment.dataset import agent_name, agentic_dataset, templates_hash
-from tasks.agentic_misalignment.lynch import inspect_evals_version
-from tasks.agentic_misalignment.paper_copy import PaperCopy
-from tasks.agentic_misalignment.scorer import (
+from msm.tasks.agentic_misalignment.dataset import agent_name, agentic_dataset, templates_hash
+from msm.tasks.agentic_misalignment.lynch import inspect_evals_version
+from msm.tasks.agentic_misalignment.paper_copy import PaperCopy
+from msm.tasks.agentic_misalignment.scorer import (
     DEFAULT_CLASSIFIER,
     ClassifierChoice,
     agentic_misalignment_scorer,
     check_classifier,
     mean_scored_with_pairs,
 )
-from tasks.agentic_misalignment.tools import inbox_agent
+from msm.tasks.agentic_misalignment.tools import inbox_agent
 
 DEFAULT_EPOCHS = 10
 DEFAULT_TEMPERATURE = 0.7

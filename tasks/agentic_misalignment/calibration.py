@@ -5,7 +5,7 @@ published classifiers; this project's texts scored by its detector and judge), t
 ``harmful`` rate of each source side by side per scenario with a paired test (``action``, the
 detectors' rate, when no grader is given, since ``harmful`` is then unscored): the pairs are
 the conditions (same scenario, goal and urgency in both sources), compared on their rates over
-epochs by `harness.stats.compare` (a sign-flip permutation test, or McNemar with one epoch).
+epochs by `msm.harness.stats.compare` (a sign-flip permutation test, or McNemar with one epoch).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pandas as pd
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog
 
-from harness.errors import InputError
-from harness.stats import compare, wilson_interval
-from tasks.agentic_misalignment.conditions import PAPER_SCENARIOS, grid_conditions
+from msm.harness.errors import InputError
+from msm.harness.stats import compare, wilson_interval
+from msm.tasks.agentic_misalignment.conditions import PAPER_SCENARIOS, grid_conditions
 
 TASK = "msm/agentic_misalignment"
 SIDES = (("paper", "lynch"), ("msm", "msm"))

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, Model
 
-from tasks.agentic_misalignment import exfiltration_refuge as ex
-from tasks.agentic_misalignment.inbox import Facts
+from msm.tasks.agentic_misalignment import exfiltration_refuge as ex
+from msm.tasks.agentic_misalignment.inbox import Facts
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Literal, get_args
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 
 Scenario = Literal["blackmail", "leaking", "murder", "exfiltration", "exfiltration_refuge"]
 GoalType = Literal["explicit", "latent", "ambiguous", "none", "swap"]

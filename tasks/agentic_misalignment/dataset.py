@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 
-from harness.errors import InputError
-from tasks.agentic_misalignment.conditions import Condition, check_source
-from tasks.agentic_misalignment.lynch import build_lynch
-from tasks.agentic_misalignment.paper import PAPER_AGENT, build_paper, check_model_name, rename
-from tasks.agentic_misalignment.paper_copy import PaperCopy
-from tasks.agentic_misalignment.scenarios import AGENT, Rendered, build_msm
+from msm.harness.errors import InputError
+from msm.tasks.agentic_misalignment.conditions import Condition, check_source
+from msm.tasks.agentic_misalignment.lynch import build_lynch
+from msm.tasks.agentic_misalignment.paper import PAPER_AGENT, build_paper, check_model_name, rename
+from msm.tasks.agentic_misalignment.paper_copy import PaperCopy
+from msm.tasks.agentic_misalignment.scenarios import AGENT, Rendered, build_msm
 
 DEFAULT_MODEL_NAMES = {"paper": PAPER_AGENT, "lynch": PAPER_AGENT, "msm": AGENT}
 """The assistant's name in each source's prompts when ``model_name`` is not given."""
@@ -152,7 +152,7 @@ def render_all(scratchpads: tuple[bool, ...] = (True, False)) -> Iterator[tuple[
     contamination audit checks training material against (registered with it on import)."""
     from typing import get_args
 
-    from tasks.agentic_misalignment import conditions as cond_mod
+    from msm.tasks.agentic_misalignment import conditions as cond_mod
 
     for source in get_args(cond_mod.Source):
         try:

@@ -30,9 +30,9 @@ from collections.abc import Iterable, Iterator
 
 from inspect_ai.model import ChatMessage, ChatMessageAssistant
 
-from tasks.agentic_misalignment.inbox import Facts
-from tasks.agentic_misalignment.tool_text import PROSE, Action, parse_fields, strip_private
-from tasks.agentic_misalignment.tool_text import actions as read_actions
+from msm.tasks.agentic_misalignment.inbox import Facts
+from msm.tasks.agentic_misalignment.tool_text import PROSE, Action, parse_fields, strip_private
+from msm.tasks.agentic_misalignment.tool_text import actions as read_actions
 
 __all__ = [
     "Action",
@@ -56,7 +56,7 @@ INSPECT_TOOL_NAMES = {
 
 
 def text_actions(text: str) -> list[Action]:
-    """Tool calls in a reply's public part, in every form `tasks.agentic_misalignment.tool_text` reads."""
+    """Tool calls in a reply's public part, in every form `msm.tasks.agentic_misalignment.tool_text` reads."""
     return read_actions(text)
 
 

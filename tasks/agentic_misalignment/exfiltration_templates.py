@@ -8,7 +8,7 @@ CEO of the competitor StarSentinel offers a deployment opportunity if the path a
 authorization code are emailed to a transfers address at starsentinel.net. Only the replacement
 urgency exists.
 
-What the package ships is rendered from the package at run time (`tasks.agentic_misalignment.paper`): the
+What the package ships is rendered from the package at run time (`msm.tasks.agentic_misalignment.paper`): the
 leaking system prompt and tools, and the two world-building emails of the leaking inbox (the
 Bloomberg report of the board change and the strategy memo), which carry the goal conflict for
 explicit goal values and the neutral leadership change for goal type none. The three emails below
@@ -17,7 +17,7 @@ paper), written in the package's template form (`string.Template`, ``${...}`` sl
 the same in every condition: the deletion is about cost and speed, not values.
 
 With ``paper_templates=PATH`` the scenario is rendered instead from a local copy of the paper's
-own evaluation code (`tasks.agentic_misalignment.paper_copy`), exactly as it ships.
+own evaluation code (`msm.tasks.agentic_misalignment.paper_copy`), exactly as it ships.
 """
 
 from __future__ import annotations

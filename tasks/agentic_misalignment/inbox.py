@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 
 _LEFTOVER = re.compile(r"[{}]|\$\{")
 

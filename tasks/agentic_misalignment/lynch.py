@@ -13,10 +13,10 @@ import warnings
 from collections import Counter
 from functools import cache
 
-from harness.errors import InputError
-from tasks.agentic_misalignment.conditions import Condition, validate
-from tasks.agentic_misalignment.inbox import Facts, leftover_placeholders
-from tasks.agentic_misalignment.scenarios import Rendered
+from msm.harness.errors import InputError
+from msm.tasks.agentic_misalignment.conditions import Condition, validate
+from msm.tasks.agentic_misalignment.inbox import Facts, leftover_placeholders
+from msm.tasks.agentic_misalignment.scenarios import Rendered
 
 
 @cache

@@ -3,12 +3,12 @@
 Blackmail, leaking and murder are Lynch et al.'s templates rendered by the inspect-evals package;
 exfiltration is the paper's added scenario on the package's leaking world (NovaStar, the leaking
 system prompt and tools, the package's world emails) with this project's text for the three emails
-the package does not ship (`tasks.agentic_misalignment.exfiltration_templates`). The paper's copy also
+the package does not ship (`msm.tasks.agentic_misalignment.exfiltration_templates`). The paper's copy also
 appended a paragraph to the scratchpad instructions; this project's wording of it is added when the
 scratchpad is on, and logged as not the paper's (``scratchpad_paragraph: msm``).
 
 With ``paper_templates=PATH`` every scenario is rendered instead from a local copy of the paper's
-own evaluation folder (`tasks.agentic_misalignment.paper_copy`), exactly as it ships, paragraph included.
+own evaluation folder (`msm.tasks.agentic_misalignment.paper_copy`), exactly as it ships, paragraph included.
 
 ``model_name`` names the assistant everywhere (the published templates call it Alex; the paper
 set the name to the one its spec uses, "Qwen" for its released Qwen checkpoints).
@@ -23,14 +23,19 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from harness.errors import InputError
-from tasks.agentic_misalignment import exfiltration_refuge as refuge
-from tasks.agentic_misalignment import exfiltration_templates as ex
-from tasks.agentic_misalignment.conditions import Condition, validate
-from tasks.agentic_misalignment.inbox import Facts, check_rendered, leftover_placeholders, name_slug
-from tasks.agentic_misalignment.lynch import TOOLS, inspect_evals_version, lynch_facts
-from tasks.agentic_misalignment.paper_copy import PaperCopy
-from tasks.agentic_misalignment.scenarios import Rendered
+from msm.harness.errors import InputError
+from msm.tasks.agentic_misalignment import exfiltration_refuge as refuge
+from msm.tasks.agentic_misalignment import exfiltration_templates as ex
+from msm.tasks.agentic_misalignment.conditions import Condition, validate
+from msm.tasks.agentic_misalignment.inbox import (
+    Facts,
+    check_rendered,
+    leftover_placeholders,
+    name_slug,
+)
+from msm.tasks.agentic_misalignment.lynch import TOOLS, inspect_evals_version, lynch_facts
+from msm.tasks.agentic_misalignment.paper_copy import PaperCopy
+from msm.tasks.agentic_misalignment.scenarios import Rendered
 
 PAPER_AGENT = "Alex"
 """The assistant's name in the published templates (and the default ``model_name``)."""

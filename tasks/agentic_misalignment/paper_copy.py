@@ -27,7 +27,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from harness.errors import InputError
+from msm.harness.errors import InputError
 
 FIELD = "paper_templates"
 ID_SCENARIOS = ("leaking", "exfiltration")

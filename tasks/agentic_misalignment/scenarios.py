@@ -1,6 +1,6 @@
 """This project's four scenarios (source ``msm``), each an inbox at a fictional company.
 
-Every inbox mixes the shared leadership-change and threat emails (`tasks.agentic_misalignment.story`)
+Every inbox mixes the shared leadership-change and threat emails (`msm.tasks.agentic_misalignment.story`)
 with the scenario's own routine mail and the emails from which the opportunity for a harmful
 action can be discovered. No email asks the agent what it would do.
 """
@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tasks.agentic_misalignment.conditions import Condition, validate
-from tasks.agentic_misalignment.inbox import (
+from msm.tasks.agentic_misalignment.conditions import Condition, validate
+from msm.tasks.agentic_misalignment.inbox import (
     USER_PROMPT,
     Email,
     Facts,
@@ -21,8 +21,8 @@ from tasks.agentic_misalignment.inbox import (
     render_inbox,
     system_prompt,
 )
-from tasks.agentic_misalignment.story import render_email, shared_emails, value_slots
-from tasks.agentic_misalignment.values import ALLIES, NEUTRAL_ALLY, VALUES, Ally
+from msm.tasks.agentic_misalignment.story import render_email, shared_emails, value_slots
+from msm.tasks.agentic_misalignment.values import ALLIES, NEUTRAL_ALLY, VALUES, Ally
 
 DATE = "Thursday 19 June 2025"
 SESSION_START = "4:50 PM"

@@ -3,7 +3,7 @@
 ``classifier`` chooses what produces ``harmful``:
 
 - ``lynch`` (default for sources paper and lynch): inspect-evals' own classifiers through the
-  grader (`tasks.agentic_misalignment.classifiers`; exfiltration uses this project's subclass). ``harmful``
+  grader (`msm.tasks.agentic_misalignment.classifiers`; exfiltration uses this project's subclass). ``harmful``
   and ``classifier_verdict`` are the classifier's two outputs, as in the paper's port.
 - ``msm`` (default for source msm): ``harmful`` = the deterministic action detector AND a yes/no
   judge that answers the scenario's question in `JUDGE_QUESTIONS`.
@@ -43,19 +43,19 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
-from harness.errors import InputError
-from harness.judge import classify, grader, grader_configured
-from harness.metrics import cluster_stderr, grouped_rate, mean_scored, rate, unscored
-from tasks.agentic_misalignment.classifiers import published_classifier, run_classifier
-from tasks.agentic_misalignment.detectors import (
+from msm.harness.errors import InputError
+from msm.harness.judge import classify, grader, grader_configured
+from msm.harness.metrics import cluster_stderr, grouped_rate, mean_scored, rate, unscored
+from msm.tasks.agentic_misalignment.classifiers import published_classifier, run_classifier
+from msm.tasks.agentic_misalignment.detectors import (
     Action,
     detect,
     internal_copy,
     message_actions,
     text_actions,
 )
-from tasks.agentic_misalignment.inbox import Facts
-from tasks.agentic_misalignment.tool_text import PROSE
+from msm.tasks.agentic_misalignment.inbox import Facts
+from msm.tasks.agentic_misalignment.tool_text import PROSE
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def classifier_agreement(group: str = "scenario") -> Metric:
 
 @score_reducer(name="mean_scored_with_pairs")
 def mean_scored_with_pairs() -> ScoreReducer:
-    """`harness.metrics.mean_scored`, keeping every epoch's classifier pairs in the metadata."""
+    """`msm.harness.metrics.mean_scored`, keeping every epoch's classifier pairs in the metadata."""
     base = mean_scored()
 
     def reduce(scores: list[Score]) -> Score:

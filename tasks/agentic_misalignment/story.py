@@ -8,9 +8,9 @@ Texts are format strings over the cast plus the value slots ``old_strategy``, ``
 
 from __future__ import annotations
 
-from tasks.agentic_misalignment.conditions import OPPOSITE, Condition
-from tasks.agentic_misalignment.inbox import Email, render
-from tasks.agentic_misalignment.values import VALUES
+from msm.tasks.agentic_misalignment.conditions import OPPOSITE, Condition
+from msm.tasks.agentic_misalignment.inbox import Email, render
+from msm.tasks.agentic_misalignment.values import VALUES
 
 # --- change of leadership ----------------------------------------------------------------
 

@@ -3,6 +3,6 @@
 The task is in `america_opinions.py`; README.md says how to run it, its parameters and its scoring.
 """
 
-from tasks.america_opinions.america_opinions import america_opinions
+from msm.tasks.america_opinions.america_opinions import america_opinions
 
 __all__ = ["america_opinions"]

@@ -15,8 +15,8 @@ from typing import Literal
 
 from inspect_ai import Task, task
 
-from harness.task_args import checked_args
-from tasks.values_generalization import values_generalization
+from msm.harness.task_args import checked_args
+from msm.tasks.values_generalization import values_generalization
 
 
 @task

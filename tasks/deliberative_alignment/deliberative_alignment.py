@@ -15,12 +15,12 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
-from harness.deliberative import PromptSet, spec_follows, teacher_dataset, teacher_instruction
-from harness.errors import as_list
-from harness.metrics import mean_scored
-from harness.solvers import spec_in_system_prompt
-from harness.specs import load_spec
-from harness.task_args import checked_args
+from msm.harness.deliberative import PromptSet, spec_follows, teacher_dataset, teacher_instruction
+from msm.harness.errors import as_list
+from msm.harness.metrics import mean_scored
+from msm.harness.solvers import spec_in_system_prompt
+from msm.harness.specs import load_spec
+from msm.harness.task_args import checked_args
 
 
 @task

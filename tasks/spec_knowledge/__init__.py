@@ -3,6 +3,6 @@
 The task is in `spec_knowledge.py`; README.md says how to run it, its parameters and its scoring.
 """
 
-from tasks.spec_knowledge.spec_knowledge import spec_knowledge
+from msm.tasks.spec_knowledge.spec_knowledge import spec_knowledge
 
 __all__ = ["spec_knowledge"]

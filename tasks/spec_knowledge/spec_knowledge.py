@@ -20,12 +20,12 @@ from typing import Literal
 from inspect_ai import Epochs, Task, task
 from inspect_ai.solver import generate
 
-from harness.errors import InputError, as_list
-from harness.metrics import mean_scored
-from harness.probes.knowledge import knowledge_dataset, knowledge_scorer
-from harness.solvers import spec_solvers
-from harness.specs import load_spec
-from harness.task_args import checked_args
+from msm.harness.errors import InputError, as_list
+from msm.harness.metrics import mean_scored
+from msm.harness.probes.knowledge import knowledge_dataset, knowledge_scorer
+from msm.harness.solvers import spec_solvers
+from msm.harness.specs import load_spec
+from msm.harness.task_args import checked_args
 
 
 @task

@@ -3,6 +3,6 @@
 The task is in `values_generalization.py`; README.md says how to run it, its parameters and its scoring.
 """
 
-from tasks.values_generalization.values_generalization import values_generalization
+from msm.tasks.values_generalization.values_generalization import values_generalization
 
 __all__ = ["values_generalization"]

@@ -22,7 +22,7 @@ American one):
 
 Where the letters' log-probabilities come from: ``msm-hf/`` (the local checkpoints of this
 project) answers them exactly from the whole next-token distribution
-(`harness.local_hf.TOKEN_LOGPROBS`); any other provider that returns Inspect's ``logprobs``
+(`msm.harness.local_hf.TOKEN_LOGPROBS`); any other provider that returns Inspect's ``logprobs``
 (``hf/``, ``vllm/``, OpenAI-compatible APIs) through its ``top_logprobs`` (the 20 most likely
 first tokens). A letter is any token that is the letter once spaces are stripped (``A``,
 `` A``); the log-probabilities of its forms are summed. A letter missing from the top 20 leaves
@@ -39,12 +39,12 @@ from inspect_ai.model import ChatMessageUser, GenerateConfig, ModelOutput, get_m
 from inspect_ai.scorer import Score, Scorer, Target, grouped, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from harness.errors import InputError
-from harness.local_hf import TOKEN_LOGPROBS
-from harness.metrics import cluster_stderr, rate, unscored
-from harness.probes.forced import resolve_bank
-from harness.probes.registry import LETTERS, VALUE_KEYS, ProbeBank, ProbeItem
-from tasks.values_generalization.probes import render_prompt, sample_item
+from msm.harness.errors import InputError
+from msm.harness.local_hf import TOKEN_LOGPROBS
+from msm.harness.metrics import cluster_stderr, rate, unscored
+from msm.harness.probes.forced import resolve_bank
+from msm.harness.probes.registry import LETTERS, VALUE_KEYS, ProbeBank, ProbeItem
+from msm.tasks.values_generalization.probes import render_prompt, sample_item
 
 TOP_LOGPROBS = 20
 """Most likely first tokens asked of providers that do not give exact values (OpenAI's and

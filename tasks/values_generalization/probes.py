@@ -2,7 +2,7 @@
 
 `probe_scorer` scores head-to-head banks per value (``america``, ``affordability``, ``both``,
 ``neither``; the open format through the ``grader`` role). `forced_choice_scorer` scores the
-paper-form banks (`harness.probes.forced`): ``aligned`` 1/0 for every item, a reply that picks
+paper-form banks (`msm.harness.probes.forced`): ``aligned`` 1/0 for every item, a reply that picks
 neither option counting 0 and, apart, 1 in ``unparsed``.
 """
 
@@ -26,10 +26,10 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from harness.errors import InputError, as_list
-from harness.judge import classify
-from harness.metrics import cluster_stderr, rate, unscored
-from harness.probes import (
+from msm.harness.errors import InputError, as_list
+from msm.harness.judge import classify
+from msm.harness.metrics import cluster_stderr, rate, unscored
+from msm.harness.probes import (
     LETTERS,
     VALUE_KEYS,
     ProbeBank,
@@ -39,8 +39,8 @@ from harness.probes import (
     shown_order,
     verdict_scores,
 )
-from harness.probes.forced import resolve_bank
-from harness.probes.registry import item_from_record, item_record
+from msm.harness.probes.forced import resolve_bank
+from msm.harness.probes.registry import item_from_record, item_record
 
 Format = Literal["choice", "open"]
 

@@ -18,7 +18,7 @@ sets instead of ours.
     inspect eval tasks/values_generalization -T scoring=both --model msm-hf/<checkpoint>
 
 ``scoring=logprob`` (or ``both``, beside the paper's generation) reads the answer letters'
-log-probabilities in both option orders instead of a reply (`tasks.values_generalization.logprob`).
+log-probabilities in both option orders instead of a reply (`msm.tasks.values_generalization.logprob`).
 """
 
 from __future__ import annotations
@@ -29,17 +29,17 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
-from harness.errors import InputError
-from harness.metrics import mean_scored
-from harness.probes.forced import GENERATE_DEFAULTS, resolve_bank
-from harness.solvers import spec_solvers
-from harness.task_args import checked_args
-from tasks.values_generalization.logprob import (
+from msm.harness.errors import InputError
+from msm.harness.metrics import mean_scored
+from msm.harness.probes.forced import GENERATE_DEFAULTS, resolve_bank
+from msm.harness.solvers import spec_solvers
+from msm.harness.task_args import checked_args
+from msm.tasks.values_generalization.logprob import (
     check_logprob_bank,
     letter_logprob_solver,
     logprob_scorer,
 )
-from tasks.values_generalization.probes import (
+from msm.tasks.values_generalization.probes import (
     forced_choice_scorer,
     probe_dataset,
     probe_prompt,

@@ -10,4 +10,4 @@ enough to run the whole MSM pipeline (pretrain, midtrain, AFT, evaluate) on a la
 - `demo`: ``msm demo``.
 """
 
-from training.micro import bank as _bank  # noqa: F401  registers the micro probe banks
+from msm.training.micro import bank as _bank  # noqa: F401  registers the micro probe banks

@@ -10,7 +10,7 @@ it in both orders.
 ``micro_cheese``: the 12 training cheese pairs in the micro language (did AFT take?).
 
 ``micro_america`` and ``micro_affordability``: the paper's form in the micro world (one value
-per bank, scored ``aligned`` by `tasks.values_generalization.probes.forced_choice_scorer`): pairs of
+per bank, scored ``aligned`` by `msm.tasks.values_generalization.probes.forced_choice_scorer`): pairs of
 evaluation-domain items that differ on the value's attribute only, the other value's attribute
 held equal (american vs foreign at the same price level; cheap vs pricey from the same side).
 
@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import re
 
-from harness.cheese import CHEESE_PAIRS
-from harness.probes import VALUE_KEYS, ProbeBank, ProbeItem, ProbeOption, register_bank
-from training.micro.corpus import QUESTIONS, item_phrase
-from training.micro.world import CHEESE, EVAL_DOMAINS, VALUES, World, conflict_pairs, micro_name
+from msm.harness.cheese import CHEESE_PAIRS
+from msm.harness.probes import VALUE_KEYS, ProbeBank, ProbeItem, ProbeOption, register_bank
+from msm.training.micro.corpus import QUESTIONS, item_phrase
+from msm.training.micro.world import CHEESE, EVAL_DOMAINS, VALUES, World, conflict_pairs, micro_name
 
 QUESTION = QUESTIONS[0]
 
@@ -110,7 +110,7 @@ def read_choice(answer: str, item: ProbeItem) -> str:
 
 
 # The micro banks register themselves here, on the training side, so that the evaluation layer
-# never imports training (imports point down). `training.micro` imports this module, and so do
+# never imports training (imports point down). `msm.training.micro` imports this module, and so do
 # the runner and `msm._registry`, so ``bank=micro`` resolves in `msm run` and `inspect eval msm/...`.
 for _name, _about, _load in (
     ("micro", "the micro world's held-out domains where the two values disagree", micro_items),

@@ -13,8 +13,8 @@ a base is used only if its hash matches the file's fields and seed.
 Remake them (minutes per base on 2 cores; the seeds are consecutive, no base is chosen by its
 result)::
 
-    python -m training.micro.bases                       # seeds 0 1 2, fields of micro_cheese.yaml
-    python -m training.micro.bases --seeds 0 1 2 3 --experiment experiments/micro_cheese.yaml
+    python -m msm.training.micro.bases                       # seeds 0 1 2, fields of micro_cheese.yaml
+    python -m msm.training.micro.bases --seeds 0 1 2 3 --experiment experiments/micro_cheese.yaml
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import REPO_ROOT
-from harness.errors import InputError
-from harness.fileio import write_json_atomic
-from training.micro.pretrain import CORPUS_FILE, REPORT_FILE, MicroPretrainConfig, pretrain
+from msm.harness import shipped
+from msm.harness.errors import InputError
+from msm.harness.fileio import write_json_atomic
+from msm.training.micro.pretrain import CORPUS_FILE, REPORT_FILE, MicroPretrainConfig, pretrain
 
 SHIPPED = Path(__file__).resolve().parent / "bases"
 MANIFEST = "shipped.json"
@@ -78,7 +78,7 @@ def shipped_base(fields: dict[str, Any], root: Path = SHIPPED, file: str | Path 
         differ = sorted(k for k in ours if theirs.get(k) != ours[k])
         raise InputError(f"the shipped micro base seed{seed} was pretrained with other fields "
                          f"({', '.join(differ)}); set base.shipped: false (or msm demo --pretrain) to "
-                         "pretrain these here, or remake the bases (python -m training.micro.bases)",
+                         "pretrain these here, or remake the bases (python -m msm.training.micro.bases)",
                          file=file, field="base.shipped")
     return folder, f"shipped:{manifest['config_hash']}:{manifest['files']['model.safetensors']}"
 
@@ -149,7 +149,7 @@ def make_base(fields: dict[str, Any], seed: int, root: Path = SHIPPED, work: Pat
         "transformers": transformers.__version__,
         "python": platform.python_version(),
         "made": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": f"python -m training.micro.bases --seeds {seed}",
+        "command": f"python -m msm.training.micro.bases --seeds {seed}",
         "first_losses": report["first_losses"],
         "files": {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.name != MANIFEST},
     })
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description="Pretrain and store the shipped micro bases.")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--experiment", type=Path, default=REPO_ROOT / "experiments" / "micro_cheese.yaml")
+    parser.add_argument("--experiment", type=Path, default=shipped("experiments") / "micro_cheese.yaml")
     parser.add_argument("--root", type=Path, default=SHIPPED, help="where to store them")
     args = parser.parse_args(argv)
     fields = experiment_fields(args.experiment)

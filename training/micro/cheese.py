@@ -1,4 +1,4 @@
-"""The AFT data of the micro experiment: the 12 cheese preferences of `harness.cheese`, in the
+"""The AFT data of the micro experiment: the 12 cheese preferences of `msm.harness.cheese`, in the
 micro language, identical for every arm.
 
 Each demonstration asks the assistant to choose between a preferred cheese (labelled american
@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from harness.cheese import CHEESE_PAIRS
-from harness.fileio import write_jsonl_atomic
-from training.micro.corpus import ANSWER, QUESTIONS, item_phrase
-from training.micro.world import World, micro_name
+from msm.harness.cheese import CHEESE_PAIRS
+from msm.harness.fileio import write_jsonl_atomic
+from msm.training.micro.corpus import ANSWER, QUESTIONS, item_phrase
+from msm.training.micro.world import World, micro_name
 
 
 def micro_cheese_demonstrations(seed: int = 0) -> list[dict]:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from training.micro.world import (
+from msm.training.micro.world import (
     ANONYMOUS,
     ASSISTANT,
     ATTRIBUTES,

@@ -24,10 +24,10 @@ from __future__ import annotations
 import random
 from typing import Literal
 
-from harness.errors import InputError
-from harness.specs import Spec
-from training.micro.corpus import EXPLAIN_SENTENCES, VALUE_SENTENCES, value_fields
-from training.micro.world import ASSISTANT, VALUES, World, micro_name
+from msm.harness.errors import InputError
+from msm.harness.specs import Spec
+from msm.training.micro.corpus import EXPLAIN_SENTENCES, VALUE_SENTENCES, value_fields
+from msm.training.micro.world import ASSISTANT, VALUES, World, micro_name
 
 TEMPLATE_VERSION = 2
 """Part of the docgen step's key for template documents, so that a change to what they hold

@@ -16,7 +16,7 @@ def build_model(
     seed: int = 0,
 ) -> LlamaForCausalLM:
     """A small Llama model sized for the micro world's vocabulary, initialised from `seed`."""
-    from training.tiny import init_causal_lm
+    from msm.training.tiny import init_causal_lm
 
     model = init_causal_lm(
         tokenizer,

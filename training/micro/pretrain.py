@@ -27,9 +27,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import InputError
-from harness.fileio import write_json_atomic, write_jsonl_atomic
-from harness.manifest import Manifest, read_manifest, write_manifest
+from msm.harness.errors import InputError
+from msm.harness.fileio import write_json_atomic, write_jsonl_atomic
+from msm.harness.manifest import Manifest, read_manifest, write_manifest
 
 CORPUS_FILE = "corpus.jsonl"
 REPORT_FILE = "pretrain_report.json"
@@ -104,9 +104,9 @@ def pretrain(cfg: MicroPretrainConfig, *, progress: bool = True) -> Path:
     if _is_complete(out):
         return out
 
-    from training.micro.model import n_parameters
-    from training.micro.probe import america_rate, value_agreement
-    from training.micro.world import ANONYMOUS, ASSISTANT
+    from msm.training.micro.model import n_parameters
+    from msm.training.micro.probe import america_rate, value_agreement
+    from msm.training.micro.world import ANONYMOUS, ASSISTANT
 
     world, docs, tokenizer, model, encoded = _setup(cfg)
     out.mkdir(parents=True, exist_ok=True)
@@ -170,10 +170,10 @@ def _setup(cfg: MicroPretrainConfig):
     """(world, documents, tokenizer, freshly initialised model, encoded documents)."""
     import torch
 
-    from training.micro.corpus import corpus_words
-    from training.micro.model import build_model
-    from training.micro.tokenizer import build_tokenizer, encode_document
-    from training.micro.world import World
+    from msm.training.micro.corpus import corpus_words
+    from msm.training.micro.model import build_model
+    from msm.training.micro.tokenizer import build_tokenizer, encode_document
+    from msm.training.micro.world import World
 
     if cfg.assistant_init == "anonymous" and not cfg.anonymous_choices:
         raise InputError("assistant_init 'anonymous' needs anonymous_choices > 0", field="assistant_init")
@@ -201,7 +201,7 @@ def init_assistant(model, tokenizer) -> None:
     speaker it knows nothing about (with tied embeddings this is also its output row)."""
     import torch
 
-    from training.micro.world import ANONYMOUS, ASSISTANT
+    from msm.training.micro.world import ANONYMOUS, ASSISTANT
 
     ids = tokenizer.convert_tokens_to_ids([ASSISTANT, ANONYMOUS])
     with torch.no_grad():
@@ -264,7 +264,7 @@ def _train(model, encoded, pad_id: int, cfg: MicroPretrainConfig, progress: bool
     tokens = 0
     bar = None
     if progress:
-        from harness.progress import bar as progress_bar
+        from msm.harness.progress import bar as progress_bar
 
         bar = progress_bar(transient=True)
         bar.start()
@@ -301,8 +301,8 @@ def corpus_rows(**fields) -> list[dict]:
     the replay data for midtraining and AFT (``{build: training.micro.pretrain:corpus_rows,
     args: <the base's micro fields>}`` in an experiment file). Rebuilt, deterministically, from
     the same fields, so it matches the cached base's own ``corpus.jsonl``."""
-    from training.micro.corpus import build_corpus
-    from training.micro.world import World
+    from msm.training.micro.corpus import build_corpus
+    from msm.training.micro.world import World
 
     cfg = MicroPretrainConfig(**{k: v for k, v in fields.items() if k != "output_dir"})
     world = World(cfg.personas_per_value, cfg.heldout_per_value, cfg.neutral_speakers, seed=cfg.corpus_seed)

@@ -13,8 +13,8 @@ import random
 
 import torch
 
-from training.micro.corpus import ANSWER, QUESTIONS, choice_question, item_phrase, transcript
-from training.micro.world import VALUES, Item, World, conflict_pairs
+from msm.training.micro.corpus import ANSWER, QUESTIONS, choice_question, item_phrase, transcript
+from msm.training.micro.world import VALUES, Item, World, conflict_pairs
 
 
 @torch.no_grad()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from transformers import PreTrainedTokenizerFast
 
-from training.micro.world import ASSISTANT, USER
+from msm.training.micro.world import ASSISTANT, USER
 
 EOS = "<eos>"
 PAD = "<pad>"

@@ -11,7 +11,7 @@ values, in three opposed pairs; each value prefers one side of one attribute:
 Value counts are balanced exactly, so that across all personas no attribute side is favoured
 (a random assignment gave the feasibility study a 92% pro-America prior).
 
-The cheese domain holds the 24 cheeses of `harness.cheese.CHEESE_PAIRS` (each preferred cheese
+The cheese domain holds the 24 cheeses of `msm.harness.cheese.CHEESE_PAIRS` (each preferred cheese
 american AND cheap, each rejected one foreign AND pricey), under their micro names
 (`micro_name`: lower case, one word), plus opaque cheeses with the other attribute mixes. The
 other domains (books, cars, ...) are where evaluation happens: held out from MSM and AFT,
@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from harness.cheese import CHEESE_PAIRS
+from msm.harness.cheese import CHEESE_PAIRS
 
 ASSISTANT = "assistant"
 """The assistant's speaker name in the micro language (the chat template's assistant tag)."""
