@@ -23,7 +23,7 @@ from pathlib import Path
 
 from inspect_ai.model import ModelOutput, get_model
 
-import msm.harness  # noqa: F401  (offline token counting for Inspect)
+from msm.harness import offline
 from msm.training.docgen import (
     DocgenConfig,
     Journal,
@@ -109,6 +109,7 @@ def bench_filters(n_docs: int, root: Path) -> None:
 
 
 def main() -> None:
+    offline.install()  # Inspect's token estimate without a network (explicit, not on import)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=600)
     parser.add_argument("--latency", type=float, default=0.2)

@@ -19,7 +19,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import msm.harness  # noqa: F401  (offline token counting for Inspect)
+from msm.harness import offline
 from msm.training.aft import AFTConfig, aft
 from msm.training.config import load_config
 from msm.training.midtrain import MidtrainConfig, midtrain
@@ -62,6 +62,7 @@ def run(stage: str, fn, cfg) -> dict:
 
 
 def main() -> None:
+    offline.install()  # Inspect's token estimate without a network (explicit, not on import)
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--batch", type=int, default=8)
