@@ -147,13 +147,18 @@ def one_line(ex: BaseException) -> str:
     return " ".join(part.strip() for part in message.splitlines() if part.strip())
 
 
-def did_you_mean(name: str, valid) -> str:
-    """``; did you mean 'x'?`` for the closest valid name, else the list of valid names."""
+def closest(name: str, valid) -> str | None:
+    """The valid name a misspelt `name` most likely meant, or None (difflib, ratio >= 0.6)."""
     import difflib
 
+    close = difflib.get_close_matches(name, sorted(map(str, valid)), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, valid) -> str:
+    """``; did you mean 'x'?`` for the closest valid name, else the list of valid names."""
     valid = sorted(map(str, valid))
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
+    if (close := closest(name, valid)) is not None:
+        return f"; did you mean '{close}'?"
     shown = ", ".join(valid[:15]) + (f", ... ({len(valid)} in all)" if len(valid) > 15 else "")
     return f" (one of: {shown})"

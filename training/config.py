@@ -15,7 +15,6 @@ own, read from the installed version, so a TRL release that adds an option needs
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -23,7 +22,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from msm.harness.errors import InputError
+from msm.harness.errors import InputError, closest
 from msm.harness.yamlfile import read_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -53,11 +52,11 @@ def load_config(
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             key = str(err["loc"][-1])
-            close = difflib.get_close_matches(key, list(model_cls.model_fields), n=1, cutoff=0.6)
+            close = closest(key, model_cls.model_fields)
             known = ", ".join(sorted(model_cls.model_fields))
             if issubclass(model_cls, TrainingConfig):
                 known += ", or any trl.SFTConfig option"
-            message = f"unknown key; did you mean '{close[0]}'?" if close else f"unknown key (known keys: {known})"
+            message = f"unknown key; did you mean '{close}'?" if close else f"unknown key (known keys: {known})"
         raise InputError(message + more, file=source, field=field) from ex
 
 
