@@ -128,6 +128,10 @@ def run_parts(exp, out: Path, runs: Path | None, only: list[str] | None, workers
         jobs.append((part, folder, runs, only))
     folders = [job[1] for job in jobs]
     failure = None
+    # the spawned workers' libraries (tqdm's locks among them) leave semaphores that the
+    # resource tracker cleans up at exit, warning about each on the user's screen: it is told
+    # to clean up quietly (the tracker starts with the pool and reads this variable)
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
     with bar(transient=True) as progress, multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
         task = progress.add_task("starting", total=total)
         pending = pool.map_async(_run_part, jobs, chunksize=1)
