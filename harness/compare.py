@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from msm.harness import stats
-from msm.harness.errors import InputError, did_you_mean
-from msm.harness.logs import read_logs, whole_samples
+from msm.harness.errors import InputError
+from msm.harness.logs import read_logs, suggest_column, whole_samples
 
 
 def _select(samples: pd.DataFrame, selector: str) -> pd.DataFrame:
@@ -50,10 +50,8 @@ def compare_logs(
     out = []
     for name, s in (("A", sa), ("B", sb)):
         if metric not in s.columns:
-            numeric = s.select_dtypes("number").columns
             raise InputError(f"no score field '{metric}' in arm {name}"
-                             f"{did_you_mean(metric, [c for c in numeric if c != 'epoch'] or s.columns)}",
-                             field="metric")
+                             f"{suggest_column(metric, s, scores=True)}", field="metric")
         if task is not None:
             s = s[s["task"] == task]
         tasks = s.loc[s[metric].notna(), "task"].unique()

@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from msm.harness import report, stats
-from msm.harness.errors import InputError, check_writable_dir, did_you_mean, writable_dir
-from msm.harness.logs import LogFrame, SkippedLog, read_logs, whole_samples
+from msm.harness.errors import InputError, check_writable_dir, writable_dir
+from msm.harness.logs import LogFrame, SkippedLog, read_logs, suggest_column, whole_samples
 from msm.harness.reference import ReferenceRow, add_reference
 from msm.harness.reference import display_columns as reference_display
 from msm.harness.report import Page
@@ -86,24 +86,17 @@ def parse_baseline(baseline: str | None) -> tuple[str, str] | None:
     return (col.strip(), value.strip()) if sep else ("arm", baseline.strip())
 
 
-def _suggest(name: str, samples: pd.DataFrame, scores: bool = False) -> str:
-    """The closest column of the logs to a misspelt `name` (for a score field, the closest
-    numeric one), or the valid names when none is close."""
-    columns = samples.select_dtypes("number").columns if scores else samples.columns
-    return did_you_mean(name, [c for c in columns if c not in ("epoch",)] or samples.columns)
-
-
 def _prepare(samples: pd.DataFrame, metric: str, by: Sequence[str], task: str | None,
              cluster: str = "sample_id", partly: int = 0) -> pd.DataFrame:
     if metric not in samples.columns:
-        raise InputError(f"no score field '{metric}' in the logs{_suggest(metric, samples, scores=True)}",
+        raise InputError(f"no score field '{metric}' in the logs{suggest_column(metric, samples, scores=True)}",
                          field="metric")
     missing = [c for c in by if c not in samples.columns]
     if missing:
-        raise InputError(f"no column(s) {', '.join(missing)} in the logs{_suggest(missing[0], samples)}",
+        raise InputError(f"no column(s) {', '.join(missing)} in the logs{suggest_column(missing[0], samples)}",
                          field="by")
     if cluster not in samples.columns:
-        raise InputError(f"no column '{cluster}' in the logs{_suggest(cluster, samples)}", field="cluster")
+        raise InputError(f"no column '{cluster}' in the logs{suggest_column(cluster, samples)}", field="cluster")
     df = samples
     if task is not None:
         tasks = set(df["task"].unique())

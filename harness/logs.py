@@ -42,7 +42,7 @@ from inspect_ai.log import (
     read_eval_log_sample_summaries,
 )
 
-from msm.harness.errors import InputError
+from msm.harness.errors import InputError, did_you_mean
 from msm.harness.manifest import read_manifest
 from msm.harness.progress import track
 
@@ -255,3 +255,11 @@ def whole_samples(samples: pd.DataFrame, metric: str, within: Sequence[str] = ()
     out = samples.copy()
     out.loc[missing.to_numpy(), metric] = np.nan
     return out
+
+
+def suggest_column(name: str, samples: pd.DataFrame, scores: bool = False) -> str:
+    """For an error about a misspelt column `name`: the closest column of the logs (for a score
+    field, the closest numeric one) as ``; did you mean 'x'?``, or the valid names when none is
+    close."""
+    columns = samples.select_dtypes("number").columns if scores else samples.columns
+    return did_you_mean(name, [c for c in columns if c != "epoch"] or samples.columns)
